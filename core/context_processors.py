@@ -1,0 +1,23 @@
+"""Template context shared by every page: the district and the user's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.scoping import CHANGE, VIEW, scope_for
+
+
+def ledger(request: HttpRequest) -> dict[str, Any]:
+    """Add ``district``, ``scope``, ``can_view`` and ``can_change`` to every template."""
+    from sites.models import District
+
+    scope = scope_for(getattr(request, "user", None))
+    return {
+        "district": District.get() if scope.allows(VIEW) else None,
+        "scope": scope,
+        "can_view": scope.allows(VIEW),
+        "can_change": scope.allows(CHANGE),
+        "is_district_admin": scope.is_district_admin,
+    }

@@ -1,0 +1,71 @@
+"""Dashboard, the view decorator every page uses, and error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from accounts.scoping import CHANGE, VIEW, scope_for
+from core.errors import DomainError
+
+
+def ledger_view(action: str = VIEW) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Require a logged-in user holding a role that allows ``action`` somewhere.
+
+    A user without such a role gets a 403 page that shows nothing. Data is scoped by
+    the view itself through ``visible_to``; this decorator only turns people away early.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not scope_for(request.user).allows(action):
+                return render(request, "no_role.html", {"action": action}, status=403)
+            return view(request, *args, **kwargs)
+
+        wrapped.ledger_action = action  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def form_error(form: Any, error: DomainError) -> None:
+    """Attach a service's DomainError to the form field it names (or the whole form)."""
+    field = error.field if error.field in getattr(form, "fields", {}) else None
+    form.add_error(field, error.message)
+
+
+@ledger_view(VIEW)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Devices by status for the user's sites, and the overdue count."""
+    from inventory.models import Device
+    from inventory.selectors import assignment_overdue, device_status_counts
+
+    counts = device_status_counts(user=request.user)
+    rows = [(value, label, counts[value]) for value, label in Device.Status.choices]
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "status_rows": rows,
+            "total": sum(counts.values()),
+            "overdue": assignment_overdue(user=request.user).count(),
+            "can_check_out": scope_for(request.user).allows(CHANGE),
+        },
+    )
+
+
+def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A plain 404 that reveals nothing about whether the object exists."""
+    return render(request, "404.html", status=404)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    """500 without a template context that could fail again."""
+    return render(request, "500.html", status=500)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CustodyConfig(AppConfig):
+    """Check-out and check-in."""
+
+    name = "custody"

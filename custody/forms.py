@@ -1,0 +1,67 @@
+"""Check-out and check-in forms, built for USB barcode scanners (a scan types the code and Enter)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+
+from accounts.scoping import VIEW
+from custody.models import Assignment
+from people.models import Person
+
+
+def new_submission_key() -> str:
+    """A one-time key per rendered form, so a re-submitted form does nothing twice."""
+    return uuid.uuid4().hex
+
+
+class CheckOutForm(forms.Form):
+    """One scan: a device's asset tag or serial to check out to the chosen person."""
+
+    person = forms.ModelChoiceField(queryset=Person.objects.none(), widget=forms.HiddenInput)
+    code = forms.CharField(label="Scan or type an asset tag or serial number", max_length=200)
+    due_on = forms.DateField(label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    condition = forms.ChoiceField(label="Condition out", choices=Assignment.Condition.choices, initial="good")
+    submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = Person.objects.visible_to(user, VIEW)
+        self.fields["person"].error_messages["invalid_choice"] = "That person is not at your sites."
+        self.fields["code"].widget.attrs.update(
+            {"autofocus": True, "autocomplete": "off", "data-scan": "1", "enterkeyhint": "go"}
+        )
+
+
+class CheckInForm(forms.Form):
+    """One scan: a device's asset tag or serial to check in, with its condition."""
+
+    code = forms.CharField(label="Scan or type an asset tag or serial number", max_length=200)
+    condition = forms.ChoiceField(label="Condition in", choices=Assignment.Condition.choices, initial="good")
+    notes = forms.CharField(required=False, max_length=1000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(
+            {"autofocus": True, "autocomplete": "off", "data-scan": "1", "enterkeyhint": "go"}
+        )
+
+
+class BulkForm(forms.Form):
+    """Many items at once: one per line."""
+
+    lines = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=200_000)
+    condition = forms.ChoiceField(choices=Assignment.Condition.choices, initial="good")
+
+    MAX_LINES = 2000
+
+    def clean_lines(self) -> list[str]:
+        """Non-blank lines, at most :data:`MAX_LINES`."""
+        lines = [line.strip() for line in self.cleaned_data["lines"].splitlines() if line.strip()]
+        if not lines:
+            raise forms.ValidationError("Enter at least one line.")
+        if len(lines) > self.MAX_LINES:
+            raise forms.ValidationError(f"At most {self.MAX_LINES} lines at once; this has {len(lines)}.")
+        return lines

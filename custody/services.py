@@ -1,0 +1,275 @@
+"""Check-out and check-in: the custody rules.
+
+``device_check_out`` and ``device_check_in`` each run in one transaction with the
+device row locked, write the assignment and the device event together, and take the
+device's bundled accessories along. Two simultaneous check-outs of one device: the
+second waits for the lock, then sees the device assigned and gets a ConflictError;
+the partial unique index ``assignment_one_open_per_device`` is the last line.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.scoping import VIEW, get_visible_or_404
+from core.errors import (
+    ConflictError,
+    DomainError,
+    NotCheckedOutWarning,
+    WrongStateError,
+)
+from custody.models import Assignment
+from inventory.events import actor_label, event_record
+from inventory.models import Device, DeviceEvent
+from inventory.services import device_lock
+from people.models import Person
+
+Status = Device.Status
+
+
+@dataclass
+class CheckOutResult:
+    """What a check-out did: the primary ``assignment``, accessories that went along,
+    and ``warnings`` for bundled accessories that were not available and stayed behind.
+    ``replayed`` is True when the same form was submitted again and nothing new was done."""
+
+    assignment: Assignment
+    accessory_assignments: list[Assignment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    replayed: bool = False
+
+
+@dataclass
+class CheckInResult:
+    """What a check-in did: the closed ``assignment`` and the accessories that came back."""
+
+    assignment: Assignment
+    accessory_assignments: list[Assignment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _ensure_can_check_out(device: Device) -> None:
+    if device.status not in Device.CHECKOUT_READY:
+        if device.status == Status.ASSIGNED:
+            holder = (
+                device.assignments.filter(checked_in_at__isnull=True).values_list("holder_label", flat=True).first()
+            )
+            raise ConflictError(f"{device.asset_tag} is already checked out to {holder or 'someone'}.")
+        raise WrongStateError(
+            f"{device.asset_tag} is {device.get_status_display().lower()} and cannot be checked out.",
+            field="device",
+        )
+
+
+def _open_assignment(*, device: Device, person: Person, actor: Any, at: datetime.datetime, due_on: datetime.date | None,
+                     condition: str, notes: str, is_loaner: bool, submission_key: str | None, source: str,
+                     import_run_id: int | None) -> Assignment:  # fmt: skip
+    before = {"status": device.status, "holder": None}
+    try:
+        with transaction.atomic():
+            assignment = Assignment.objects.create(
+                device=device,
+                person=person,
+                holder_label=person.label,
+                is_loaner=is_loaner,
+                checked_out_at=at,
+                checked_out_by=actor if getattr(actor, "pk", None) else None,
+                checked_out_by_label=actor_label(actor),
+                due_on=due_on,
+                condition_out=condition,
+                notes=notes,
+                submission_key=submission_key,
+            )
+    except IntegrityError as exc:
+        raise ConflictError(f"{device.asset_tag} was just checked out by someone else.") from exc
+    device.status = Status.ASSIGNED
+    device.save(update_fields=["status", "updated_at"])
+    event_record(
+        device=device,
+        kind=DeviceEvent.Kind.CHECKED_OUT,
+        actor=actor,
+        person=person,
+        before=before,
+        after={
+            "status": Status.ASSIGNED,
+            "holder": person.label,
+            "due_on": due_on.isoformat() if due_on else None,
+            "condition": condition,
+            "loaner": is_loaner,
+        },
+        note=notes,
+        source=source,
+        import_run_id=import_run_id,
+        occurred_at=at,
+    )
+    return assignment
+
+
+@transaction.atomic
+def device_check_out(
+    *,
+    device: Device,
+    person: Person,
+    actor: Any,
+    due_on: datetime.date | None = None,
+    condition: str = Assignment.Condition.GOOD,
+    notes: str = "",
+    with_bundle: bool = True,
+    submission_key: str | None = None,
+    source: str = DeviceEvent.Source.WEB,
+    import_run_id: int | None = None,
+    at: datetime.datetime | None = None,
+) -> CheckOutResult:
+    """Check ``device`` (and its bundled accessories) out to ``person``.
+
+    A device from the loaner pool goes out as a loaner. ``due_on`` is a date.
+    ``submission_key`` is the form's one-time key: the same key again returns the
+    first result with ``replayed=True`` instead of doing anything twice.
+
+    Raises:
+        WrongStateError: device lost, stolen, retired or in repair; person inactive,
+            withdrawn or graduated; due date in the past.
+        ConflictError: the device is already checked out (e.g. by a simultaneous request).
+        Http404: ``actor`` may not change this device or see this person.
+    """
+    if submission_key:
+        earlier = Assignment.objects.filter(submission_key=submission_key).select_related("device").first()
+        if earlier is not None:
+            return CheckOutResult(assignment=earlier, replayed=True)
+    at = at or timezone.now()
+    device = device_lock(device=device, actor=actor)
+    if actor is not None:
+        person = get_visible_or_404(Person.objects.all(), actor, VIEW, pk=person.pk)
+    if person.status not in Person.CAN_RECEIVE_DEVICES:
+        raise WrongStateError(
+            f"{person.display_name} is {person.get_status_display().lower()}; devices can only go to active people.",
+            field="person",
+        )
+    if due_on is not None and due_on < timezone.localdate(at):
+        raise WrongStateError("The due date is in the past.", field="due_on")
+    _ensure_can_check_out(device)
+    is_loaner = device.status == Status.LOANER_POOL
+    common = dict(person=person, actor=actor, at=at, due_on=due_on, condition=condition, notes=notes,
+                  is_loaner=is_loaner, source=source, import_run_id=import_run_id)  # fmt: skip
+    result = CheckOutResult(assignment=_open_assignment(device=device, submission_key=submission_key, **common))
+    if with_bundle:
+        for accessory in Device.objects.select_for_update().filter(bundled_with=device).order_by("asset_tag"):
+            if accessory.status not in Device.CHECKOUT_READY:
+                result.warnings.append(
+                    f"Bundled {accessory.model.get_category_display().lower()} {accessory.asset_tag} is "
+                    f"{accessory.get_status_display().lower()} and stayed behind."
+                )
+                continue
+            result.accessory_assignments.append(_open_assignment(device=accessory, submission_key=None, **common))
+    return result
+
+
+def _close_assignment(*, device: Device, assignment: Assignment, actor: Any, at: datetime.datetime, condition: str,
+                      notes: str, source: str, import_run_id: int | None) -> Assignment:  # fmt: skip
+    before = {"status": device.status, "holder": assignment.holder_label}
+    assignment.checked_in_at = max(at, assignment.checked_out_at)
+    assignment.checked_in_by = actor if getattr(actor, "pk", None) else None
+    assignment.checked_in_by_label = actor_label(actor)
+    assignment.condition_in = condition
+    if notes:
+        assignment.notes = f"{assignment.notes}\n{notes}".strip()
+    assignment.save(update_fields=["checked_in_at", "checked_in_by", "checked_in_by_label", "condition_in", "notes"])
+    device.status = Status.LOANER_POOL if assignment.is_loaner else Status.IN_STOCK
+    device.save(update_fields=["status", "updated_at"])
+    event_record(
+        device=device,
+        kind=DeviceEvent.Kind.CHECKED_IN,
+        actor=actor,
+        person=assignment.person,
+        before=before,
+        after={"status": device.status, "holder": None, "condition": condition},
+        note=notes,
+        source=source,
+        import_run_id=import_run_id,
+        occurred_at=assignment.checked_in_at,
+    )
+    return assignment
+
+
+@transaction.atomic
+def device_check_in(
+    *,
+    device: Device,
+    actor: Any,
+    condition: str = Assignment.Condition.GOOD,
+    notes: str = "",
+    with_bundle: bool = True,
+    source: str = DeviceEvent.Source.WEB,
+    import_run_id: int | None = None,
+    at: datetime.datetime | None = None,
+) -> CheckInResult:
+    """Check ``device`` (and bundled accessories still out) back in with its condition.
+
+    The device returns to stock, or to the loaner pool if it went out as a loaner. A
+    lost or stolen device that comes back is found by its check-in.
+
+    Raises:
+        NotCheckedOutWarning: the device is not checked out (harmless; nothing changes).
+        Http404: ``actor`` may not change this device.
+    """
+    at = at or timezone.now()
+    device = device_lock(device=device, actor=actor)
+    assignment = Assignment.objects.select_for_update().filter(device=device, checked_in_at__isnull=True).first()
+    if assignment is None:
+        raise NotCheckedOutWarning(f"{device.asset_tag} is not checked out; nothing to check in.")
+    common = dict(actor=actor, at=at, condition=condition, notes=notes, source=source, import_run_id=import_run_id)
+    result = CheckInResult(assignment=_close_assignment(device=device, assignment=assignment, **common))
+    if with_bundle:
+        for accessory in Device.objects.select_for_update().filter(bundled_with=device).order_by("asset_tag"):
+            acc_assignment = (
+                Assignment.objects.select_for_update().filter(device=accessory, checked_in_at__isnull=True).first()
+            )
+            if acc_assignment is None:
+                continue
+            if acc_assignment.person_id != assignment.person_id:
+                result.warnings.append(f"Bundled {accessory.asset_tag} is held by someone else; left as it is.")
+                continue
+            result.accessory_assignments.append(
+                _close_assignment(device=accessory, assignment=acc_assignment, **common)
+            )
+    return result
+
+
+@dataclass
+class BulkItemResult:
+    """One item of a bulk operation: its ``key`` (asset tag), ``ok`` and a ``message``."""
+
+    key: str
+    ok: bool
+    message: str
+    warning: bool = False
+
+
+_T = TypeVar("_T")
+
+
+def bulk_apply(items: Iterable[tuple[str, _T]], operation: Callable[[_T], str]) -> list[BulkItemResult]:
+    """Run ``operation`` on each item in its own transaction; report a result for every item.
+
+    ``items`` are ``(key, item)`` pairs; ``operation`` returns a success message. Domain
+    errors and 404s become failed items; one failure never undoes the others.
+    """
+    results: list[BulkItemResult] = []
+    for key, item in items:
+        try:
+            with transaction.atomic():
+                results.append(BulkItemResult(key=key, ok=True, message=operation(item)))
+        except NotCheckedOutWarning as warning:
+            results.append(BulkItemResult(key=key, ok=False, message=str(warning), warning=True))
+        except DomainError as error:
+            results.append(BulkItemResult(key=key, ok=False, message=str(error)))
+        except Http404:
+            results.append(BulkItemResult(key=key, ok=False, message=f"{key}: not found in your sites."))
+    return results

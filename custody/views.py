@@ -1,0 +1,195 @@
+"""Check-out and check-in pages for barcode scanners, single and bulk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from accounts.scoping import CHANGE, VIEW, get_visible_or_404
+from core.errors import DomainError, NotCheckedOutWarning
+from core.views import ledger_view
+from custody.forms import BulkForm, CheckInForm, CheckOutForm, new_submission_key
+from custody.services import (
+    BulkItemResult,
+    bulk_apply,
+    device_check_in,
+    device_check_out,
+)
+from inventory.models import Device
+from inventory.selectors import device_find_exact
+from people.models import Person
+from people.selectors import person_find_exact, person_holdings, person_list
+
+
+def _resolve_device(user: Any, code: str) -> Device:
+    device = device_find_exact(user=user, code=code, action=CHANGE)
+    if device is None:
+        raise DomainError(f"No device with asset tag or serial number '{code.strip()}' at your sites.", field="code")
+    return device
+
+
+@ledger_view(CHANGE)
+def check_out(request: HttpRequest) -> HttpResponse:
+    """Step 1: find the person (scan an ID card or type a name). Step 2: scan devices, one per Enter."""
+    person = None
+    if request.method == "POST":
+        form = CheckOutForm(request.POST, user=request.user)
+        result: dict[str, Any] = {"ok": False}
+        if form.is_valid():
+            person = form.cleaned_data["person"]
+            try:
+                device = _resolve_device(request.user, form.cleaned_data["code"])
+                outcome = device_check_out(
+                    device=device,
+                    person=person,
+                    actor=request.user,
+                    due_on=form.cleaned_data["due_on"],
+                    condition=form.cleaned_data["condition"],
+                    submission_key=form.cleaned_data["submission_key"] or None,
+                )
+            except DomainError as error:
+                result = {"ok": False, "message": error.message}
+            else:
+                tags = [outcome.assignment.device.asset_tag] + [
+                    a.device.asset_tag for a in outcome.accessory_assignments
+                ]
+                verb = "was already checked out (form sent twice)" if outcome.replayed else "checked out"
+                result = {
+                    "ok": True,
+                    "message": f"{', '.join(tags)} {verb} to {person.display_name}.",
+                    "warnings": outcome.warnings,
+                }
+        else:
+            result["message"] = "; ".join(
+                f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}".lstrip(": ")
+                for f, e in form.errors.items()
+            )
+            person = None
+        if request.htmx:
+            return render(
+                request,
+                "custody/_scan_result.html",
+                {"result": result, "submission_key": new_submission_key()},
+            )
+        (messages.success if result["ok"] else messages.error)(request, result["message"])
+        for warning in result.get("warnings", []):
+            messages.warning(request, warning)
+        url = reverse("check_out")
+        return redirect(f"{url}?person={person.pk}" if person else url)
+
+    person_id = request.GET.get("person")
+    find = request.GET.get("find", "")[:200]
+    candidates: Any = []
+    if person_id:
+        person = get_visible_or_404(Person.objects.select_related("home_site"), request.user, VIEW, pk=person_id)
+    elif find:
+        person = person_find_exact(user=request.user, code=find)
+        if person is not None:
+            return redirect(f"{reverse('check_out')}?person={person.pk}")
+        candidates = person_list(user=request.user, query=find).order_by("family_name", "given_name")[:25]
+    form = (
+        CheckOutForm(user=request.user, initial={"person": person.pk, "submission_key": new_submission_key()})
+        if person
+        else None
+    )
+    return render(
+        request,
+        "custody/check_out.html",
+        {
+            "person": person,
+            "form": form,
+            "find": find,
+            "candidates": candidates,
+            "holdings": person_holdings(person=person) if person else [],
+        },
+    )
+
+
+@ledger_view(CHANGE)
+def check_in(request: HttpRequest) -> HttpResponse:
+    """Scan devices to check them in, one per Enter; the condition stays as chosen between scans."""
+    form = CheckInForm(request.POST or None, initial={"condition": request.GET.get("condition", "good")})
+    if request.method == "POST":
+        result: dict[str, Any]
+        if form.is_valid():
+            try:
+                device = _resolve_device(request.user, form.cleaned_data["code"])
+                outcome = device_check_in(
+                    device=device,
+                    actor=request.user,
+                    condition=form.cleaned_data["condition"],
+                    notes=form.cleaned_data["notes"],
+                )
+            except NotCheckedOutWarning as warning:
+                result = {"ok": False, "warning": True, "message": warning.message}
+            except DomainError as error:
+                result = {"ok": False, "message": error.message}
+            else:
+                tags = [outcome.assignment.device.asset_tag] + [
+                    a.device.asset_tag for a in outcome.accessory_assignments
+                ]
+                result = {
+                    "ok": True,
+                    "message": f"{', '.join(tags)} checked in from {outcome.assignment.holder_label}.",
+                    "warnings": outcome.warnings,
+                }
+        else:
+            result = {"ok": False, "message": "Scan or type an asset tag or serial number."}
+        if request.htmx:
+            return render(request, "custody/_scan_result.html", {"result": result})
+        level = messages.success if result["ok"] else (messages.warning if result.get("warning") else messages.error)
+        level(request, result["message"])
+        return redirect(f"{reverse('check_in')}?condition={form.data.get('condition', 'good')}")
+    return render(request, "custody/check_in.html", {"form": form})
+
+
+@ledger_view(CHANGE)
+def bulk(request: HttpRequest, operation: str) -> HttpResponse:
+    """Bulk check-in (one asset tag per line) or check-out (``asset tag, student number`` per line).
+
+    Every line gets its own result; one bad line never undoes the others.
+    """
+    if operation not in ("check-in", "check-out"):
+        raise Http404("No such bulk operation.")
+    form = BulkForm(request.POST or None)
+    results: list[BulkItemResult] = []
+    if request.method == "POST" and form.is_valid():
+        condition = form.cleaned_data["condition"]
+        user = request.user
+
+        if operation == "check-in":
+
+            def run_in(code: str) -> str:
+                outcome = device_check_in(device=_resolve_device(user, code), actor=user, condition=condition)
+                return f"checked in from {outcome.assignment.holder_label}"
+
+            results = bulk_apply(((line, line) for line in form.cleaned_data["lines"]), run_in)
+        else:
+
+            def run_out(line: str) -> str:
+                parts = [p.strip() for p in line.replace("\t", ",").split(",")]
+                if len(parts) != 2 or not all(parts):
+                    raise DomainError("expected 'asset tag, student number'")
+                person = person_find_exact(user=user, code=parts[1])
+                if person is None:
+                    raise DomainError(f"no person with student number '{parts[1]}' at your sites")
+                outcome = device_check_out(
+                    device=_resolve_device(user, parts[0]), person=person, actor=user, condition=condition
+                )
+                return f"checked out to {outcome.assignment.holder_label}"
+
+            results = bulk_apply(((line, line) for line in form.cleaned_data["lines"]), run_out)
+    return render(
+        request,
+        "custody/bulk.html",
+        {
+            "form": form,
+            "operation": operation,
+            "results": results,
+            "ok_count": sum(1 for r in results if r.ok),
+        },
+    )

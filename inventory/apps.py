@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class InventoryConfig(AppConfig):
+    """Device models, devices and the device event log."""
+
+    name = "inventory"

@@ -1,0 +1,101 @@
+"""Reads of devices shared by views, exports and reports. All go through the scoping gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.scoping import VIEW
+from custody.models import Assignment
+from inventory.models import Device, DeviceEvent
+
+
+def scan_clean(code: str) -> str:
+    """Clean what a barcode scanner typed: strip whitespace, control characters and a trailing Enter/Tab."""
+    return "".join(ch for ch in (code or "") if ch.isprintable()).strip()[:200]
+
+
+def device_list(
+    *,
+    user: Any,
+    query: str = "",
+    site_id: int | None = None,
+    model_id: int | None = None,
+    status: str = "",
+    action: str = VIEW,
+) -> QuerySet[Device]:
+    """Devices ``user`` may see, filtered.
+
+    ``query`` matches the start of an asset tag or serial number (any case), a holder's
+    student number exactly, or the start of a holder's family or given name. ``site_id``
+    matches the current site. Returns an unordered queryset (callers page it).
+    """
+    qs = Device.objects.visible_to(user, action).select_related("model__manufacturer", "current_site", "location")
+    if site_id:
+        qs = qs.filter(current_site_id=site_id)
+    if model_id:
+        qs = qs.filter(model_id=model_id)
+    if status:
+        qs = qs.filter(status=status)
+    q = scan_clean(query)
+    if q:
+        low = q.lower()
+        holder_match = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True).filter(
+            Q(person__student_number=q)
+            | Q(person__family_name__istartswith=q)
+            | Q(person__given_name__istartswith=q)
+            | Q(holder_label__istartswith=q)
+        )
+        qs = qs.annotate(tag_l=Lower("asset_tag"), serial_l=Lower("serial_number")).filter(
+            Q(tag_l__startswith=low) | Q(serial_l__startswith=low) | Exists(holder_match)
+        )
+    return qs
+
+
+def device_find_exact(*, user: Any, code: str, action: str = VIEW) -> Device | None:
+    """The one device whose asset tag or serial number equals ``code`` (any case), as a scanner types it.
+
+    Prefers a live device over a retired one with the same tag. ``None`` when there is
+    no match or the match is ambiguous.
+    """
+    code = scan_clean(code)
+    if not code:
+        return None
+    low = code.lower()
+    visible = Device.objects.visible_to(user, action).annotate(tag_l=Lower("asset_tag"))
+    by_tag = list(visible.filter(tag_l=low).order_by("id")[:5])
+    live = [d for d in by_tag if d.status != Device.Status.RETIRED]
+    if len(live) == 1:
+        return live[0]
+    if len(by_tag) == 1:
+        return by_tag[0]
+    by_serial = list(
+        Device.objects.visible_to(user, action).annotate(serial_l=Lower("serial_number")).filter(serial_l=low)[:2]
+    )
+    return by_serial[0] if len(by_serial) == 1 else None
+
+
+def device_timeline(*, device: Device) -> QuerySet[DeviceEvent]:
+    """A device's events, newest first (the caller resolved ``device`` through the gate)."""
+    return DeviceEvent.objects.filter(device=device).order_by("-occurred_at", "-id")
+
+
+def device_open_assignment(*, device: Device) -> Assignment | None:
+    """The device's current (open) assignment, if it is checked out."""
+    return Assignment.objects.filter(device=device, checked_in_at__isnull=True).select_related("person").first()
+
+
+def device_status_counts(*, user: Any) -> dict[str, int]:
+    """Number of visible devices per status, every status present (0 when none)."""
+    counts = {value: 0 for value, _ in Device.Status.choices}
+    for row in Device.objects.visible_to(user).order_by().values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def assignment_overdue(*, user: Any) -> QuerySet[Assignment]:
+    """Open assignments past their due date (in the district's time zone) that ``user`` may see."""
+    return Assignment.objects.visible_to(user).filter(checked_in_at__isnull=True, due_on__lt=timezone.localdate())

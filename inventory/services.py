@@ -1,0 +1,414 @@
+"""Writes to devices: create, edit, transfer, move, lost/stolen/found, loaner pool, retire.
+
+Each service runs in one transaction, locks the device row, checks the rule, writes
+the change and its :class:`~inventory.models.DeviceEvent` together. Services raise
+:class:`core.errors.DomainError` subclasses with a user-readable message; they never
+return half-done work. Custody (check-out/check-in) lives in ``custody.services``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+
+from accounts.scoping import CHANGE, get_visible_or_404
+from core.errors import DomainError, WrongStateError
+from inventory.events import event_record
+from inventory.models import Device, DeviceEvent, DeviceModel
+from sites.models import Location, Site
+
+Status = Device.Status
+
+#: Fields a device edit may change (custody, status, site and location have their own services).
+EDITABLE_FIELDS = (
+    "asset_tag",
+    "serial_number",
+    "model",
+    "owner_site",
+    "purchase_date",
+    "purchase_cost",
+    "purchase_order",
+    "vendor",
+    "funding_source",
+    "warranty_end",
+    "wifi_mac",
+    "google_device_id",
+    "notes",
+)
+
+
+def device_lock(*, device: Device, actor: Any = None) -> Device:
+    """Re-read ``device`` with its row locked (``SELECT … FOR UPDATE``) inside the caller's transaction.
+
+    When ``actor`` is given the device is resolved through the scoping gate with the
+    ``change`` action, so a write can never reach a device the actor may not change
+    (raises ``Http404``, which views show as 404). ``actor=None`` is the system.
+    """
+    qs = Device.objects.select_for_update()
+    if actor is None:
+        return qs.get(pk=device.pk)
+    return get_visible_or_404(qs, actor, CHANGE, pk=device.pk)
+
+
+def _label(value: Any) -> Any:
+    """A JSON-safe label for an event's before/after."""
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    if isinstance(value, (Decimal, datetime.date)):
+        return str(value)
+    if isinstance(value, Site):
+        return value.code
+    return str(value)
+
+
+def asset_tag_check(*, asset_tag: str, exclude_pk: int | None = None) -> str:
+    """Return the cleaned asset tag, or raise DomainError(field="asset_tag") when blank or taken.
+
+    Asset tags are unique among live (not retired) devices, ignoring case.
+    """
+    tag = (asset_tag or "").strip()
+    if not tag:
+        raise DomainError("Asset tag is required.", field="asset_tag")
+    if len(tag) > 64:
+        raise DomainError("Asset tag must be at most 64 characters.", field="asset_tag")
+    clash = Device.objects.annotate(tag_lower=Lower("asset_tag")).filter(tag_lower=tag.lower())
+    clash = clash.exclude(status=Status.RETIRED)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise DomainError(f"Asset tag '{tag}' is already used by another live device.", field="asset_tag")
+    return tag
+
+
+def serial_check(*, serial_number: str, model: DeviceModel, exclude_pk: int | None = None) -> str:
+    """Return the cleaned serial number, or raise DomainError(field="serial_number") when taken by the same maker."""
+    serial = (serial_number or "").strip()
+    if serial:
+        clash = Device.objects.filter(manufacturer_id=model.manufacturer_id, serial_number=serial)
+        if exclude_pk is not None:
+            clash = clash.exclude(pk=exclude_pk)
+        if clash.exists():
+            raise DomainError(
+                f"{model.manufacturer} already has a device with serial number '{serial}'.", field="serial_number"
+            )
+    return serial
+
+
+def _save_checked(device: Device, **kwargs: Any) -> None:
+    """Save, turning a database constraint violation into a DomainError."""
+    try:
+        with transaction.atomic():
+            device.save(**kwargs)
+    except IntegrityError as exc:
+        raise DomainError("Asset tag or serial number is already in use by another device.") from exc
+
+
+@transaction.atomic
+def device_create(
+    *,
+    actor: Any,
+    asset_tag: str,
+    model: DeviceModel,
+    owner_site: Site,
+    current_site: Site | None = None,
+    serial_number: str = "",
+    status: str = Status.IN_STOCK,
+    source: str = DeviceEvent.Source.WEB,
+    import_run_id: int | None = None,
+    **details: Any,
+) -> Device:
+    """Add a device to inventory and record a ``created`` event.
+
+    ``status`` may be in stock or loaner pool. ``details`` are other fields from
+    :data:`EDITABLE_FIELDS` (purchase cost in USD as Decimal, dates as ``date``).
+    Raises DomainError naming the field when the asset tag or serial is taken.
+    """
+    if status not in (Status.IN_STOCK, Status.LOANER_POOL):
+        raise DomainError("A new device starts in stock or in the loaner pool.", field="status")
+    unknown = set(details) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"device_create() got unexpected fields: {sorted(unknown)}")
+    device = Device(
+        asset_tag=asset_tag_check(asset_tag=asset_tag),
+        serial_number=serial_check(serial_number=serial_number, model=model),
+        model=model,
+        owner_site=owner_site,
+        current_site=current_site or owner_site,
+        status=status,
+        **details,
+    )
+    _save_checked(device)
+    event_record(
+        device=device,
+        kind=DeviceEvent.Kind.CREATED,
+        actor=actor,
+        after={
+            "asset_tag": device.asset_tag,
+            "status": device.status,
+            "owner_site": device.owner_site.code,
+            "current_site": device.current_site.code,
+        },
+        source=source,
+        import_run_id=import_run_id,
+    )
+    return device
+
+
+@transaction.atomic
+def device_update(
+    *,
+    device: Device,
+    actor: Any,
+    source: str = DeviceEvent.Source.WEB,
+    import_run_id: int | None = None,
+    **changes: Any,
+) -> Device:
+    """Change a device's details (fields in :data:`EDITABLE_FIELDS`); records what changed.
+
+    Returns the device unchanged (and writes no event) when nothing differs.
+    Raises DomainError naming the field for a taken asset tag or serial.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"device_update() got unexpected fields: {sorted(unknown)}")
+    device = device_lock(device=device, actor=actor if source == DeviceEvent.Source.WEB else None)
+    if "asset_tag" in changes:
+        changes["asset_tag"] = asset_tag_check(asset_tag=changes["asset_tag"], exclude_pk=device.pk)
+    model = changes.get("model", device.model)
+    if "serial_number" in changes or "model" in changes:
+        changes["serial_number"] = serial_check(
+            serial_number=changes.get("serial_number", device.serial_number), model=model, exclude_pk=device.pk
+        )
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, value in changes.items():
+        old = getattr(device, name)
+        if old != value:
+            before[name] = _label(old)
+            after[name] = _label(value)
+            setattr(device, name, value)
+    if not after:
+        return device
+    fields = [("model" if f == "model" else f) for f in after]
+    _save_checked(device, update_fields=[*fields, "updated_at"])
+    event_record(
+        device=device,
+        kind=DeviceEvent.Kind.UPDATED,
+        actor=actor,
+        before=before,
+        after=after,
+        source=source,
+        import_run_id=import_run_id,
+    )
+    return device
+
+
+@transaction.atomic
+def device_transfer(
+    *, device: Device, to_site: Site, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
+    """Move a device to another site (its current site). Clears a location at the old site.
+
+    In decentralized districts the owner site does not change (edit the device for that).
+    Raises WrongStateError for a retired device, or when it is at ``to_site`` already.
+    """
+    device = device_lock(device=device, actor=actor)
+    if device.status == Status.RETIRED:
+        raise WrongStateError(f"{device.asset_tag} is retired and cannot be transferred.")
+    if device.current_site_id == to_site.pk:
+        raise WrongStateError(f"{device.asset_tag} is already at {to_site.name}.", field="site")
+    if not to_site.active:
+        raise WrongStateError(f"{to_site.name} is inactive.", field="site")
+    before = {"current_site": device.current_site.code, "location": _label(device.location)}
+    device.current_site = to_site
+    device.location = None
+    device.save(update_fields=["current_site", "location", "updated_at"])
+    event_record(
+        device=device,
+        kind=DeviceEvent.Kind.TRANSFERRED,
+        actor=actor,
+        before=before,
+        after={"current_site": to_site.code, "location": None},
+        note=note,
+        source=source,
+    )
+    return device
+
+
+@transaction.atomic
+def device_move(
+    *, device: Device, location: Location | None, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
+    """Put a device in a room, cart or shelf at its current site (``None`` clears it).
+
+    Raises WrongStateError when the location is at another site or the device is retired.
+    """
+    device = device_lock(device=device, actor=actor)
+    if device.status == Status.RETIRED:
+        raise WrongStateError(f"{device.asset_tag} is retired.")
+    if location is not None and location.site_id != device.current_site_id:
+        raise WrongStateError(
+            f"{location.name} is at {location.site.name}, not at the device's site {device.current_site.name}; "
+            "transfer the device first.",
+            field="location",
+        )
+    if device.location_id == (location.pk if location else None):
+        raise WrongStateError(f"{device.asset_tag} is already there.", field="location")
+    before = {"location": _label(device.location)}
+    device.location = location
+    device.save(update_fields=["location", "updated_at"])
+    event_record(
+        device=device,
+        kind=DeviceEvent.Kind.MOVED,
+        actor=actor,
+        before=before,
+        after={"location": _label(location)},
+        note=note,
+        source=source,
+    )
+    return device
+
+
+def _status_change(
+    device: Device, *, to: str, actor: Any, note: str, source: str, allowed_from: tuple[str, ...], verb: str
+) -> Device:
+    device = device_lock(device=device, actor=actor)
+    if device.status not in allowed_from:
+        raise WrongStateError(f"{device.asset_tag} is {device.get_status_display().lower()} and cannot be {verb}.")
+    before = {"status": device.status}
+    device.status = to
+    device.save(update_fields=["status", "updated_at"])
+    event_record(
+        device=device,
+        kind=DeviceEvent.Kind.STATUS_CHANGED,
+        actor=actor,
+        before=before,
+        after={"status": to},
+        note=note,
+        source=source,
+    )
+    return device
+
+
+@transaction.atomic
+def device_mark_lost(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
+    """Mark a device lost. An open check-out stays open: the holder remains responsible.
+
+    Raises WrongStateError when it is lost, stolen or retired already.
+    """
+    allowed = (Status.IN_STOCK, Status.ASSIGNED, Status.LOANER_POOL, Status.IN_REPAIR)
+    return _status_change(
+        device, to=Status.LOST, actor=actor, note=note, source=source, allowed_from=allowed, verb="marked lost"
+    )
+
+
+@transaction.atomic
+def device_mark_stolen(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
+    """Mark a device stolen (note the police report number). An open check-out stays open.
+
+    Raises WrongStateError when it is stolen or retired already.
+    """
+    allowed = (Status.IN_STOCK, Status.ASSIGNED, Status.LOANER_POOL, Status.IN_REPAIR, Status.LOST)
+    return _status_change(
+        device, to=Status.STOLEN, actor=actor, note=note, source=source, allowed_from=allowed, verb="marked stolen"
+    )
+
+
+@transaction.atomic
+def device_mark_found(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
+    """A lost or stolen device is back: assigned again if its check-out is still open, else in stock.
+
+    To take it back from the holder, check it in afterwards (or check it in directly:
+    check-in of a lost device also marks it found). Raises WrongStateError otherwise.
+    """
+    device = device_lock(device=device, actor=actor)
+    to = Status.ASSIGNED if device.assignments.filter(checked_in_at__isnull=True).exists() else Status.IN_STOCK
+    return _status_change(
+        device,
+        to=to,
+        actor=actor,
+        note=note,
+        source=source,
+        allowed_from=(Status.LOST, Status.STOLEN),
+        verb="marked found",
+    )
+
+
+@transaction.atomic
+def device_set_loaner_pool(
+    *, device: Device, in_pool: bool, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
+    """Put an in-stock device into the loaner pool (``in_pool=True``) or take it out.
+
+    Raises WrongStateError unless the device is in stock (to add) or in the pool (to remove).
+    """
+    if in_pool:
+        return _status_change(
+            device, to=Status.LOANER_POOL, actor=actor, note=note, source=source,
+            allowed_from=(Status.IN_STOCK,), verb="added to the loaner pool",
+        )  # fmt: skip
+    return _status_change(
+        device, to=Status.IN_STOCK, actor=actor, note=note, source=source,
+        allowed_from=(Status.LOANER_POOL,), verb="taken out of the loaner pool",
+    )  # fmt: skip
+
+
+@transaction.atomic
+def device_retire(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
+    """Retire a device (end of life, written off). Its asset tag becomes free for reuse.
+
+    Raises WrongStateError when it is checked out (check it in first) or retired already.
+    Accessories bundled with it are unbundled.
+    """
+    device = device_lock(device=device, actor=actor)
+    is_out = device.assignments.filter(checked_in_at__isnull=True).exists()
+    if is_out and device.status not in (Status.LOST, Status.STOLEN):
+        raise WrongStateError(f"{device.asset_tag} is checked out; check it in before retiring it.")
+    allowed = (Status.IN_STOCK, Status.LOANER_POOL, Status.IN_REPAIR, Status.LOST, Status.STOLEN)
+    if device.status not in allowed:
+        raise WrongStateError(f"{device.asset_tag} is {device.get_status_display().lower()} and cannot be retired.")
+    device.accessories.update(bundled_with=None)
+    return _status_change(
+        device, to=Status.RETIRED, actor=actor, note=note, source=source, allowed_from=allowed, verb="retired"
+    )
+
+
+@transaction.atomic
+def device_bundle(
+    *, accessory: Device, primary: Device | None, actor: Any, source: str = DeviceEvent.Source.WEB
+) -> Device:
+    """Bundle an accessory (charger, case, hotspot, stylus) with a primary device, or unbundle (``primary=None``).
+
+    A bundled accessory goes out and comes back with its primary device. Raises
+    DomainError when the accessory is not an accessory model, when the primary is itself
+    an accessory, or when they are at different sites.
+    """
+    accessory = device_lock(device=accessory, actor=actor)
+    if accessory.model.category not in DeviceModel.ACCESSORY_CATEGORIES:
+        raise DomainError(f"{accessory.asset_tag} is a {accessory.model.get_category_display()}, not an accessory.")
+    if primary is not None:
+        if primary.pk == accessory.pk or primary.model.category in DeviceModel.ACCESSORY_CATEGORIES:
+            raise DomainError(f"{primary.asset_tag} is not a primary device.", field="primary")
+        if primary.current_site_id != accessory.current_site_id:
+            raise DomainError("An accessory and its device must be at the same site.", field="primary")
+    before = {"bundled_with": _label(accessory.bundled_with)}
+    accessory.bundled_with = primary
+    accessory.save(update_fields=["bundled_with", "updated_at"])
+    event_record(
+        device=accessory,
+        kind=DeviceEvent.Kind.BUNDLED,
+        actor=actor,
+        before=before,
+        after={"bundled_with": _label(primary)},
+        source=source,
+    )
+    return accessory
+
+
+def device_get_or_404(*, user: Any, pk: Any, action: str = "view") -> Device:
+    """Resolve a device id from a request through the scoping gate (404 when out of scope)."""
+    return get_visible_or_404(Device.objects.select_related("model", "current_site", "owner_site"), user, action, pk=pk)

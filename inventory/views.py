@@ -1,0 +1,208 @@
+"""Device pages: list with search and scan-to-open, detail with timeline, add/edit, actions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.scoping import CHANGE, VIEW, get_visible_or_404, scope_for
+from core.errors import DomainError
+from core.paging import keyset_page
+from core.views import form_error, ledger_view
+from inventory import services
+from inventory.forms import BundleForm, DeviceForm, MoveForm, StatusForm, TransferForm
+from inventory.models import Device, DeviceModel
+from inventory.selectors import (
+    device_find_exact,
+    device_list,
+    device_open_assignment,
+    device_timeline,
+)
+from sites.models import Site
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@ledger_view(VIEW)
+def device_list_view(request: HttpRequest) -> HttpResponse:
+    """Search and filter devices; an exact asset tag or serial (as a scanner types it) opens the device."""
+    q = request.GET.get("q", "")[:200]
+    if q and request.GET.get("exact", "1") == "1" and not request.htmx:
+        match = device_find_exact(user=request.user, code=q)
+        if match is not None:
+            return redirect("device_detail", pk=match.pk)
+    status = request.GET.get("status", "")
+    if status not in Device.Status.values:
+        status = ""
+    site_id = _int_or_none(request.GET.get("site"))
+    model_id = _int_or_none(request.GET.get("model"))
+    qs = device_list(user=request.user, query=q, site_id=site_id, model_id=model_id, status=status)
+    page = keyset_page(
+        qs, sort_field="asset_tag", after=request.GET.get("after", ""), before=request.GET.get("before", "")
+    )
+    context = {
+        "page": page,
+        "q": q,
+        "status": status,
+        "site_id": site_id,
+        "model_id": model_id,
+        "statuses": Device.Status.choices,
+        "sites": Site.objects.visible_to(request.user).order_by("name"),
+        "models": DeviceModel.objects.visible_to(request.user).select_related("manufacturer"),
+        "can_change": scope_for(request.user).allows(CHANGE),
+    }
+    template = "inventory/_device_rows.html" if request.htmx else "inventory/device_list.html"
+    return render(request, template, context)
+
+
+@ledger_view(VIEW)
+def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One device: details, current holder, accessories and its custody timeline."""
+    device = get_visible_or_404(
+        Device.objects.select_related("model__manufacturer", "owner_site", "current_site", "location", "bundled_with"),
+        request.user,
+        VIEW,
+        pk=pk,
+    )
+    can_change = Device.objects.visible_to(request.user, CHANGE).filter(pk=device.pk).exists()
+    return render(
+        request,
+        "inventory/device_detail.html",
+        {
+            "device": device,
+            "assignment": device_open_assignment(device=device),
+            "events": device_timeline(device=device).select_related("person")[:200],
+            "accessories": device.accessories.select_related("model").order_by("asset_tag"),
+            "can_change": can_change,
+            "transfer_form": TransferForm(user=request.user),
+            "move_form": MoveForm(user=request.user, device=device),
+            "status_form": StatusForm(),
+            "bundle_form": BundleForm(),
+        },
+    )
+
+
+@ledger_view(CHANGE)
+def device_create_view(request: HttpRequest) -> HttpResponse:
+    """Add a device at one of the user's sites."""
+    form = DeviceForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            device = services.device_create(
+                actor=request.user,
+                asset_tag=data.pop("asset_tag"),
+                model=data.pop("model"),
+                owner_site=data["owner_site"],
+                serial_number=data.pop("serial_number"),
+                **{k: v for k, v in data.items() if k != "owner_site"},
+            )
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Added {device.asset_tag}.")
+            return redirect("device_detail", pk=device.pk)
+    return render(request, "inventory/device_form.html", {"form": form, "title": "Add a device"})
+
+
+@ledger_view(CHANGE)
+def device_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a device's details (not its status or custody)."""
+    device = get_visible_or_404(Device.objects.all(), request.user, CHANGE, pk=pk)
+    form = DeviceForm(request.POST or None, instance=device, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        fresh = Device.objects.get(pk=device.pk)
+        try:
+            services.device_update(device=fresh, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Saved {form.cleaned_data['asset_tag']}.")
+            return redirect("device_detail", pk=device.pk)
+    return render(request, "inventory/device_form.html", {"form": form, "title": f"Edit {device.asset_tag}"})
+
+
+@require_POST
+@ledger_view(CHANGE)
+def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Transfer, move, change status or bundle. Errors come back as messages on the device page."""
+    device = get_visible_or_404(Device.objects.all(), request.user, CHANGE, pk=pk)
+    back = redirect("device_detail", pk=device.pk)
+    try:
+        if action == "transfer":
+            form = TransferForm(request.POST, user=request.user)
+            if not form.is_valid():
+                return _form_errors(request, form, back)
+            services.device_transfer(
+                device=device, to_site=form.cleaned_data["site"], actor=request.user, note=form.cleaned_data["note"]
+            )
+            messages.success(request, f"{device.asset_tag} transferred to {form.cleaned_data['site'].name}.")
+            if not Device.objects.visible_to(request.user).filter(pk=device.pk).exists():
+                return redirect(reverse("device_list"))
+        elif action == "move":
+            form = MoveForm(request.POST, user=request.user, device=device)
+            if not form.is_valid():
+                return _form_errors(request, form, back)
+            services.device_move(
+                device=device,
+                location=form.cleaned_data["location"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+            )
+            messages.success(request, f"{device.asset_tag} moved.")
+        elif action == "status":
+            form = StatusForm(request.POST)
+            if not form.is_valid():
+                return _form_errors(request, form, back)
+            op = form.cleaned_data["action"]
+            note = form.cleaned_data["note"]
+            if op == "lost":
+                services.device_mark_lost(device=device, actor=request.user, note=note)
+            elif op == "stolen":
+                services.device_mark_stolen(device=device, actor=request.user, note=note)
+            elif op == "found":
+                services.device_mark_found(device=device, actor=request.user, note=note)
+            elif op in ("loaner_in", "loaner_out"):
+                services.device_set_loaner_pool(device=device, in_pool=op == "loaner_in", actor=request.user, note=note)
+            else:
+                services.device_retire(device=device, actor=request.user, note=note)
+            messages.success(request, f"{device.asset_tag}: {dict(StatusForm.ACTIONS)[op].lower()} — done.")
+        elif action == "bundle":
+            form = BundleForm(request.POST)
+            if not form.is_valid():
+                return _form_errors(request, form, back)
+            accessory = device_find_exact(user=request.user, code=form.cleaned_data["accessory_tag"], action=CHANGE)
+            if accessory is None:
+                messages.error(
+                    request, f"Accessory asset tag: no device '{form.cleaned_data['accessory_tag']}' in your sites."
+                )
+                return back
+            services.device_bundle(accessory=accessory, primary=device, actor=request.user)
+            messages.success(request, f"{accessory.asset_tag} now goes out and comes back with {device.asset_tag}.")
+        elif action == "unbundle":
+            accessory = get_visible_or_404(
+                Device.objects.filter(bundled_with=device), request.user, CHANGE, pk=request.POST.get("accessory")
+            )
+            services.device_bundle(accessory=accessory, primary=None, actor=request.user)
+            messages.success(request, f"{accessory.asset_tag} unbundled.")
+        else:
+            messages.error(request, f"Unknown action '{action}'.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return back
+
+
+def _form_errors(request: HttpRequest, form: object, back: HttpResponse) -> HttpResponse:
+    for field, errors in form.errors.items():  # type: ignore[attr-defined]
+        label = form.fields[field].label or field if field != "__all__" else ""  # type: ignore[attr-defined]
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+    return back

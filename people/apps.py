@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PeopleConfig(AppConfig):
+    """Students, staff and guardians."""
+
+    name = "people"

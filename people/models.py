@@ -1,0 +1,103 @@
+"""Students and staff as records (not logins), and students' guardian contacts."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from accounts.scoping import ScopedQuerySet
+from core.choices import GRADE_CODES
+
+
+class PersonQuerySet(ScopedQuerySet):
+    """People, scoped by their home site (FERPA: a school's staff see only their school)."""
+
+    scope_site_field = "home_site_id"
+
+
+class Person(models.Model):
+    """A student or staff member who can hold devices. Identified by the SIS's sourcedId.
+
+    Student numbers, state ids and sourcedIds are strings: leading zeros matter.
+    """
+
+    class Role(models.TextChoices):
+        STUDENT = "student", "Student"
+        STAFF = "staff", "Staff"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        GRADUATED = "graduated", "Graduated"
+        TRANSFERRED = "transferred", "Transferred"
+
+    #: Statuses that may receive devices (issue #2: inactive, withdrawn and graduated may not).
+    CAN_RECEIVE_DEVICES = (Status.ACTIVE, Status.TRANSFERRED)
+
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STUDENT)
+    sourced_id = models.CharField("sourcedId", max_length=255, blank=True)
+    student_number = models.CharField(max_length=64, blank=True)
+    state_id = models.CharField("state id", max_length=64, blank=True)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    grade = models.CharField(max_length=5, choices=GRADE_CODES, blank=True)
+    graduation_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    home_site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="people")
+    homeroom = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    fee_reduction_eligible = models.BooleanField(
+        default=False, help_text="Eligible for reduced fees (e.g. free/reduced-price meals). Sensitive."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "people"
+        ordering = ["family_name", "given_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sourced_id"], condition=~models.Q(sourced_id=""), name="person_unique_sourced_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["student_number"], name="person_student_number"),
+            models.Index(Lower("family_name"), Lower("given_name"), name="person_name_lower"),
+            models.Index(fields=["home_site", "family_name", "given_name", "id"], name="person_site_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """``Preferred-or-given Family``, e.g. "Maria Lopez"."""
+        return f"{self.preferred_name or self.given_name} {self.family_name}".strip()
+
+    @property
+    def label(self) -> str:
+        """Text kept in history rows so they stay readable if the person is removed."""
+        number = f" #{self.student_number}" if self.student_number else ""
+        return f"{self.display_name}{number}"
+
+
+class GuardianContact(models.Model):
+    """A parent or guardian of a student (several per student)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="guardians")
+    sourced_id = models.CharField("sourcedId", max_length=255, blank=True)
+    name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=40, blank=True, help_text="parent, guardian, relative…")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    preferred_language = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["person", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.relationship or 'contact'})"

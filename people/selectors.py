@@ -1,0 +1,73 @@
+"""Reads of people shared by views and exports. All go through the scoping gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts.scoping import VIEW
+from custody.models import Assignment
+from inventory.models import DeviceEvent
+from inventory.selectors import scan_clean
+from people.models import Person
+
+
+def person_list(
+    *, user: Any, query: str = "", site_id: int | None = None, role: str = "", status: str = "", action: str = VIEW
+) -> QuerySet[Person]:
+    """People ``user`` may see. ``query`` matches a student number, sourcedId or email exactly,
+    or the start of a family, given or preferred name (any case); two words match given + family."""
+    qs = Person.objects.visible_to(user, action).select_related("home_site")
+    if site_id:
+        qs = qs.filter(home_site_id=site_id)
+    if role:
+        qs = qs.filter(role=role)
+    if status:
+        qs = qs.filter(status=status)
+    q = scan_clean(query)
+    if q:
+        cond = (
+            Q(student_number=q)
+            | Q(sourced_id=q)
+            | Q(email__iexact=q)
+            | Q(family_name__istartswith=q)
+            | Q(given_name__istartswith=q)
+            | Q(preferred_name__istartswith=q)
+        )
+        parts = q.split()
+        if len(parts) == 2:
+            cond |= Q(given_name__istartswith=parts[0], family_name__istartswith=parts[1])
+            cond |= Q(preferred_name__istartswith=parts[0], family_name__istartswith=parts[1])
+        qs = qs.filter(cond)
+    return qs
+
+
+def person_find_exact(*, user: Any, code: str) -> Person | None:
+    """The one visible person whose student number, sourcedId or state id equals ``code`` (an ID-card scan)."""
+    code = scan_clean(code)
+    if not code:
+        return None
+    matches = list(
+        Person.objects.visible_to(user).filter(Q(student_number=code) | Q(sourced_id=code) | Q(state_id=code))[:2]
+    )
+    return matches[0] if len(matches) == 1 else None
+
+
+def person_holdings(*, person: Person) -> QuerySet[Assignment]:
+    """What the person holds now (open assignments), with devices."""
+    return (
+        Assignment.objects.filter(person=person, checked_in_at__isnull=True)
+        .select_related("device__model", "device__current_site")
+        .order_by("device__asset_tag")
+    )
+
+
+def person_history(*, person: Person, user: Any) -> QuerySet[DeviceEvent]:
+    """Device events about the person, newest first, limited to devices ``user`` may see."""
+    return (
+        DeviceEvent.objects.visible_to(user)
+        .filter(person=person)
+        .select_related("device")
+        .order_by("-occurred_at", "-id")
+    )

@@ -1,0 +1,77 @@
+"""Person pages: list with search, detail with holdings and history, lookup for check-out."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.scoping import VIEW, get_visible_or_404
+from core.paging import keyset_page
+from core.views import ledger_view
+from inventory.views import _int_or_none
+from people.models import Person
+from people.selectors import (
+    person_find_exact,
+    person_history,
+    person_holdings,
+    person_list,
+)
+from sites.models import Site
+
+
+@ledger_view(VIEW)
+def person_list_view(request: HttpRequest) -> HttpResponse:
+    """Search people at the user's sites; a scanned student number opens the person."""
+    q = request.GET.get("q", "")[:200]
+    if q and not request.htmx:
+        match = person_find_exact(user=request.user, code=q)
+        if match is not None:
+            return redirect("person_detail", pk=match.pk)
+    role = request.GET.get("role", "")
+    role = role if role in Person.Role.values else ""
+    status = request.GET.get("status", "")
+    status = status if status in Person.Status.values else ""
+    site_id = _int_or_none(request.GET.get("site"))
+    qs = person_list(user=request.user, query=q, site_id=site_id, role=role, status=status)
+    page = keyset_page(
+        qs, sort_field="family_name", after=request.GET.get("after", ""), before=request.GET.get("before", "")
+    )
+    context = {
+        "page": page,
+        "q": q,
+        "role": role,
+        "status": status,
+        "site_id": site_id,
+        "roles": Person.Role.choices,
+        "statuses": Person.Status.choices,
+        "sites": Site.objects.visible_to(request.user).order_by("name"),
+    }
+    return render(request, "people/_person_rows.html" if request.htmx else "people/person_list.html", context)
+
+
+@ledger_view(VIEW)
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One person: details, guardians, what they hold now, and their device history."""
+    person = get_visible_or_404(Person.objects.select_related("home_site"), request.user, VIEW, pk=pk)
+    return render(
+        request,
+        "people/person_detail.html",
+        {
+            "person": person,
+            "guardians": person.guardians.all(),
+            "holdings": person_holdings(person=person),
+            "events": person_history(person=person, user=request.user)[:200],
+        },
+    )
+
+
+@ledger_view(VIEW)
+def person_lookup(request: HttpRequest) -> HttpResponse:
+    """htmx autocomplete: up to 10 active people matching ``q`` (for the check-out page)."""
+    q = request.GET.get("q", "")[:200]
+    people = (
+        person_list(user=request.user, query=q, status=Person.Status.ACTIVE).order_by("family_name", "given_name")[:10]
+        if len(q.strip()) >= 2
+        else []
+    )
+    return render(request, "people/_lookup.html", {"people": people, "q": q})
