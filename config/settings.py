@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "inventory",
     "custody",
     "imports",
+    "demo",
 ]
 
 MIDDLEWARE = [
