@@ -1,0 +1,17 @@
+"""Export download URLs, included by ``config/urls.py`` under ``exports/``.
+
+``exports:devices_csv`` → ``/exports/devices.csv`` … ``exports:events_xlsx`` → ``/exports/events.xlsx``.
+"""
+
+from django.urls import path
+
+from imports.export_views import FORMATS, export_download
+from imports.exports import EXPORTS
+
+app_name = "exports"
+
+urlpatterns = [
+    path(f"{name}.{fmt}", export_download, {"name": name, "fmt": fmt}, name=f"{name}_{fmt}")
+    for name in EXPORTS
+    for fmt in FORMATS
+]
