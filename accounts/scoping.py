@@ -174,7 +174,7 @@ def get_visible_or_404(queryset: models.QuerySet[_M], user: Any, action: str = V
         raise TypeError(f"{qs.model.__name__} is not scoped; give it a ScopedQuerySet")
     try:
         return qs.visible_to(user, action).get(**lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError, models.ObjectDoesNotExist) as exc:
+    except (qs.model.DoesNotExist, ValueError, TypeError, OverflowError, models.ObjectDoesNotExist) as exc:
         raise Http404(f"No {qs.model._meta.verbose_name} matches the request.") from exc
     except qs.model.MultipleObjectsReturned as exc:
         raise Http404(f"No single {qs.model._meta.verbose_name} matches the request.") from exc

@@ -41,6 +41,16 @@ def form_error(form: Any, error: DomainError) -> None:
     form.add_error(field, error.message)
 
 
+def form_error_messages(form: Any) -> list[str]:
+    """Each form error as "Field label: message" (whole-form errors without a label)."""
+    out = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = (field.label or name.replace("_", " ").capitalize()) if field is not None else ""
+        out += [f"{label}: {error}" if label else str(error) for error in errors]
+    return out
+
+
 @ledger_view(VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Devices by status for the user's sites, and the overdue count."""

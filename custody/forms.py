@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts.scoping import VIEW
+from core.forms import IdChoiceField
 from custody.models import Assignment
 from people.models import Person
 
@@ -20,7 +21,7 @@ def new_submission_key() -> str:
 class CheckOutForm(forms.Form):
     """One scan: a device's asset tag or serial to check out to the chosen person."""
 
-    person = forms.ModelChoiceField(queryset=Person.objects.none(), widget=forms.HiddenInput)
+    person = IdChoiceField(queryset=Person.objects.none(), widget=forms.HiddenInput, label="Person")
     code = forms.CharField(label="Scan or type an asset tag or serial number", max_length=200)
     due_on = forms.DateField(label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     condition = forms.ChoiceField(label="Condition out", choices=Assignment.Condition.choices, initial="good")

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.scoping import CHANGE, VIEW, get_visible_or_404
 from core.errors import DomainError, NotCheckedOutWarning
-from core.views import ledger_view
+from core.views import form_error_messages, ledger_view
 from custody.forms import BulkForm, CheckInForm, CheckOutForm, new_submission_key
 from custody.services import (
     BulkItemResult,
@@ -64,10 +64,7 @@ def check_out(request: HttpRequest) -> HttpResponse:
                     "warnings": outcome.warnings,
                 }
         else:
-            result["message"] = "; ".join(
-                f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}".lstrip(": ")
-                for f, e in form.errors.items()
-            )
+            result["message"] = "; ".join(form_error_messages(form))
             person = None
         if request.htmx:
             return render(

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts.scoping import CHANGE, VIEW, scope_for
+from core.forms import IdChoiceField
 from inventory.models import Device, DeviceModel
 from sites.models import Location, Site
 
@@ -36,6 +37,7 @@ class DeviceForm(forms.ModelForm):
             "google_device_id",
             "notes",
         ]
+        field_classes = {"model": IdChoiceField, "owner_site": IdChoiceField}
         widgets = {
             "purchase_date": forms.DateInput(attrs={"type": "date"}),
             "warranty_end": forms.DateInput(attrs={"type": "date"}),
@@ -52,7 +54,7 @@ class DeviceForm(forms.ModelForm):
 class TransferForm(forms.Form):
     """Send a device to another site."""
 
-    site = forms.ModelChoiceField(queryset=Site.objects.none(), label="To site")
+    site = IdChoiceField(queryset=Site.objects.none(), label="To site")
     note = forms.CharField(required=False, max_length=500)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -67,7 +69,7 @@ class TransferForm(forms.Form):
 class MoveForm(forms.Form):
     """Put a device in a room, cart or shelf at its site."""
 
-    location = forms.ModelChoiceField(queryset=Location.objects.none(), required=False, empty_label="(no location)")
+    location = IdChoiceField(queryset=Location.objects.none(), required=False, empty_label="(no location)")
     note = forms.CharField(required=False, max_length=500)
 
     def __init__(self, *args: Any, user: Any, device: Device, **kwargs: Any) -> None:

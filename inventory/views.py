@@ -10,8 +10,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.scoping import CHANGE, VIEW, get_visible_or_404, scope_for
 from core.errors import DomainError
+from core.forms import parse_id
 from core.paging import keyset_page
-from core.views import form_error, ledger_view
+from core.views import form_error, form_error_messages, ledger_view
 from inventory import services
 from inventory.forms import BundleForm, DeviceForm, MoveForm, StatusForm, TransferForm
 from inventory.models import Device, DeviceModel
@@ -25,10 +26,7 @@ from sites.models import Site
 
 
 def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return parse_id(value) if value not in (None, "") else None
 
 
 @ledger_view(VIEW)
@@ -201,8 +199,6 @@ def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 def _form_errors(request: HttpRequest, form: object, back: HttpResponse) -> HttpResponse:
-    for field, errors in form.errors.items():  # type: ignore[attr-defined]
-        label = form.fields[field].label or field if field != "__all__" else ""  # type: ignore[attr-defined]
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
+    for message in form_error_messages(form):
+        messages.error(request, message)
     return back

@@ -62,7 +62,7 @@ class District(models.Model):
 
         try:
             datetime.date(2024, self.school_year_start_month, self.school_year_start_day)
-        except ValueError as exc:
+        except (ValueError, OverflowError, TypeError) as exc:
             raise ValidationError({"school_year_start_day": "Not a day of that month."}) from exc
 
 

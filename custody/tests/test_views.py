@@ -1,0 +1,97 @@
+"""Check-out and check-in pages as a scanner uses them, and what site staff can reach."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from custody.models import Assignment
+from inventory.models import Device, DeviceEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _form_key(response) -> str:
+    return response.context["form"].initial["submission_key"]
+
+
+def test_scan_person_card_then_device_then_check_in(client_for, world):
+    client = client_for(world.site_tech)
+    # The student's ID card scan opens the check-out page for them.
+    found = client.get(reverse("check_out"), {"find": " 0041873\n"})
+    assert found.status_code == 302 and found.url.endswith(f"?person={world.person_a.pk}")
+    page = client.get(found.url)
+    assert "Ana Ruiz" in page.content.decode()
+    # A scanner types the asset tag (any case) and presses Enter: one POST.
+    response = client.post(
+        reverse("check_out"),
+        {"person": world.person_a.pk, "code": "cb-000001\r", "condition": "good", "submission_key": _form_key(page)},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert "CB-000001 checked out to Ana Ruiz" in response.content.decode()
+    assert Device.objects.get(pk=world.device_a.pk).status == Device.Status.ASSIGNED
+
+    back = client.post(reverse("check_in"), {"code": "SNA1", "condition": "good"}, HTTP_HX_REQUEST="true")
+    assert "CB-000001 checked in from Ana Ruiz" in back.content.decode()
+    detail = client.get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
+    assert "Checked out" in detail and "Checked in" in detail
+
+
+def test_double_submitted_check_out_form_creates_one_assignment(client_for, world):
+    client = client_for(world.site_tech)
+    page = client.get(reverse("check_out"), {"person": world.person_a.pk})
+    data = {"person": world.person_a.pk, "code": "CB-000001", "condition": "good", "submission_key": _form_key(page)}
+    first = client.post(reverse("check_out"), data)
+    second = client.post(reverse("check_out"), data)
+    assert first.status_code == second.status_code == 302
+    assert Assignment.objects.count() == 1
+    assert DeviceEvent.objects.filter(kind="checked_out").count() == 1
+    messages = [str(m) for m in second.wsgi_request._messages]
+    assert any("already checked out (form sent twice)" in m for m in messages)
+
+
+def test_site_tech_cannot_use_another_sites_ids_in_the_form(client_for, world):
+    client = client_for(world.site_tech)
+    response = client.post(
+        reverse("check_out"), {"person": world.person_b.pk, "code": "CB-000001", "condition": "good"},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    assert "Person: That person is not at your sites." in response.content.decode()
+    response = client.post(
+        reverse("check_out"), {"person": world.person_a.pk, "code": "CB-000002", "condition": "good"},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    assert "No device with asset tag or serial number &#x27;CB-000002&#x27; at your sites." in response.content.decode()
+    assert not Assignment.objects.exists()
+    assert client.get(reverse("check_out"), {"person": world.person_b.pk}).status_code == 404
+
+
+def test_check_in_of_device_not_out_is_a_warning(client_for, world):
+    response = client_for(world.site_tech).post(reverse("check_in"), {"code": "CB-000001", "condition": "good"})
+    assert response.status_code == 302
+    messages = [(m.level_tag, str(m)) for m in response.wsgi_request._messages]
+    assert messages == [("warning", "CB-000001 is not checked out; nothing to check in.")]
+
+
+def test_bulk_check_out_and_in_report_every_line(client_for, world):
+    client = client_for(world.site_tech)
+    response = client.post(
+        reverse("bulk", args=["check-out"]),
+        {"lines": "CB-000001, 0041873\nCB-000002, 0041873\nnonsense\nCB-000001,0041873", "condition": "good"},
+    )
+    results = response.context["results"]
+    assert [r.ok for r in results] == [True, False, False, False]
+    assert "at your sites" in results[1].message
+    assert "expected 'asset tag, student number'" in results[2].message
+    assert "already checked out" in results[3].message
+    response = client.post(reverse("bulk", args=["check-in"]), {"lines": "CB-000001\nCB-000001", "condition": "fair"})
+    results = response.context["results"]
+    assert [r.ok for r in results] == [True, False] and results[1].warning
+
+
+def test_principal_cannot_check_out(client_for, world):
+    client = client_for(world.principal)
+    assert client.get(reverse("check_out")).status_code == 403
+    client.post(reverse("check_out"), {"person": world.person_a.pk, "code": "CB-000001", "condition": "good"})
+    assert not Assignment.objects.exists()

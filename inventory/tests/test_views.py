@@ -1,0 +1,120 @@
+"""Device and person pages: search, scan-to-open, lists that never show another site's data."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from core.testing import DeviceFactory
+from custody.services import device_check_out
+from inventory.models import Device
+
+pytestmark = pytest.mark.django_db
+
+
+def test_exact_scan_opens_the_device(client_for, world):
+    client = client_for(world.site_tech)
+    response = client.get(reverse("device_list"), {"q": "  cb-000001\t"})
+    assert response.status_code == 302 and response.url == reverse("device_detail", args=[world.device_a.pk])
+    # Another site's exact tag does not open, and does not appear.
+    response = client.get(reverse("device_list"), {"q": "CB-000002"})
+    assert response.status_code == 200 and response.context["page"].items == []
+    assert "No devices match" in response.content.decode()
+
+
+def test_search_by_holder_student_number_and_name(client_for, world):
+    device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech)
+    client = client_for(world.district_tech)
+    for q in ("0041873", "Ruiz", "ana"):
+        body = client.get(reverse("device_list"), {"q": q, "exact": "0"}).content.decode()
+        assert "CB-000001" in body and "CB-000002" not in body, q
+
+
+def test_lists_never_show_another_sites_devices_or_students(client_for, world):
+    client = client_for(world.site_tech)
+    pages = [
+        client.get(reverse("device_list")),
+        client.get(reverse("person_list")),
+        client.get(reverse("person_lookup"), {"q": "Ok"}),
+        client.get(reverse("person_list"), {"q": "Oka"}),
+        client.get(reverse("site_list")),
+        client.get(reverse("dashboard")),
+    ]
+    for response in pages:
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "CB-000002" not in body and "Okafor" not in body and "Birch" not in body
+    body = client.get(reverse("device_list")).content.decode()
+    assert "CB-000001" in body
+
+
+def test_decentralized_mode_scopes_devices_by_owner_site(client_for, world):
+    from sites.models import District
+
+    District.objects.filter(pk=1).update(ownership_mode=District.OwnershipMode.DECENTRALIZED)
+    # Site A owns a device that sits at site B.
+    visiting = DeviceFactory(asset_tag="CB-777", owner_site=world.site_a, current_site=world.site_b)
+    body = client_for(world.site_tech).get(reverse("device_list")).content.decode()
+    assert "CB-777" in body
+    District.objects.filter(pk=1).update(ownership_mode=District.OwnershipMode.CENTRALIZED)
+    body = client_for(world.site_tech).get(reverse("device_list")).content.decode()
+    assert "CB-777" not in body
+    assert visiting.pk
+
+
+def test_paging_walks_every_device_once(client_for, world):
+    for n in range(120):
+        DeviceFactory(asset_tag=f"ZZ-{n:04d}", owner_site=world.site_a)
+    client = client_for(world.site_tech)
+    seen: list[str] = []
+    params = {"exact": "0"}
+    while True:
+        page = client.get(reverse("device_list"), params).context["page"]
+        seen += [d.asset_tag for d in page.items]
+        if not page.next_cursor:
+            break
+        params = {"exact": "0", "after": page.next_cursor}
+    expected = sorted(Device.objects.filter(current_site=world.site_a).values_list("asset_tag", flat=True))
+    assert seen == expected
+    back = client.get(reverse("device_list"), {"exact": "0", "before": page.prev_cursor}).context["page"]
+    assert [d.asset_tag for d in back.items] == expected[-(len(page.items) + 50) : -len(page.items)]
+
+
+def test_create_device_form_names_the_field_in_error(client_for, world):
+    client = client_for(world.site_tech)
+    response = client.post(
+        reverse("device_create"),
+        {
+            "asset_tag": "cb-000001",
+            "model": world.device_a.model_id,
+            "owner_site": world.site_a.pk,
+            "purchase_cost": "-5",
+        },
+    )
+    form = response.context["form"]
+    assert "purchase_cost" in form.errors
+    response = client.post(
+        reverse("device_create"),
+        {"asset_tag": "cb-000001", "model": world.device_a.model_id, "owner_site": world.site_a.pk},
+    )
+    assert "already used by another live device" in response.context["form"].errors["asset_tag"][0]
+    response = client.post(
+        reverse("device_create"),
+        {"asset_tag": "NEW-1", "model": world.device_a.model_id, "owner_site": world.site_b.pk},
+    )
+    assert "owner_site" in response.context["form"].errors
+    assert not Device.objects.filter(asset_tag="NEW-1").exists()
+
+
+def test_device_actions_through_the_page(client_for, world):
+    client = client_for(world.site_tech)
+    url = reverse("device_action", args=[world.device_a.pk, "status"])
+    client.post(url, {"action": "lost", "note": "bus"})
+    assert Device.objects.get(pk=world.device_a.pk).status == Device.Status.LOST
+    response = client.post(url, {"action": "lost"})
+    assert any("cannot be marked lost" in str(m) for m in response.wsgi_request._messages)
+    response = client.post(url, {"action": "explode"})
+    assert any("Select a valid choice" in str(m) for m in response.wsgi_request._messages)
+    transfer = client.post(reverse("device_action", args=[world.device_a.pk, "transfer"]), {"site": world.site_b.pk})
+    assert transfer.status_code == 302 and transfer.url == reverse("device_list")
+    assert Device.objects.get(pk=world.device_a.pk).current_site == world.site_b
