@@ -1,0 +1,80 @@
+"""Browser test: a site technician logs in, scans a student card and a device to check it
+out, scans it again to check it in, and sees both on the device's timeline.
+
+Drives Debian's Chromium (/usr/bin/chromium) with Playwright; `.ci/run` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from core.testing import PASSWORD
+from custody.models import Assignment
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (apt install chromium)"
+    ),
+]
+
+
+@pytest.fixture
+def page():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )  # fmt: skip
+        context = browser.new_context()
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scan_check_out_and_check_in(live_server, page, world):
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "site-tech")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+    page.goto(f"{live_server.url}/check-out/")
+    # The scan field has focus: a scanner just types and presses Enter.
+    page.keyboard.type("0041873")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Checking out to")
+    assert page.evaluate("document.activeElement.name") == "code"
+    page.keyboard.type("cb-000001")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".result.ok")
+    assert "CB-000001 checked out to Ana Ruiz" in page.inner_text("#results")
+    assert page.input_value("input[name=code]") == ""
+    assert page.evaluate("document.activeElement.name") == "code"
+    # A second scan of the same device is refused clearly, not a second assignment.
+    page.keyboard.type("CB-000001")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".result.fail")
+    assert "already checked out to Ana Ruiz" in page.inner_text("#results")
+    assert Assignment.objects.filter(checked_in_at__isnull=True).count() == 1
+
+    page.goto(f"{live_server.url}/check-in/")
+    page.keyboard.type("CB-000001")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".result.ok")
+    assert "checked in from Ana Ruiz" in page.inner_text("#results")
+
+    page.goto(f"{live_server.url}/devices/?q=CB-000001")
+    timeline = page.inner_text(".timeline")
+    assert "Checked out" in timeline and "Checked in" in timeline
+    page.screenshot(path=os.path.join(os.environ.get("DEVICELEDGER_VAR_DIR", "var"), "browser-device.png"))
