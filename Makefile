@@ -29,9 +29,12 @@ test: $(VENV)/.installed ## Run the whole test suite (DATABASE_URL=postgres://â€
 	@mkdir -p var
 	$(VENV)/bin/pytest -p no:logging
 
-lint: $(VENV)/.installed ## ruff lint and format check
+MYPY_PATHS ?= accounts core custody inventory people sites config
+
+lint: $(VENV)/.installed ## ruff lint and format check, mypy (django-stubs)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(MYPY_PATHS)
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

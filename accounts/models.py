@@ -49,5 +49,5 @@ class StaffRole(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = self.site.code if self.site_id else "district-wide"
+        where = self.site.code if self.site is not None else "district-wide"
         return f"{self.user} — {self.get_role_display()} ({where})"

@@ -106,9 +106,9 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
 
     everywhere: set[str] = set()
     sites: dict[str, set[int]] = {}
-    rows = StaffRole.objects.filter(
-        models.Q(site__isnull=True) | models.Q(site__active=True), user_id=user.pk
-    ).values_list("role", "site_id")
+    user_id: int = user.pk  # type: ignore[assignment]
+    active = models.Q(site__isnull=True) | models.Q(site__active=True)
+    rows = StaffRole.objects.filter(active, user_id=user_id).values_list("role", "site_id")
     for role, site_id in rows:
         actions = ROLE_ACTIONS.get(role, frozenset())
         if site_id is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
@@ -36,7 +38,7 @@ def staff_user_create(
 
 
 @transaction.atomic
-def staff_role_grant(*, user: AbstractUser, role: str, site: Site | None) -> StaffRole:
+def staff_role_grant(*, user: Any, role: str, site: Site | None) -> StaffRole:
     """Give ``user`` a role district-wide (``site=None``) or at one site."""
     from accounts.models import DISTRICT_ONLY_ROLES, SITE_ONLY_ROLES
 

@@ -19,6 +19,17 @@ def parse_id(value: Any) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
+class ScopedFormMixin:
+    """Typed access to a form's model choice fields, whose querysets come from the gate."""
+
+    fields: dict[str, forms.Field]
+
+    def model_choice(self, name: str) -> forms.ModelChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.ModelChoiceField)
+        return field
+
+
 class IdChoiceField(forms.ModelChoiceField):
     """A ``ModelChoiceField`` that turns ids no database can hold into "not a valid choice"
     (SQLite raises OverflowError for them, which would otherwise be a 500)."""

@@ -9,9 +9,16 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
 
 from accounts.scoping import CHANGE, VIEW, scope_for
 from core.errors import DomainError
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request after django-htmx's middleware: ``request.htmx`` is truthy for htmx requests."""
+
+    htmx: HtmxDetails
 
 
 def ledger_view(action: str = VIEW) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

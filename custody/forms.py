@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts.scoping import VIEW
-from core.forms import IdChoiceField
+from core.forms import IdChoiceField, ScopedFormMixin
 from custody.models import Assignment
 from people.models import Person
 
@@ -18,7 +18,7 @@ def new_submission_key() -> str:
     return uuid.uuid4().hex
 
 
-class CheckOutForm(forms.Form):
+class CheckOutForm(ScopedFormMixin, forms.Form):
     """One scan: a device's asset tag or serial to check out to the chosen person."""
 
     person = IdChoiceField(queryset=Person.objects.none(), widget=forms.HiddenInput, label="Person")
@@ -29,7 +29,7 @@ class CheckOutForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["person"].queryset = Person.objects.visible_to(user, VIEW)
+        self.model_choice("person").queryset = Person.objects.visible_to(user, VIEW)
         self.fields["person"].error_messages["invalid_choice"] = "That person is not at your sites."
         self.fields["code"].widget.attrs.update(
             {"autofocus": True, "autocomplete": "off", "data-scan": "1", "enterkeyhint": "go"}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts.scoping import CHANGE, VIEW, get_visible_or_404
 from core.errors import DomainError, NotCheckedOutWarning
-from core.views import form_error_messages, ledger_view
+from core.views import HtmxHttpRequest, form_error_messages, ledger_view
 from custody.forms import BulkForm, CheckInForm, CheckOutForm, new_submission_key
 from custody.services import (
     BulkItemResult,
@@ -33,23 +33,23 @@ def _resolve_device(user: Any, code: str) -> Device:
 
 
 @ledger_view(CHANGE)
-def check_out(request: HttpRequest) -> HttpResponse:
+def check_out(request: HtmxHttpRequest) -> HttpResponse:
     """Step 1: find the person (scan an ID card or type a name). Step 2: scan devices, one per Enter."""
     person = None
     if request.method == "POST":
-        form = CheckOutForm(request.POST, user=request.user)
+        posted = CheckOutForm(request.POST, user=request.user)
         result: dict[str, Any] = {"ok": False}
-        if form.is_valid():
-            person = form.cleaned_data["person"]
+        if posted.is_valid():
+            person = posted.cleaned_data["person"]
             try:
-                device = _resolve_device(request.user, form.cleaned_data["code"])
+                device = _resolve_device(request.user, posted.cleaned_data["code"])
                 outcome = device_check_out(
                     device=device,
                     person=person,
                     actor=request.user,
-                    due_on=form.cleaned_data["due_on"],
-                    condition=form.cleaned_data["condition"],
-                    submission_key=form.cleaned_data["submission_key"] or None,
+                    due_on=posted.cleaned_data["due_on"],
+                    condition=posted.cleaned_data["condition"],
+                    submission_key=posted.cleaned_data["submission_key"] or None,
                 )
             except DomainError as error:
                 result = {"ok": False, "message": error.message}
@@ -64,7 +64,7 @@ def check_out(request: HttpRequest) -> HttpResponse:
                     "warnings": outcome.warnings,
                 }
         else:
-            result["message"] = "; ".join(form_error_messages(form))
+            result["message"] = "; ".join(form_error_messages(posted))
             person = None
         if request.htmx:
             return render(
@@ -88,7 +88,7 @@ def check_out(request: HttpRequest) -> HttpResponse:
         if person is not None:
             return redirect(f"{reverse('check_out')}?person={person.pk}")
         candidates = person_list(user=request.user, query=find).order_by("family_name", "given_name")[:25]
-    form = (
+    form: CheckOutForm | None = (
         CheckOutForm(user=request.user, initial={"person": person.pk, "submission_key": new_submission_key()})
         if person
         else None
@@ -107,7 +107,7 @@ def check_out(request: HttpRequest) -> HttpResponse:
 
 
 @ledger_view(CHANGE)
-def check_in(request: HttpRequest) -> HttpResponse:
+def check_in(request: HtmxHttpRequest) -> HttpResponse:
     """Scan devices to check them in, one per Enter; the condition stays as chosen between scans."""
     form = CheckInForm(request.POST or None, initial={"condition": request.GET.get("condition", "good")})
     if request.method == "POST":
@@ -145,7 +145,7 @@ def check_in(request: HttpRequest) -> HttpResponse:
 
 
 @ledger_view(CHANGE)
-def bulk(request: HttpRequest, operation: str) -> HttpResponse:
+def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
     """Bulk check-in (one asset tag per line) or check-out (``asset tag, student number`` per line).
 
     Every line gets its own result; one bad line never undoes the others.

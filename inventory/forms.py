@@ -8,12 +8,12 @@ from typing import Any
 from django import forms
 
 from accounts.scoping import CHANGE, VIEW, scope_for
-from core.forms import IdChoiceField
+from core.forms import IdChoiceField, ScopedFormMixin
 from inventory.models import Device, DeviceModel
 from sites.models import Location, Site
 
 
-class DeviceForm(forms.ModelForm):
+class DeviceForm(ScopedFormMixin, forms.ModelForm):
     """Add or edit a device's details. Status, custody and current site change through actions."""
 
     purchase_cost = forms.DecimalField(
@@ -46,12 +46,12 @@ class DeviceForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].queryset = DeviceModel.objects.visible_to(user, VIEW).select_related("manufacturer")
-        self.fields["owner_site"].queryset = Site.objects.visible_to(user, CHANGE).filter(active=True)
+        self.model_choice("model").queryset = DeviceModel.objects.visible_to(user, VIEW).select_related("manufacturer")
+        self.model_choice("owner_site").queryset = Site.objects.visible_to(user, CHANGE).filter(active=True)
         self.fields["asset_tag"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
 
 
-class TransferForm(forms.Form):
+class TransferForm(ScopedFormMixin, forms.Form):
     """Send a device to another site."""
 
     site = IdChoiceField(queryset=Site.objects.none(), label="To site")
@@ -63,10 +63,10 @@ class TransferForm(forms.Form):
         # to the warehouse, a repair depot or another school. This is the one list not cut by
         # the gate; see docs/architecture.md. Only users who may change devices get it.
         can_change = scope_for(user).allows(CHANGE)
-        self.fields["site"].queryset = Site.objects.filter(active=True) if can_change else Site.objects.none()
+        self.model_choice("site").queryset = Site.objects.filter(active=True) if can_change else Site.objects.none()
 
 
-class MoveForm(forms.Form):
+class MoveForm(ScopedFormMixin, forms.Form):
     """Put a device in a room, cart or shelf at its site."""
 
     location = IdChoiceField(queryset=Location.objects.none(), required=False, empty_label="(no location)")
@@ -74,7 +74,7 @@ class MoveForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, device: Device, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = Location.objects.visible_to(user, VIEW).filter(
+        self.model_choice("location").queryset = Location.objects.visible_to(user, VIEW).filter(
             site_id=device.current_site_id, active=True
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -12,7 +12,7 @@ from accounts.scoping import CHANGE, VIEW, get_visible_or_404, scope_for
 from core.errors import DomainError
 from core.forms import parse_id
 from core.paging import keyset_page
-from core.views import form_error, form_error_messages, ledger_view
+from core.views import HtmxHttpRequest, form_error, form_error_messages, ledger_view
 from inventory import services
 from inventory.forms import BundleForm, DeviceForm, MoveForm, StatusForm, TransferForm
 from inventory.models import Device, DeviceModel
@@ -30,7 +30,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 @ledger_view(VIEW)
-def device_list_view(request: HttpRequest) -> HttpResponse:
+def device_list_view(request: HtmxHttpRequest) -> HttpResponse:
     """Search and filter devices; an exact asset tag or serial (as a scanner types it) opens the device."""
     q = request.GET.get("q", "")[:200]
     if q and request.GET.get("exact", "1") == "1" and not request.htmx:
@@ -62,7 +62,7 @@ def device_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @ledger_view(VIEW)
-def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def device_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One device: details, current holder, accessories and its custody timeline."""
     device = get_visible_or_404(
         Device.objects.select_related("model__manufacturer", "owner_site", "current_site", "location", "bundled_with"),
@@ -89,7 +89,7 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @ledger_view(CHANGE)
-def device_create_view(request: HttpRequest) -> HttpResponse:
+def device_create_view(request: HtmxHttpRequest) -> HttpResponse:
     """Add a device at one of the user's sites."""
     form = DeviceForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -112,7 +112,7 @@ def device_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @ledger_view(CHANGE)
-def device_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+def device_edit_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Edit a device's details (not its status or custody)."""
     device = get_visible_or_404(Device.objects.all(), request.user, CHANGE, pk=pk)
     form = DeviceForm(request.POST or None, instance=device, user=request.user)
@@ -130,19 +130,22 @@ def device_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @ledger_view(CHANGE)
-def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def device_action(request: HtmxHttpRequest, pk: int, action: str) -> HttpResponse:
     """Transfer, move, change status or bundle. Errors come back as messages on the device page."""
     device = get_visible_or_404(Device.objects.all(), request.user, CHANGE, pk=pk)
     back = redirect("device_detail", pk=device.pk)
     try:
         if action == "transfer":
-            form = TransferForm(request.POST, user=request.user)
-            if not form.is_valid():
-                return _form_errors(request, form, back)
+            transfer = TransferForm(request.POST, user=request.user)
+            if not transfer.is_valid():
+                return _form_errors(request, transfer, back)
             services.device_transfer(
-                device=device, to_site=form.cleaned_data["site"], actor=request.user, note=form.cleaned_data["note"]
+                device=device,
+                to_site=transfer.cleaned_data["site"],
+                actor=request.user,
+                note=transfer.cleaned_data["note"],
             )
-            messages.success(request, f"{device.asset_tag} transferred to {form.cleaned_data['site'].name}.")
+            messages.success(request, f"{device.asset_tag} transferred to {transfer.cleaned_data['site'].name}.")
             if not Device.objects.visible_to(request.user).filter(pk=device.pk).exists():
                 return redirect(reverse("device_list"))
         elif action == "move":
@@ -157,11 +160,11 @@ def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             )
             messages.success(request, f"{device.asset_tag} moved.")
         elif action == "status":
-            form = StatusForm(request.POST)
-            if not form.is_valid():
-                return _form_errors(request, form, back)
-            op = form.cleaned_data["action"]
-            note = form.cleaned_data["note"]
+            status = StatusForm(request.POST)
+            if not status.is_valid():
+                return _form_errors(request, status, back)
+            op = status.cleaned_data["action"]
+            note = status.cleaned_data["note"]
             if op == "lost":
                 services.device_mark_lost(device=device, actor=request.user, note=note)
             elif op == "stolen":
@@ -174,14 +177,13 @@ def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 services.device_retire(device=device, actor=request.user, note=note)
             messages.success(request, f"{device.asset_tag}: {dict(StatusForm.ACTIONS)[op].lower()} — done.")
         elif action == "bundle":
-            form = BundleForm(request.POST)
-            if not form.is_valid():
-                return _form_errors(request, form, back)
-            accessory = device_find_exact(user=request.user, code=form.cleaned_data["accessory_tag"], action=CHANGE)
+            bundle = BundleForm(request.POST)
+            if not bundle.is_valid():
+                return _form_errors(request, bundle, back)
+            tag = bundle.cleaned_data["accessory_tag"]
+            accessory = device_find_exact(user=request.user, code=tag, action=CHANGE)
             if accessory is None:
-                messages.error(
-                    request, f"Accessory asset tag: no device '{form.cleaned_data['accessory_tag']}' in your sites."
-                )
+                messages.error(request, f"Accessory asset tag: no device '{tag}' at your sites.")
                 return back
             services.device_bundle(accessory=accessory, primary=device, actor=request.user)
             messages.success(request, f"{accessory.asset_tag} now goes out and comes back with {device.asset_tag}.")
@@ -198,7 +200,7 @@ def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return back
 
 
-def _form_errors(request: HttpRequest, form: object, back: HttpResponse) -> HttpResponse:
+def _form_errors(request: HtmxHttpRequest, form: object, back: HttpResponse) -> HttpResponse:
     for message in form_error_messages(form):
         messages.error(request, message)
     return back

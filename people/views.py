@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.scoping import VIEW, get_visible_or_404
 from core.paging import keyset_page
-from core.views import ledger_view
+from core.views import HtmxHttpRequest, ledger_view
 from inventory.views import _int_or_none
 from people.models import Person
 from people.selectors import (
@@ -20,7 +20,7 @@ from sites.models import Site
 
 
 @ledger_view(VIEW)
-def person_list_view(request: HttpRequest) -> HttpResponse:
+def person_list_view(request: HtmxHttpRequest) -> HttpResponse:
     """Search people at the user's sites; a scanned student number opens the person."""
     q = request.GET.get("q", "")[:200]
     if q and not request.htmx:
@@ -50,7 +50,7 @@ def person_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @ledger_view(VIEW)
-def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def person_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One person: details, guardians, what they hold now, and their device history."""
     person = get_visible_or_404(Person.objects.select_related("home_site"), request.user, VIEW, pk=pk)
     return render(
@@ -66,7 +66,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @ledger_view(VIEW)
-def person_lookup(request: HttpRequest) -> HttpResponse:
+def person_lookup(request: HtmxHttpRequest) -> HttpResponse:
     """htmx autocomplete: up to 10 active people matching ``q`` (for the check-out page)."""
     q = request.GET.get("q", "")[:200]
     people = (
