@@ -73,11 +73,16 @@ by `make bench` (`bench/run.py`) on PostgreSQL:
 - **COPY baseline**: the same files loaded with a bare `COPY … FROM STDIN (FORMAT csv)`
   into empty temporary tables of text columns (`bench/copy_baseline.py`): the floor.
 
-Rows are data rows in the files (users + orgs for OneRoster). Seconds are wall time of
-the whole process; peak MB is the process's maximum resident set size (PostgreSQL's own
-memory is not counted). "× COPY" is seconds divided by the COPY baseline's seconds in the
-same run. Goal: within 3× of COPY and under 500 MB. `--scale small` runs (20,000 users /
-24,000 devices) only show that the scripts work; compare full-scale runs.
+Rows are data rows in the files (users + orgs for OneRoster). For an importer, seconds
+are the wall time of the whole `manage.py import` process; for COPY, the fastest of three
+runs of the COPY statements and commit (connecting and interpreter start excluded; the
+process time is in the notes). Peak MB is the process's maximum resident set size as the
+kernel reports it (PostgreSQL's own memory is not counted). "× COPY" is seconds divided by
+the COPY baseline's seconds in the same run. Goal: within 3× of COPY and under 500 MB.
+
+Run `make bench` (full scale; the files, about 720 MB, are generated once into the
+git-ignored `bench-data/`), or `make bench BENCH_ARGS="--scale small"` (20,000 users /
+24,000 devices) to check that the scripts work; compare full-scale runs only.
 
 Newest results at the bottom.
 """
