@@ -1,0 +1,100 @@
+"""Reads of the imports app, all through the scoping gate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.scoping import VIEW
+from imports.models import COUNT_KEYS, ColumnMapping, ImportIssue, ImportRun, OrgUnitMapping
+from imports.pipeline import IMPORTER_CLASSES, ImporterUnavailable, importer_class
+
+ISSUE_HEADERS = ["file", "line", "column", "value", "severity", "reason", "key"]
+
+
+def import_run_list(*, user: Any, kind: str = "", action: str = VIEW) -> QuerySet[ImportRun]:
+    """Runs ``user`` may see, newest first."""
+    qs = ImportRun.objects.visible_to(user, action).select_related("scope_site")
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("-created_at", "-id")
+
+
+def import_issue_rows(*, run: ImportRun) -> Iterator[list[Any]]:
+    """The run's issues as rows under :data:`ISSUE_HEADERS`, streamed from the database.
+    ``run`` must come through the scoping gate."""
+    fields = ("file", "line", "column", "value", "severity", "reason", "key")
+    for row in ImportIssue.objects.filter(run=run).order_by("id").values_list(*fields).iterator(chunk_size=2000):
+        yield list(row)
+
+
+def import_counts_table(*, run: ImportRun) -> tuple[list[str], list[tuple[str, list[int]]]]:
+    """(count keys shown, [(entity label, counts)]) for the run's preview or applied counts."""
+    data = run.shown_counts() or {}
+    keys = [
+        k
+        for k in COUNT_KEYS
+        if k in ("created", "updated", "unchanged", "deactivated") or any(entity.get(k) for entity in data.values())
+    ]
+    try:
+        labels = dict(importer_class(run.kind).entities)
+        order = [name for name in labels if name in data] + [name for name in data if name not in labels]
+    except ImporterUnavailable:
+        labels, order = {}, list(data)
+    rows = [(labels.get(name, name.capitalize()), [int(data[name].get(k, 0)) for k in keys]) for name in order]
+    return keys, rows
+
+
+def import_summary(*, run: ImportRun) -> str:
+    """ "People: 0 created, 0 updated, 3 unchanged, 0 deactivated; …" for messages and the CLI."""
+    keys, rows = import_counts_table(run=run)
+    parts = []
+    for label, values in rows:
+        shown = [f"{value} {key}" for key, value in zip(keys, values, strict=True) if value or key in COUNT_KEYS[:4]]
+        parts.append(f"{label}: {', '.join(shown)}")
+    return "; ".join(parts)
+
+
+def import_kinds() -> list[tuple[str, str, bool]]:
+    """(kind, label, available) for every import kind."""
+    return [
+        (kind, ImportRun.Kind(kind).label, IMPORTER_CLASSES.get(kind) is not None) for kind in ImportRun.Kind.values
+    ]
+
+
+def org_unit_mapping_list(*, user: Any, action: str = VIEW) -> QuerySet[OrgUnitMapping]:
+    """Org unit mappings ``user`` may see, by path."""
+    return OrgUnitMapping.objects.visible_to(user, action).select_related("site").order_by("path_prefix")
+
+
+def org_unit_resolver() -> Callable[[str], int | None]:
+    """A function org unit path → site id by the longest matching prefix (``None``: no match).
+
+    ``/Students/Lincoln`` matches ``/Students/Lincoln`` and ``/Students/Lincoln/Grade 5``,
+    not ``/Students/Lincolnwood``; case-insensitive. Loads every mapping once (a few hundred).
+    """
+    from imports.services import org_unit_path_clean
+
+    prefixes = {
+        org_unit_path_clean(prefix).lower(): site_id
+        for prefix, site_id in OrgUnitMapping.objects.values_list("path_prefix", "site_id")
+    }
+
+    def resolve(path: str) -> int | None:
+        current = org_unit_path_clean(path or "").lower()
+        while True:
+            if current in prefixes:
+                return prefixes[current]
+            if current == "/":
+                return None
+            current = current.rsplit("/", 1)[0] or "/"
+
+    return resolve
+
+
+def column_mapping_for(*, kind: str, source_name: str) -> dict[str, str]:
+    """The remembered column mapping of a source (empty when none)."""
+    found = ColumnMapping.objects.filter(kind=kind, source_name=source_name.strip()).values_list("mapping", flat=True)
+    return dict(found.first() or {})

@@ -1,0 +1,317 @@
+"""Writes of the imports app.
+
+* Runs: :func:`import_run_create` (store the upload, check who may import it),
+  :func:`import_run_commit`, :func:`import_run_cancel`. The work itself happens in a job
+  (``imports.tasks``) that runs ``imports.pipeline.run_phase``.
+* Settings importers use: :func:`org_unit_mapping_save` / :func:`org_unit_mapping_delete`,
+  :func:`column_mapping_remember`.
+* Bulk writes importers make, each in one transaction (nested in the pipeline's):
+  :func:`import_sites_write`, :func:`import_district_rename`, :func:`import_people_write`,
+  :func:`import_guardians_write`, and :func:`import_device_events_write` for device importers
+  (every change to a device's custody, status or site needs its event, in the same transaction).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from accounts.scoping import scope_for
+from core.errors import DomainError, WrongStateError
+from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
+from imports.pipeline import importer_class
+from inventory.events import actor_label
+from inventory.models import Device, DeviceEvent
+from people.models import GuardianContact, Person
+from sites.models import Site
+from sites.services import district_update
+
+#: Largest upload accepted (bytes); ``settings.IMPORTS_MAX_UPLOAD_BYTES`` overrides.
+DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024**3
+#: Rows per INSERT/UPDATE statement in the bulk writes.
+WRITE_BATCH = 500
+
+
+def _max_upload() -> int:
+    return int(getattr(settings, "IMPORTS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def upload_dir(run: ImportRun) -> Path:
+    """Where a run's upload is kept: ``MEDIA_ROOT/imports/<run id>/``."""
+    return Path(settings.MEDIA_ROOT) / "imports" / str(run.pk)
+
+
+def import_run_create(
+    *,
+    actor: Any,
+    kind: str,
+    mode: str = ImportRun.Mode.ALL_OR_NOTHING,
+    options: dict[str, Any] | None = None,
+    scope_site: Site | None = None,
+    upload: UploadedFile | None = None,
+    path: Path | None = None,
+    dry_run: bool = False,
+) -> ImportRun:
+    """Create a run for an uploaded file (web) or a file or folder on disk (command line).
+
+    The upload is stored under ``MEDIA_ROOT/imports/<run id>/``; a path is used where it is.
+    ``actor=None`` is the system (the command line without ``--actor``), which may import anything.
+
+    Raises:
+        ImporterUnavailable: the importer for ``kind`` is not written yet (a DomainError).
+        ImportRefused: ``actor`` may not run this import (e.g. people, for a site technician).
+        DomainError: bad mode, no file, a file too large.
+    """
+    cls = importer_class(kind)
+    if mode not in ImportRun.Mode.values:
+        raise DomainError(f"Unknown mode '{mode}'; expected all_or_nothing or valid_rows.", field="mode")
+    if actor is not None:
+        cls.check_allowed(scope=scope_for(actor), scope_site_id=scope_site.pk if scope_site else None)
+    if (upload is None) == (path is None):
+        raise DomainError("Give one file to import.", field="file")
+    if upload is not None and upload.size is not None and upload.size > _max_upload():
+        raise DomainError(f"The file is larger than {_max_upload() // 1024**2} MB.", field="file")
+    run = ImportRun(
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=actor_label(actor),
+        mode=mode,
+        options={**cls.default_options, **(options or {})},
+        scope_site=scope_site,
+        dry_run=dry_run,
+    )
+    if path is not None:
+        path = Path(path).resolve()
+        if not path.exists():
+            raise DomainError(f"{path} does not exist.", field="file")
+        run.file_name = path.name[:255]
+        run.stored_path = str(path)
+        run.file_size = path.stat().st_size if path.is_file() else 0
+        run.save()
+        return run
+    assert upload is not None
+    run.file_name = (upload.name or "upload")[:255]
+    with transaction.atomic():
+        run.save()
+        folder = upload_dir(run)
+        name = get_valid_filename(Path(run.file_name).name)[:120] or "upload"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            size = 0
+            with open(folder / name, "wb") as out:
+                for chunk in upload.chunks():
+                    size += len(chunk)
+                    if size > _max_upload():
+                        raise DomainError(f"The file is larger than {_max_upload() // 1024**2} MB.", field="file")
+                    out.write(chunk)
+        except (OSError, DomainError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(exc, DomainError):
+                raise
+            raise DomainError(f"The upload could not be stored ({exc.strerror or exc}).", field="file") from exc
+        run.stored_path = str(Path("imports") / str(run.pk) / name)
+        run.file_size = size
+        run.save(update_fields=["stored_path", "file_size"])
+    return run
+
+
+def import_run_start(*, run: ImportRun, phase: str, inline: bool | None = None) -> Any:
+    """Start the job for ``phase`` ("preview" or "commit"). See :func:`imports.tasks.import_job_start`."""
+    from imports.tasks import import_job_start
+
+    return import_job_start(run=run, phase=phase, inline=inline)
+
+
+@transaction.atomic
+def import_run_commit(*, run: ImportRun, actor: Any, mode: str | None = None) -> ImportRun:
+    """Accept a previewed run: it becomes ``applying`` and its job is to be started by the caller
+    (:func:`import_run_start` with ``phase="commit"``).
+
+    ``mode`` may switch all-or-nothing to valid-rows (or back) at this point.
+
+    Raises:
+        WrongStateError: the run is not waiting for a commit (already committed, a dry run…).
+        DomainError: all-or-nothing while rows have errors.
+        ImportRefused: ``actor`` may no longer run this import.
+    """
+    run = ImportRun.objects.select_for_update().get(pk=run.pk)
+    if run.dry_run or run.status != ImportRun.Status.PREVIEWED:
+        raise WrongStateError(f"This import is {run.get_status_display().lower()}; there is nothing to commit.")
+    if actor is not None:
+        importer_class(run.kind).check_allowed(scope=scope_for(actor), scope_site_id=run.scope_site_id)
+    if mode is not None:
+        if mode not in ImportRun.Mode.values:
+            raise DomainError(f"Unknown mode '{mode}'.", field="mode")
+        run.mode = mode
+    if run.mode == ImportRun.Mode.ALL_OR_NOTHING and run.error_count:
+        raise DomainError(
+            f"{run.error_count} row error(s): an all-or-nothing import cannot be committed. "
+            "Apply the valid rows instead, or fix the file and upload it again.",
+            field="mode",
+        )
+    run.status = ImportRun.Status.APPLYING
+    run.phase = "Waiting to start"
+    run.progress_done = run.progress_total = 0
+    run.heartbeat_at = timezone.now()
+    run.save(update_fields=["status", "mode", "phase", "progress_done", "progress_total", "heartbeat_at"])
+    return run
+
+
+@transaction.atomic
+def import_run_cancel(*, run: ImportRun, actor: Any) -> ImportRun:
+    """Drop a previewed run without applying it. WrongStateError in any other state."""
+    run = ImportRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != ImportRun.Status.PREVIEWED or run.dry_run:
+        raise WrongStateError(f"This import is {run.get_status_display().lower()}; it cannot be cancelled now.")
+    run.status = ImportRun.Status.CANCELLED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    return run
+
+
+# --------------------------------------------------------------------------- settings importers use
+
+
+def org_unit_path_clean(value: str) -> str:
+    """``"students/lincoln/ "`` → ``"/students/lincoln"``; ``"/"`` stays ``"/"``."""
+    path = "/" + "/".join(part.strip() for part in value.strip().split("/") if part.strip())
+    return path
+
+
+@transaction.atomic
+def org_unit_mapping_save(*, actor: Any, path_prefix: str, site: Site) -> OrgUnitMapping:
+    """Map a Google org unit path prefix to a site (replacing an existing mapping of that prefix)."""
+    prefix = org_unit_path_clean(path_prefix)
+    if len(prefix) > 255:
+        raise DomainError("The org unit path must have at most 255 characters.", field="path_prefix")
+    if not site.active:
+        raise DomainError(f"{site.name} is inactive.", field="site")
+    mapping, _ = OrgUnitMapping.objects.update_or_create(
+        path_prefix=prefix, defaults={"site": site, "updated_by_label": actor_label(actor)}
+    )
+    return mapping
+
+
+@transaction.atomic
+def org_unit_mapping_delete(*, actor: Any, mapping: OrgUnitMapping) -> None:
+    """Forget one org unit mapping."""
+    OrgUnitMapping.objects.filter(pk=mapping.pk).delete()
+
+
+@transaction.atomic
+def column_mapping_remember(*, actor: Any, kind: str, source_name: str, mapping: dict[str, str]) -> ColumnMapping:
+    """Remember how ``source_name``'s columns map to our fields (``{"asset_tag": "Tag #", …}``)."""
+    name = source_name.strip()
+    if not name or len(name) > 120:
+        raise DomainError("Name the source in 1 to 120 characters.", field="source_name")
+    clean = {str(k): str(v) for k, v in mapping.items() if v}
+    remembered, _ = ColumnMapping.objects.update_or_create(
+        kind=kind, source_name=name, defaults={"mapping": clean, "updated_by_label": actor_label(actor)}
+    )
+    return remembered
+
+
+# --------------------------------------------------------------------------- bulk writes
+
+
+@transaction.atomic
+def import_district_rename(*, run: ImportRun, name: str) -> None:
+    """Name the district as the roster does."""
+    district_update(actor=run.actor, name=name[:200])
+
+
+@transaction.atomic
+def import_sites_write(
+    *,
+    run: ImportRun,
+    creates: Sequence[dict[str, str]],
+    updates: Sequence[tuple[int, dict[str, Any]]],
+    deactivate_ids: Sequence[int],
+) -> dict[str, int]:
+    """Create school sites (``{"sourced_id", "code", "name"}``), change fields of others,
+    deactivate some. Returns sourcedId → id of the created sites."""
+    Site.objects.bulk_create([Site(kind=Site.Kind.SCHOOL, **fields) for fields in creates], batch_size=WRITE_BATCH)
+    for pk, fields in updates:
+        Site.objects.filter(pk=pk).update(**fields)
+    if deactivate_ids:
+        Site.objects.filter(pk__in=deactivate_ids).update(active=False)
+    sourced_ids = [fields["sourced_id"] for fields in creates]
+    return dict(Site.objects.filter(sourced_id__in=sourced_ids).values_list("sourced_id", "id")) if sourced_ids else {}
+
+
+@transaction.atomic
+def import_people_write(
+    *,
+    run: ImportRun,
+    creates: Sequence[Person],
+    updates: Sequence[Person],
+    update_fields: Sequence[str],
+    deactivate_ids: Sequence[int],
+) -> None:
+    """Insert new people, update changed ones (``update_fields`` of each), and make
+    ``deactivate_ids`` inactive. People are never deleted."""
+    if creates:
+        Person.objects.bulk_create(creates, batch_size=WRITE_BATCH)
+    if updates:
+        now = timezone.now()
+        for person in updates:
+            person.updated_at = now
+        Person.objects.bulk_update(updates, [*update_fields, "updated_at"], batch_size=WRITE_BATCH)
+    if deactivate_ids:
+        Person.objects.filter(pk__in=deactivate_ids, status=Person.Status.ACTIVE).update(
+            status=Person.Status.INACTIVE, updated_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def import_guardians_write(
+    *,
+    run: ImportRun,
+    creates: Sequence[GuardianContact],
+    updates: Sequence[GuardianContact],
+    remove_ids: Sequence[int],
+) -> None:
+    """Insert, update (name, relationship, email, phone) and remove guardian contacts."""
+    if creates:
+        GuardianContact.objects.bulk_create(creates, batch_size=WRITE_BATCH)
+    if updates:
+        GuardianContact.objects.bulk_update(updates, ["name", "relationship", "email", "phone"], batch_size=WRITE_BATCH)
+    if remove_ids:
+        GuardianContact.objects.filter(pk__in=remove_ids).delete()
+
+
+@transaction.atomic
+def import_device_events_write(
+    *, run: ImportRun, events: Iterable[tuple[Device, str, dict[str, Any], dict[str, Any]]], person: Any = None
+) -> int:
+    """Append one DeviceEvent per ``(device, kind, before, after)``, marked with the run
+    (``source="import"``, ``import_run_id``, the run's actor). For device importers: call it
+    in the same transaction as the device writes. Returns how many were written."""
+    label = run.actor_label or actor_label(run.actor)
+    now = timezone.now()
+    rows = [
+        DeviceEvent(
+            device=device,
+            kind=kind,
+            occurred_at=now,
+            actor=run.actor,
+            actor_label=label,
+            person=person,
+            person_label=person.label if person is not None else "",
+            before=before,
+            after=after,
+            source=DeviceEvent.Source.IMPORT,
+            import_run_id=run.pk,
+        )
+        for device, kind, before, after in events
+    ]
+    DeviceEvent.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+    return len(rows)
