@@ -9,6 +9,8 @@ in :mod:`imports.exports`; this module only turns them into a download.
   byte-order mark, produced while the database cursor is read (constant memory).
 * XLSX: openpyxl write-only into an anonymous temporary file on disk, then a
   :class:`~django.http.FileResponse` that streams the file and deletes it when closed.
+  More rows than one Excel sheet holds (:data:`XLSX_MAX_ROWS`) answer a page
+  pointing to the CSV download (400).
 
 File names carry the district's date: ``devices-2024-05-01.csv``.
 """
@@ -17,10 +19,12 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.scoping import VIEW
@@ -33,6 +37,20 @@ logger = logging.getLogger(__name__)
 FORMATS = ("csv", "xlsx")
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Data rows one Excel sheet can hold (1,048,576 rows including the header).
+XLSX_MAX_ROWS = 1_048_575
+
+
+class TooManyRows(Exception):
+    """The export does not fit in one Excel sheet."""
+
+
+def _at_most(rows: Iterable[list[Any]], limit: int) -> Iterator[list[Any]]:
+    """Pass ``rows`` through; raise :class:`TooManyRows` on row ``limit + 1``."""
+    for count, row in enumerate(rows, start=1):
+        if count > limit:
+            raise TooManyRows
+        yield row
 
 
 def export_filename(name: str, fmt: str) -> str:
@@ -72,8 +90,15 @@ def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponseBa
     # An anonymous file on disk (gone once closed); FileResponse closes it after sending.
     workbook: Any = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
     try:
-        xlsx_write(headers, rows, workbook, sheet_title=sheet_title)
+        xlsx_write(headers, _at_most(rows, XLSX_MAX_ROWS), workbook, sheet_title=sheet_title)
         workbook.seek(0)
+    except TooManyRows:
+        workbook.close()
+        csv_url = request.path.removesuffix(".xlsx") + ".csv"
+        if request.GET:
+            csv_url += "?" + request.GET.urlencode()
+        context = {"limit": XLSX_MAX_ROWS, "csv_url": csv_url}
+        return render(request, "imports/export_too_big.html", context, status=400)
     except BaseException:
         workbook.close()
         raise

@@ -367,3 +367,14 @@ def test_query_count_does_not_grow_with_rows(data: Data) -> None:
     after = [_queries(b, data.district_tech) for b in builders]
     assert after == before
     assert max(after) <= 4  # roles, district settings (+ once more for time zones), the export itself
+
+
+def test_xlsx_over_excel_row_limit_points_to_csv(client: Any, data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("imports.export_views.XLSX_MAX_ROWS", 1)
+    response = _login(client, data.site_tech).get(reverse("exports:devices_xlsx"), {"status": ""})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Download as CSV" in body and "/exports/devices.csv?status=" in body
+    assert "0041873" not in body
+    monkeypatch.setattr("imports.export_views.XLSX_MAX_ROWS", 2)
+    assert _login(client, data.site_tech).get(reverse("exports:devices_xlsx")).status_code == 200
