@@ -315,3 +315,17 @@ def import_device_events_write(
     ]
     DeviceEvent.objects.bulk_create(rows, batch_size=WRITE_BATCH)
     return len(rows)
+
+
+@transaction.atomic
+def import_run_refuse(*, run: ImportRun, reason: str) -> ImportRun:
+    """Mark a previewed run rejected without applying it (e.g. the command line's
+    all-or-nothing run with row errors)."""
+    run = ImportRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != ImportRun.Status.PREVIEWED:
+        raise WrongStateError(f"This import is {run.get_status_display().lower()}.")
+    run.status = ImportRun.Status.REJECTED
+    run.error = reason
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    return run

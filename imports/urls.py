@@ -1,6 +1,18 @@
-"""Import and export pages (issue #3)."""
+"""Import pages (issue #3), under ``/imports/``."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from imports import views
 
 app_name = "imports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.run_list, name="run_list"),
+    path("new/", views.run_new, name="run_new"),
+    path("<int:pk>/", views.run_detail, name="run_detail"),
+    path("<int:pk>/progress/", views.run_progress, name="run_progress"),
+    path("<int:pk>/commit/", views.run_commit, name="run_commit"),
+    path("<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("<int:pk>/issues.csv", views.run_issues_csv, name="run_issues_csv"),
+    path("org-units/", views.org_units, name="org_units"),
+    path("org-units/<int:pk>/delete/", views.org_unit_delete, name="org_unit_delete"),
+]

@@ -1,0 +1,69 @@
+"""Forms of the import pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from accounts.scoping import ADMIN, CHANGE
+from imports.models import ImportRun
+from imports.selectors import import_kinds
+from sites.models import Site
+
+
+class ImportForm(forms.Form):
+    """A new import: what it is, the file, the mode, the site it is limited to, and options.
+
+    Options go to ``ImportRun.options`` as ``{"deactivate_missing": bool, "date_order": "MDY",
+    "decimal_comma": bool}``; each importer reads those it uses.
+    """
+
+    kind = forms.ChoiceField(label="What are you importing?")
+    file = forms.FileField(label="File (a zip of OneRoster CSV files, a CSV or an XLSX)")
+    mode = forms.ChoiceField(
+        choices=ImportRun.Mode.choices, initial=ImportRun.Mode.ALL_OR_NOTHING, widget=forms.RadioSelect
+    )
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.none(),
+        required=False,
+        empty_label="Whole district",
+        help_text="Rows for any other site are rejected. Site staff import for one of their sites.",
+    )
+    deactivate_missing = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="OneRoster: make people and schools missing from a bulk file inactive",
+    )
+    date_order = forms.ChoiceField(
+        choices=[("MDY", "Month first (01/23/2024)"), ("DMY", "Day first (23/01/2024)")],
+        initial="MDY",
+        label="Dates written like 01/02/2024 are",
+    )
+    decimal_comma = forms.BooleanField(required=False, label="Amounts use a decimal comma (1.234,50)")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [
+            (kind, label if available else f"{label} — not available yet") for kind, label, available in import_kinds()
+        ]
+        self.fields["site"].queryset = Site.objects.visible_to(user, CHANGE).filter(active=True).order_by("name")
+
+    def options(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "deactivate_missing": bool(data.get("deactivate_missing")),
+            "date_order": data.get("date_order") or "MDY",
+            "decimal_comma": bool(data.get("decimal_comma")),
+        }
+
+
+class OrgUnitMappingForm(forms.Form):
+    """One Google org unit path prefix → site."""
+
+    path_prefix = forms.CharField(max_length=255, label="Org unit path (prefix)", help_text="e.g. /Students/Lincoln")
+    site = forms.ModelChoiceField(queryset=Site.objects.none())
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.visible_to(user, ADMIN).filter(active=True).order_by("name")

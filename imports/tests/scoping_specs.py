@@ -1,0 +1,37 @@
+"""Scoping specs for the import pages (see core/tests/test_url_matrix.py)."""
+
+from core.scoping_matrix import UrlSpec
+from imports.models import ImportRun, OrgUnitMapping
+
+
+def _run(world, side):
+    """A finished device import limited to site A (own) or site B (other)."""
+    site = world.site_a if side == "own" else world.site_b
+    run, _ = ImportRun.objects.get_or_create(
+        file_name=f"devices-{site.code}.csv",
+        defaults={"kind": ImportRun.Kind.CSV, "scope_site": site, "status": ImportRun.Status.DONE},
+    )
+    return {"pk": run.pk}
+
+
+def _mapping(world, side):
+    site = world.site_a if side == "own" else world.site_b
+    mapping, _ = OrgUnitMapping.objects.get_or_create(path_prefix=f"/Students/{site.code}", defaults={"site": site})
+    return {"pk": mapping.pk}
+
+
+SPECS = [
+    UrlSpec("imports:run_list"),
+    UrlSpec("imports:run_new", action="change"),
+    UrlSpec("imports:run_detail", kwargs=_run, object_scoped=True),
+    UrlSpec("imports:run_progress", kwargs=_run, object_scoped=True),
+    UrlSpec("imports:run_issues_csv", kwargs=_run, object_scoped=True),
+    UrlSpec(
+        "imports:run_commit", kwargs=_run, action="change", object_scoped=True, methods=("post",), post=lambda w, s: {}
+    ),
+    UrlSpec(
+        "imports:run_cancel", kwargs=_run, action="change", object_scoped=True, methods=("post",), post=lambda w, s: {}
+    ),
+    UrlSpec("imports:org_units", action="admin"),
+    UrlSpec("imports:org_unit_delete", kwargs=_mapping, action="admin", methods=("post",), post=lambda w, s: {}),
+]
