@@ -1,0 +1,239 @@
+"""The import pages: upload → preview → commit with the test client, progress, history,
+issues CSV, permissions, and no 500 for any upload."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from imports.models import ImportRun, OrgUnitMapping
+from imports.selectors import org_unit_resolver
+from imports.tests.roster import manifest, orgs_csv, user, users_csv
+from people.models import Person
+
+pytestmark = pytest.mark.django_db
+
+Status = ImportRun.Status
+
+
+def zipped(files: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def roster_bytes(*user_lines: str) -> bytes:
+    return zipped({"manifest.csv": manifest(), "orgs.csv": orgs_csv(), "users.csv": users_csv(*user_lines)})
+
+
+def upload(client, name: str, content: bytes, **data):
+    form = {"kind": "oneroster", "mode": "all_or_nothing", "date_order": "MDY", "deactivate_missing": "on"}
+    form.update(data)
+    return client.post(reverse("imports:run_new"), {**form, "file": SimpleUploadedFile(name, content)})
+
+
+def test_upload_preview_with_row_errors_then_commit_the_valid_rows(client_for, world):
+    client = client_for(world.district_admin)
+    response = upload(
+        client, "roster.zip", roster_bytes(user("u1"), user("u2", "Ben", "Lee"), user("u3", role="wizard"))
+    )
+    assert response.status_code == 302
+    run = ImportRun.objects.get()
+    assert response.url == reverse("imports:run_detail", args=[run.pk])
+    assert run.status == Status.PREVIEWED and run.file_name == "roster.zip"
+    assert run.source_path.is_file() and "imports" in str(run.source_path)
+    page = client.get(response.url).content.decode()
+    assert "What would change" in page
+    assert "wizard" in page and "expected one of student" in page  # the row error, with its value
+    assert "Apply the valid rows" in page
+    assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 0  # nothing changed yet
+    response = client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "valid_rows"})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == Status.DONE and run.mode == ImportRun.Mode.VALID_ROWS
+    assert run.counts["people"]["created"] == 2 and run.counts["people"]["rejected"] == 1
+    assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
+    page = client.get(response.url).content.decode()
+    assert "What was changed" in page and 'hx-trigger="every 1s"' not in page
+    # committing twice does nothing more
+    response = client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "valid_rows"})
+    assert response.status_code == 302
+    assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
+
+
+def test_second_upload_of_the_same_file_says_nothing_to_change(client_for, world):
+    client = client_for(world.district_admin)
+    content = roster_bytes(user("u1"))
+    upload(client, "roster.zip", content)
+    client.post(reverse("imports:run_commit", args=[ImportRun.objects.get().pk]), {"mode": "all_or_nothing"})
+    response = upload(client, "roster.zip", content)
+    page = client.get(response.url).content.decode()
+    assert "Nothing to change" in page
+
+
+def test_cancel_a_preview(client_for, world):
+    client = client_for(world.district_admin)
+    upload(client, "roster.zip", roster_bytes(user("u1")))
+    run = ImportRun.objects.get()
+    response = client.post(reverse("imports:run_cancel", args=[run.pk]))
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED
+    assert client.post(reverse("imports:run_commit", args=[run.pk])).status_code == 302
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED and not Person.objects.filter(sourced_id="u1").exists()
+
+
+def test_progress_bar_polls_while_running_and_reloads_when_done(client_for, world):
+    client = client_for(world.district_admin)
+    run = ImportRun.objects.create(kind="oneroster", file_name="r.zip", status=Status.VALIDATING,
+                                   phase="Step 5 of 6: users.csv", progress_done=250, progress_total=1000)  # fmt: skip
+    page = client.get(reverse("imports:run_detail", args=[run.pk])).content.decode()
+    assert 'hx-trigger="every 1s"' in page and 'value="250"' in page and "25%" in page
+    partial = client.get(reverse("imports:run_progress", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert partial.status_code == 200 and "HX-Refresh" not in partial
+    run.status = Status.PREVIEWED
+    run.save()
+    partial = client.get(reverse("imports:run_progress", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert partial["HX-Refresh"] == "true"
+
+
+def test_issues_download_as_csv(client_for, world):
+    client = client_for(world.district_admin)
+    upload(client, "roster.zip", roster_bytes(user("u1", role="=cmd|calc"), user("u2", identifier="1.2E+10")))
+    run = ImportRun.objects.get()
+    response = client.get(reverse("imports:run_issues_csv", args=[run.pk]))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == "file,line,column,value,severity,reason,key"
+    assert lines[1].startswith("users.csv,2,role,'=cmd|calc,error,")  # neutralised against formula injection
+    assert lines[2].startswith("users.csv,3,identifier,1.2E+10,error,")
+
+
+def test_history_lists_who_when_file_options_and_counts(client_for, world):
+    client = client_for(world.district_admin)
+    upload(client, "nightly.zip", roster_bytes(user("u1")))
+    page = client.get(reverse("imports:run_list")).content.decode()
+    assert "nightly.zip" in page and "district-admin" in page and "deactivate_missing=True" in page
+    assert "People: 1 created" in page
+    assert "nightly.zip" not in client_for(world.site_tech).get(reverse("imports:run_list")).content.decode()
+
+
+def test_site_technician_cannot_import_people(client_for, world):
+    client = client_for(world.site_tech)
+    assert client.get(reverse("imports:run_new")).status_code == 200  # may import devices later
+    response = upload(client, "roster.zip", roster_bytes(user("u1")), site=str(world.site_a.pk))
+    assert response.status_code == 403
+    assert "Only district admins" in response.content.decode()
+    assert not ImportRun.objects.exists() and not Person.objects.filter(sourced_id="u1").exists()
+    assert upload(client_for(world.principal), "roster.zip", roster_bytes(user("u1"))).status_code == 403
+
+
+def test_other_sites_runs_are_404(client_for, world):
+    run = ImportRun.objects.create(kind="csv", file_name="b.csv", scope_site=world.site_b, status=Status.PREVIEWED)
+    client = client_for(world.site_tech)
+    for name in ("run_detail", "run_progress", "run_issues_csv"):
+        assert client.get(reverse(f"imports:{name}", args=[run.pk])).status_code == 404
+    assert client.post(reverse("imports:run_commit", args=[run.pk])).status_code == 404
+    run.refresh_from_db()
+    assert run.status == Status.PREVIEWED
+
+
+HUGE_HEADER = b"sourcedId," + b",".join(b"col%d" % i for i in range(20_000)) + b"\nu1\n"
+
+
+@pytest.mark.parametrize(
+    "name,content,kind",
+    [
+        ("empty.zip", b"", "oneroster"),
+        ("junk.zip", bytes(range(256)) * 64, "oneroster"),
+        ("users.csv", bytes(range(256)) * 64, "oneroster"),
+        ("users.csv", b"\xff\xfe\x00\x00garbage", "oneroster"),
+        ("users.csv", HUGE_HEADER, "oneroster"),
+        ("users.csv", b'sourcedId,givenName\n"u1,Ana\n', "oneroster"),
+        ("only-classes.zip", zipped({"classes.csv": "sourcedId\nc1\n"}), "oneroster"),
+        ("book.xlsx", zipped({"[Content_Types].xml": "<x/>", "xl/workbook.xml": "<x/>"}), "oneroster"),
+        ("devices.csv", b"serialNumber\nABC\n", "google"),
+        ("devices.csv", b"serialNumber\nABC\n", "nonsense"),
+        ("page.html", b"<!doctype html><html><body>login</body></html>", "oneroster"),
+        ("users.csv", users_csv(user("u1")).encode("utf-16"), "oneroster"),
+    ],
+)
+def test_no_upload_gives_a_500(client_for, world, name, content, kind):
+    client = client_for(world.district_admin)
+    response = upload(client, name, content, kind=kind)
+    assert response.status_code in (200, 302), response.status_code
+    if response.status_code == 302:
+        detail = client.get(response.url)
+        assert detail.status_code == 200
+        run = ImportRun.objects.get()
+        assert run.status in (Status.REJECTED, Status.PREVIEWED), run.error
+        if run.status == Status.REJECTED:
+            assert run.issues.exists() and run.issues.first().reason in detail.content.decode()
+
+
+def test_form_posts_with_junk_never_500(client_for, world):
+    client = client_for(world.district_admin)
+    for data in (
+        {},
+        {"kind": "x", "mode": "x", "site": "x", "date_order": "x"},
+        {"site": "999999", "kind": "oneroster"},
+    ):
+        assert client.post(reverse("imports:run_new"), data).status_code == 200
+    run = ImportRun.objects.create(kind="oneroster", file_name="r.zip", status=Status.PREVIEWED)
+    assert client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "sideways"}).status_code == 302
+    assert client.get(reverse("imports:run_detail", args=[run.pk]), {"after": "zzz", "before": "%%"}).status_code == 200
+    assert client.get(reverse("imports:run_list"), {"page": "-4"}).status_code == 200
+
+
+def test_org_unit_mappings_page(client_for, world):
+    client = client_for(world.district_admin)
+    url = reverse("imports:org_units")
+    assert client.post(url, {"path_prefix": "Students/Alder/", "site": world.site_a.pk}).status_code == 302
+    assert client.post(url, {"path_prefix": "/Students", "site": world.site_b.pk}).status_code == 302
+    assert client.post(url, {"path_prefix": "/x", "site": "nope"}).status_code == 200
+    page = client.get(url).content.decode()
+    assert "/Students/Alder" in page and "Alder Elementary" in page
+    resolve = org_unit_resolver()
+    assert resolve("/Students/Alder/Grade 5") == world.site_a.pk
+    assert resolve("/students/alder") == world.site_a.pk
+    assert resolve("/Students/Alderwood") == world.site_b.pk
+    assert resolve("/Staff") is None
+    mapping = OrgUnitMapping.objects.get(path_prefix="/Students/Alder")
+    assert client.post(reverse("imports:org_unit_delete", args=[mapping.pk])).status_code == 302
+    assert not OrgUnitMapping.objects.filter(pk=mapping.pk).exists()
+    assert client_for(world.site_tech).get(url).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_embedded_mode_runs_the_job_in_a_background_thread(client_for, settings):
+    """Without a broker the request returns at once; a thread does the work and saves progress."""
+    from core.testing import make_world
+
+    world = make_world()
+    settings.IMPORTS_RUN_INLINE = False
+    settings.CELERY_BROKER_URL = ""
+    client = client_for(world.district_admin)
+    response = upload(client, "roster.zip", roster_bytes(user("u1"), user("u2", "Ben", "Lee")))
+    assert response.status_code == 302
+    run = ImportRun.objects.get()
+    deadline = time.monotonic() + 30
+    while run.status not in (Status.PREVIEWED, Status.REJECTED, Status.FAILED) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run.refresh_from_db()
+    assert run.status == Status.PREVIEWED, run.error
+    client.post(reverse("imports:run_commit", args=[run.pk]))
+    while run.status != Status.DONE and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run.refresh_from_db()
+    assert run.status == Status.DONE, run.error
+    assert run.progress_done == run.progress_total > 0
+    assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
