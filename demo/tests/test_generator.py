@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from accounts.models import StaffRole
@@ -78,6 +78,15 @@ def test_same_seed_and_now_give_identical_data():
     second = generate_and_roll_back(seed=7, now=DEMO_NOW)
     assert first["devices"] and first["assignments"]
     assert first == second
+
+
+@pytest.mark.postgres_only
+def test_copy_and_bulk_create_write_the_same_rows():
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY needs PostgreSQL")
+    copied = generate_and_roll_back(seed=5, now=DEMO_NOW, use_copy=True)
+    created = generate_and_roll_back(seed=5, now=DEMO_NOW, use_copy=False)
+    assert copied == created
 
 
 def test_another_seed_gives_other_data():
