@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -31,9 +31,15 @@ def device_list(
 
     ``query`` matches the start of an asset tag or serial number (any case), a holder's
     student number exactly, or the start of a holder's family or given name. ``site_id``
-    matches the current site. Returns an unordered queryset (callers page it).
+    matches the current site. Each device is annotated with ``holder`` (the open
+    assignment's holder label, or None). Returns an unordered queryset (callers page it).
     """
-    qs = Device.objects.visible_to(user, action).select_related("model__manufacturer", "current_site", "location")
+    open_holder = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True).values("holder_label")[:1]
+    qs = (
+        Device.objects.visible_to(user, action)
+        .select_related("model__manufacturer", "current_site", "location")
+        .annotate(holder=Subquery(open_holder))
+    )
     if site_id:
         qs = qs.filter(current_site_id=site_id)
     if model_id:
