@@ -25,6 +25,7 @@ Only district admins may run this import.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -51,6 +52,7 @@ from imports.pipeline import (
     FileError,
     Importer,
     Item,
+    KeyIndex,
     RowError,
     SkipRow,
     Step,
@@ -98,9 +100,17 @@ MAX_RATIO = 400
 _email_validator = EmailValidator()
 
 
+_ROLE_KEYS: dict[str, str] = {}
+
+
 def role_key(value: str) -> str:
-    """``"District Administrator"`` → ``"districtadministrator"``."""
-    return "".join(ch for ch in value.lower() if ch.isalnum())
+    """``"District Administrator"`` → ``"districtadministrator"`` (memoized: few distinct texts)."""
+    key = _ROLE_KEYS.get(value)
+    if key is None:
+        key = "".join(ch for ch in value.lower() if ch.isalnum())
+        if len(_ROLE_KEYS) < 1000:
+            _ROLE_KEYS[value] = key
+    return key
 
 
 # --------------------------------------------------------------------------- the upload
@@ -807,6 +817,7 @@ class PeopleStep(UserStep):
     def __init__(self, importer: OneRosterImporter, *, homeroom_steps: tuple[Step, ...]) -> None:
         super().__init__(importer)
         self.guardian_rows = 0
+        self.guardian_keys = KeyIndex()  # filled by the pre-scan, for the guardian step
         self.homeroom_mode = ""
         self.homeroom_steps = homeroom_steps
 
@@ -822,10 +833,14 @@ class PeopleStep(UserStep):
 
     def wants(self, row: Row) -> bool:
         """Guardian rows are the guardian step's."""
-        if ROLE_KINDS.get(self.role_of(row, self.cell(row, "sourcedId"))[0]) == GUARDIAN:
+        return ROLE_KINDS.get(self.role_of(row, self.cell(row, "sourcedId"))[0]) != GUARDIAN
+
+    def prescanned(self, row: Row) -> None:
+        """Index the guardian rows' keys too, so the guardian step needs no pre-scan of its own."""
+        if not self.wants(row):
             self.guardian_rows += 1
-            return False
-        return True
+            with contextlib.suppress(RowError):
+                self.guardian_keys.add(self.row_key(row), row.line)
 
     def parse(self, row: Row, key: str) -> PersonRecord | None:
         self.check_modified(row)
@@ -943,12 +958,12 @@ class PeopleStep(UserStep):
 
     def write(self, changes: list[Change]) -> None:
         creates = [
-            Person(sourced_id=c.item.key, status=Person.Status.ACTIVE, **_person_fields(c.data))
+            {"sourced_id": c.item.key, "status": Person.Status.ACTIVE, **_person_fields(c.data)}
             for c in changes
             if c.outcome == CREATED and c.item is not None
         ]
         updates = [
-            Person(pk=c.data[0], status=c.data[2], **_person_fields(c.data[1]))
+            {"pk": c.data[0], "status": c.data[2], **_person_fields(c.data[1])}
             for c in changes
             if c.outcome in (UPDATED, REACTIVATED)
         ]
@@ -1019,6 +1034,8 @@ class GuardianStep(UserStep):
     def enabled(self) -> bool:
         if self.people.keys is None or self.people.failed:
             return False
+        self.keys = self.people.guardian_keys
+        self.keys.rows = self.people.keys.rows
         if self.people.guardian_rows or self.importer.agent_links:
             return True
         # A bulk file without guardians still removes the contacts earlier files made.
@@ -1101,18 +1118,17 @@ class GuardianStep(UserStep):
         return changes
 
     def write(self, changes: list[Change]) -> None:
-        def contact(values: tuple[str, str, str, str], **extra: Any) -> GuardianContact:
-            name, relationship, email, phone = values
-            return GuardianContact(name=name, relationship=relationship, email=email, phone=phone, **extra)
+        def fields(values: tuple[str, str, str, str]) -> dict[str, str]:
+            return dict(zip(("name", "relationship", "email", "phone"), values, strict=True))
 
         services.import_guardians_write(
             run=self.importer.run,
             creates=[
-                contact(c.data[1], person_id=c.data[0], sourced_id=c.item.key)
+                {**fields(c.data[1]), "person_id": c.data[0], "sourced_id": c.item.key}
                 for c in changes
                 if c.outcome == CREATED and c.item is not None and isinstance(c.data[0], int)
             ],
-            updates=[contact(c.data[1], pk=c.data[0]) for c in changes if c.outcome == UPDATED],
+            updates=[{"pk": c.data[0], **fields(c.data[1])} for c in changes if c.outcome == UPDATED],
             remove_ids=[c.data for c in changes if c.outcome == REMOVED],
         )
 

@@ -227,8 +227,8 @@ class BoundColumns:
         self.renamed = renamed
 
     def get(self, row: Row, name: str) -> str:
-        key = self.keys.get(name)
-        return row.values.get(key, "") if key else ""
+        key = self.keys[name]
+        return row.values[key] if key else ""
 
     def has(self, name: str) -> bool:
         return self.keys.get(name) is not None
@@ -497,6 +497,9 @@ class Step:
         """False for rows this step leaves to another step (not counted)."""
         return True
 
+    def prescanned(self, row: Row) -> None:
+        """Called for every row of the key pre-scan (e.g. to index keys for a later step)."""
+
     def row_key(self, row: Row) -> str:
         """The row's key (raise RowError when blank or invalid)."""
         raise NotImplementedError
@@ -645,6 +648,7 @@ class Importer:
             step.bind(table)
             if step.keys is None:
                 step.keys = self._prescan(step, table)
+            self._report_duplicates(step)
             self.progress.start(f"{label} — {'applying' if self.applying else 'checking'}", step.keys.rows)
             self._main_pass(step, table)
         except FileError as exc:
@@ -656,12 +660,13 @@ class Importer:
                 self.failed_files.add(step.file)
 
     def _prescan(self, step: Step, table: Table) -> KeyIndex:
-        """Read the keys only: the key index and duplicate keys (reported on every line)."""
+        """Read the keys only: the key index, with the lines of repeated keys."""
         keys = KeyIndex()
         progress = self.progress
         for row in _rows(step.file, table):
             keys.rows += 1
             progress.advance()
+            step.prescanned(row)
             if not step.track_keys or not step.wants(row):
                 continue
             try:
@@ -670,19 +675,22 @@ class Importer:
                 continue  # reported by the main pass
             keys.add(key, row.line)
         self.report.rows_seen += keys.rows
-        if step.report_duplicates:
-            column = step.cols.header(step.key_label) if step.cols.has(step.key_label) else step.key_label
-            for key, lines in keys.duplicates.items():
-                shown = ", ".join(str(n) for n in lines[:50]) + (
-                    f" and {len(lines) - 50} more" if len(lines) > 50 else ""
-                )
-                reason = (
-                    f"{step.key_label} '{key}' appears on {len(lines)} lines ({shown}); "
-                    "none of them is imported until only one is left"
-                )
-                for line in lines:
-                    self.report.error(file=step.file, line=line, column=column, value=key, reason=reason, key=key)
         return keys
+
+    def _report_duplicates(self, step: Step) -> None:
+        """An error on every line of every repeated key (the main pass then rejects them all)."""
+        assert step.keys is not None
+        if not step.report_duplicates:
+            return
+        column = step.cols.header(step.key_label) if step.cols.has(step.key_label) else step.key_label
+        for key, lines in step.keys.duplicates.items():
+            shown = ", ".join(str(n) for n in lines[:50]) + (f" and {len(lines) - 50} more" if len(lines) > 50 else "")
+            reason = (
+                f"{step.key_label} '{key}' appears on {len(lines)} lines ({shown}); "
+                "none of them is imported until only one is left"
+            )
+            for line in lines:
+                self.report.error(file=step.file, line=line, column=column, value=key, reason=reason, key=key)
 
     def _main_pass(self, step: Step, table: Table) -> None:
         assert step.keys is not None
