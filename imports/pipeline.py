@@ -585,6 +585,8 @@ class Importer:
         """Raise ImportRefused when a user with ``scope`` may not run this import."""
         if cls.district_admin_only and not scope.is_district_admin:
             raise ImportRefused("Only district admins may import sites and people.")
+        if cls.district_admin_only and scope_site_id is not None:
+            raise DomainError("This import is for the whole district: choose no site.", field="site")
         if scope_site_id is None and not scope.allows_everywhere("change"):
             raise ImportRefused("Choose one of your sites: you may import only for your own sites.", field="site")
         if scope_site_id is not None and not scope.allows_site(scope_site_id, "change"):

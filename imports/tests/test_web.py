@@ -137,6 +137,13 @@ def test_site_technician_cannot_import_people(client_for, world):
     assert upload(client_for(world.principal), "roster.zip", roster_bytes(user("u1"))).status_code == 403
 
 
+def test_a_roster_import_is_district_wide(client_for, world):
+    client = client_for(world.district_admin)
+    response = upload(client, "roster.zip", roster_bytes(user("u1")), site=str(world.site_a.pk))
+    assert response.status_code == 200 and "whole district" in response.content.decode()
+    assert not ImportRun.objects.exists()
+
+
 def test_other_sites_runs_are_404(client_for, world):
     run = ImportRun.objects.create(kind="csv", file_name="b.csv", scope_site=world.site_b, status=Status.PREVIEWED)
     client = client_for(world.site_tech)
