@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import hashlib
+import math
 import random
 import time
 import unicodedata
@@ -91,6 +92,7 @@ SCHOOL_SIZE = {"hs": 1500, "ms": 800, "es": 480}
 #: Devices per student, relative, by school kind (secondary schools are 1:1 and take chargers home).
 DEVICE_WEIGHT = {"hs": 1.15, "ms": 1.15, "es": 0.95}
 SUPPORT_STAFF_SHARE = 0.08
+SUPPORT_DEVICE_SHARE = 0.03
 #: Weighted tables (see :func:`demo.history.weighted`).
 FIRST_GUARDIAN = weighted(catalog.FIRST_GUARDIAN)
 SECOND_GUARDIAN = weighted(catalog.SECOND_GUARDIAN)
@@ -104,7 +106,6 @@ REGULAR_FUNDING = weighted(
     ((Device.FundingSource.GENERAL_FUND.value, 0.55), (Device.FundingSource.BOND.value, 0.25),
      (Device.FundingSource.SITE_FUNDS.value, 0.2))
 )  # fmt: skip
-SUPPORT_DEVICE_SHARE = 0.03
 
 
 class DemoAlreadySeededError(RuntimeError):
@@ -239,7 +240,7 @@ class AffineCounter:
     def __init__(self, rng: random.Random, modulus: int) -> None:
         self.modulus = modulus
         self.a = rng.randrange(modulus // 3, modulus)
-        while _gcd(self.a, modulus) != 1:
+        while math.gcd(self.a, modulus) != 1:
             self.a += 1
         self.b = rng.randrange(modulus)
         self.n = 0
@@ -248,12 +249,6 @@ class AffineCounter:
         value = (self.a * self.n + self.b) % self.modulus
         self.n += 1
         return value
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
 
 
 def _encode(value: int, alphabet: str, width: int) -> str:
@@ -322,8 +317,6 @@ class SitePlan:
 class _Tally:
     students: int = 0
     staff: int = 0
-    guardians: int = 0
-    assignments: int = 0
     open_assignments: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
 
