@@ -64,3 +64,21 @@ def test_fifty_thousand_users(tmp_path, capsys):
             f"\n50k users.csv: first import {first:.1f}s ({ROWS / first:,.0f} rows/s, preview + commit), "
             f"re-import with 1% changed {second:.1f}s ({ROWS / second:,.0f} rows/s)"
         )
+
+
+def test_memory_does_not_grow_with_the_file(tmp_path):
+    """Peak Python memory of a preview: 4× the rows costs about the key index more, not 4× more."""
+    import tracemalloc
+
+    run_import(write_roster(tmp_path / "warm-up", rows=200), commit=False)  # imports, caches
+    peaks = {}
+    for rows in (5_000, 20_000):
+        folder = write_roster(tmp_path / f"r{rows}", rows=rows)
+        tracemalloc.start()
+        run = run_import(folder, commit=False)
+        peaks[rows] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert run.status == ImportRun.Status.PREVIEWED
+    # The key index keeps ~150 bytes a key; everything else is a batch at a time.
+    assert peaks[20_000] - peaks[5_000] < 15_000 * 400, peaks
+    assert peaks[20_000] < 16 * 1024**2, peaks
