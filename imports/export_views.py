@@ -31,6 +31,7 @@ from accounts.scoping import VIEW
 from core.views import ledger_view
 from imports.exports import EXPORTS
 from imports.writing import csv_stream, xlsx_write
+from sites.models import District
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ def _at_most(rows: Iterable[list[Any]], limit: int) -> Iterator[list[Any]]:
 
 
 def export_filename(name: str, fmt: str) -> str:
-    """``<name>-<YYYY-MM-DD>.<fmt>`` with today's date in the active (district) time zone."""
-    return f"{name}-{timezone.localdate().isoformat()}.{fmt}"
+    """``<name>-<YYYY-MM-DD>.<fmt>`` with today's date in the district's time zone."""
+    return f"{name}-{timezone.localdate(timezone=District.get().tzinfo).isoformat()}.{fmt}"
 
 
 def _no_store(response: HttpResponseBase) -> HttpResponseBase:

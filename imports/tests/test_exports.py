@@ -118,6 +118,11 @@ def _login(client: Any, user: Any) -> Any:
     return client
 
 
+def _district_today() -> str:
+    """Today in the district's time zone (file names use it; UTC may already be tomorrow)."""
+    return timezone.localdate(timezone=District.get().tzinfo).isoformat()
+
+
 def _csv(response: Any) -> list[dict[str, str]]:
     body = b"".join(response.streaming_content).decode("utf-8")
     assert body.startswith("\ufeff")
@@ -244,14 +249,14 @@ def test_csv_is_streamed_with_dated_file_name(client: Any, data: Data) -> None:
     response = _login(client, data.site_tech).get(reverse("exports:devices_csv"))
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"].startswith("text/csv")
-    today = timezone.localdate().isoformat()
+    today = _district_today()
     assert response["Content-Disposition"] == f'attachment; filename="devices-{today}.csv"'
     assert "no-store" in response["Cache-Control"]
 
 
 def test_xlsx_file_name_has_date(client: Any, data: Data) -> None:
     response = _login(client, data.site_tech).get(reverse("exports:people_xlsx"))
-    assert f"people-{timezone.localdate().isoformat()}.xlsx" in response["Content-Disposition"]
+    assert f"people-{_district_today()}.xlsx" in response["Content-Disposition"]
 
 
 def test_status_filter_applies_to_whole_set(client: Any, data: Data) -> None:
