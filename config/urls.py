@@ -32,5 +32,6 @@ urlpatterns = [
     path("sites/<int:pk>/", site_views.site_detail, name="site_detail"),
     path("settings/", site_views.district_settings, name="district_settings"),
     path("imports/", include("imports.urls")),
+    path("exports/", include("imports.export_urls")),
     path("admin/", admin.site.urls),
 ]
