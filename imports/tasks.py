@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 
 from celery import shared_task
 from django.conf import settings
@@ -29,6 +30,9 @@ from imports.pipeline import run_phase
 log = logging.getLogger(__name__)
 
 PHASES = ("preview", "commit")
+
+#: Threads started by this process (weakly held); see :func:`wait_for_threads`.
+_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
 @shared_task(name="imports.run_import_phase", ignore_result=True)
@@ -62,5 +66,13 @@ def import_job_start(*, run: ImportRun, phase: str, inline: bool | None = None) 
         transaction.on_commit(lambda: run_import_phase.delay(run_id, phase))
         return None
     thread = threading.Thread(target=_thread_main, args=(run.pk, phase), name=f"import-{run.pk}-{phase}", daemon=True)
+    _threads.add(thread)
     transaction.on_commit(thread.start)
     return thread
+
+
+def wait_for_threads(timeout: float = 60) -> None:
+    """Wait until the import threads of this process have ended (tests, orderly shutdown)."""
+    for thread in list(_threads):
+        if thread.is_alive():
+            thread.join(timeout)

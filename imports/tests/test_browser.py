@@ -13,6 +13,7 @@ import pytest
 
 from core.testing import PASSWORD
 from imports.models import ImportRun
+from imports.tasks import wait_for_threads
 from imports.tests.roster import manifest, orgs_csv, roster_zip, user, users_csv
 from people.models import Person
 
@@ -79,5 +80,6 @@ def test_upload_preview_commit_and_progress(live_server, page, world, settings, 
     progress = page.locator("#import-progress progress")
     assert progress.get_attribute("value") == progress.get_attribute("max")
     assert Person.objects.filter(sourced_id__startswith="r0").count() == 3000
+    wait_for_threads()  # the job's thread closes its database connection before the test database goes
     page.screenshot(path=str(tmp_path / "import-done.png"), full_page=True)
     shutil.copy(tmp_path / "import-done.png", os.path.join(os.environ.get("DEVICELEDGER_VAR_DIR", "var"), "browser-import.png"))  # fmt: skip

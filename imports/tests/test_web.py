@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from imports.models import ImportRun, OrgUnitMapping
 from imports.selectors import org_unit_resolver
+from imports.tasks import wait_for_threads
 from imports.tests.roster import manifest, orgs_csv, user, users_csv
 from people.models import Person
 
@@ -244,3 +245,4 @@ def test_embedded_mode_runs_the_job_in_a_background_thread(client_for, settings)
     assert run.status == Status.DONE, run.error
     assert run.progress_done == run.progress_total > 0
     assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
+    wait_for_threads()  # the job's thread closes its database connection before the test database goes
