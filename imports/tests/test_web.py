@@ -246,3 +246,17 @@ def test_embedded_mode_runs_the_job_in_a_background_thread(client_for, settings)
     assert run.progress_done == run.progress_total > 0
     assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
     wait_for_threads()  # the job's thread closes its database connection before the test database goes
+
+
+def test_with_a_broker_the_job_goes_to_celery_after_commit(settings, django_capture_on_commit_callbacks, monkeypatch):
+    from imports import tasks
+
+    settings.IMPORTS_RUN_INLINE = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    sent = []
+    monkeypatch.setattr(tasks.run_import_phase, "delay", lambda *args: sent.append(args))
+    run = ImportRun.objects.create(kind="oneroster", file_name="r.zip")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.import_job_start(run=run, phase="preview") is None
+        assert sent == []  # not before the transaction commits
+    assert sent == [(run.pk, "preview")]
