@@ -568,6 +568,8 @@ class OrgStep(RosterStep):
         if self.mode != BULK or not self.importer.deactivate_missing or self.keys is None:
             return
         keys = self.keys
+        if not keys.rows:
+            raise FileError(self.file, "has no rows; a bulk file lists every school, so none was made inactive")
         missing = (
             Site.objects.filter(kind=Site.Kind.SCHOOL, active=True)
             .exclude(sourced_id="")
@@ -980,7 +982,9 @@ class PeopleStep(UserStep):
         if self.mode != BULK or not self.importer.deactivate_missing or self.keys is None:
             return
         keys = self.keys
-        last = 0
+        if not keys.rows:
+            raise FileError(self.file, "has no rows; a bulk file lists everyone, so nobody was made inactive")
+        last = active = missing = 0
         while True:
             page = list(
                 Person.objects.filter(status=Person.Status.ACTIVE, pk__gt=last)
@@ -989,11 +993,18 @@ class PeopleStep(UserStep):
                 .values_list("pk", "sourced_id")[:5000]
             )
             if not page:
-                return
+                break
+            active += len(page)
             for pk, sourced_id in page:
                 if sourced_id not in keys:
+                    missing += 1
                     yield Change(DEACTIVATED, data=pk)
             last = page[-1][0]
+        if missing > 10 and missing > active // 5:
+            self.report.note(
+                f"{self.file} is a bulk file without {missing:,} of the {active:,} active people from earlier "
+                "rosters: they become inactive. Check that the export is complete before committing."
+            )
 
 
 def _person_fields(values: tuple[Any, ...]) -> dict[str, Any]:

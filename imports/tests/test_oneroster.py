@@ -147,6 +147,21 @@ def test_tobedeleted_in_a_bulk_file_counts_too_the_data_wins(tmp_path):
     assert Person.objects.get(sourced_id="u2").status == "inactive"
 
 
+def test_an_empty_bulk_users_file_deactivates_nobody(tmp_path):
+    run_import(standard_roster(tmp_path / "a", user("u1"), user("u2", "Ben", "Lee")))
+    run = run_import(standard_roster(tmp_path / "b"))
+    assert run.status == Status.REJECTED
+    assert "has no rows" in issues(run)[0][4]
+    assert not Person.objects.filter(status="inactive").exists()
+
+
+def test_a_bulk_file_missing_many_people_says_so(tmp_path):
+    run_import(standard_roster(tmp_path / "a", *[user(f"u{n}", "A", f"B{n}") for n in range(40)]))
+    run = run_import(standard_roster(tmp_path / "b", user("u1", "A", "B1")), commit=False)
+    assert run.preview["people"]["deactivated"] == 39
+    assert any("39 of the 40 active people" in note for note in run.notes)
+
+
 def test_no_manifest_is_the_old_layout_read_as_bulk(tmp_path):
     run_import(standard_roster(tmp_path / "a", user("u1"), user("u2", "Ben", "Lee")))
     folder = roster_dir(tmp_path / "b", {"orgs.csv": orgs_csv(), "users.csv": users_csv(user("u1"))})
