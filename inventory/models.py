@@ -257,3 +257,33 @@ class DeviceEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("The device event log is append-only.")
+
+
+class DeviceLastSeen(models.Model):
+    """What Google Admin last reported about a ChromeOS device ("last seen" facts).
+
+    Written by the Google Admin import (``imports.google``) from a GAM ``print cros`` CSV or
+    the Admin console's download; one row per device, replaced by each import that lists
+    the device. These are observations, not custody: the recent user is who signed in last,
+    not who holds the device. ``last_sync`` is aware UTC; ``auto_update_expiration`` is the
+    device's AUE date (Google's epoch milliseconds read as a UTC date); ``google_status`` is
+    Google's text (``ACTIVE``, ``DISABLED``, ``DEPROVISIONED``…); ``source_run_id`` is the
+    import that last changed these facts.
+    """
+
+    device = models.OneToOneField(Device, on_delete=models.CASCADE, related_name="last_seen")
+    last_sync = models.DateTimeField(null=True, blank=True)
+    recent_user = models.CharField("most recent user", max_length=254, blank=True)
+    os_version = models.CharField("OS version", max_length=64, blank=True)
+    auto_update_expiration = models.DateField("auto-update expiration", null=True, blank=True)
+    boot_mode = models.CharField(max_length=32, blank=True)
+    google_status = models.CharField("status in Google Admin", max_length=32, blank=True)
+    source_run_id = models.BigIntegerField(null=True, blank=True, help_text="The import that last changed these facts.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "last seen in Google Admin"
+        verbose_name_plural = "last seen in Google Admin"
+
+    def __str__(self) -> str:
+        return f"{self.device_id} last synced {self.last_sync:%Y-%m-%d %H:%M}" if self.last_sync else str(self.device_id)
