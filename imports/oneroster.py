@@ -1037,6 +1037,10 @@ class GuardianStep(UserStep):
     def __init__(self, importer: OneRosterImporter, people: PeopleStep) -> None:
         super().__init__(importer)
         self.people = people
+        # Bulk mode: guardians whose rows were planned, and "guardian\x1fstudent" links they
+        # want (per-key data, like the key index): finish() removes the other contacts.
+        self.planned: set[str] = set()
+        self.desired_pairs: set[str] = set()
 
     @property
     def title(self) -> str:
@@ -1078,24 +1082,36 @@ class GuardianStep(UserStep):
         return GuardianRecord(name=name, relationship=role, email=email or "", phone=phone, students=students)
 
     def plan(self, items: list[Item]) -> list[Change]:
-        wanted = {student for item in items for student in item.record.students}
+        live = [item for item in items if not item.record.deleted]
+        wanted = {student for item in live for student in item.record.students}
         people = dict(Person.objects.filter(sourced_id__in=wanted).values_list("sourced_id", "pk"))
-        existing: dict[str, dict[Any, tuple[Any, ...]]] = {}
-        for row in GuardianContact.objects.filter(sourced_id__in=[i.key for i in items]).values_list(
-            "pk", "sourced_id", "person_id", "name", "relationship", "email", "phone"
-        ):
-            existing.setdefault(row[1], {})[row[2]] = row
+        # Found through the person_id index (GuardianContact.sourced_id has none); contacts of
+        # students no longer linked are removed by finish() in bulk mode.
+        existing = {
+            (row[1], row[2]): row
+            for row in GuardianContact.objects.filter(
+                person_id__in=list(people.values()), sourced_id__in=[i.key for i in live]
+            ).values_list("pk", "sourced_id", "person_id", "name", "relationship", "email", "phone")
+        }
+        deleted = [item.key for item in items if item.record.deleted]
+        contacts_of_deleted: dict[str, list[int]] = {}
+        if deleted:
+            for pk, sourced_id in GuardianContact.objects.filter(sourced_id__in=deleted).values_list(
+                "pk", "sourced_id"
+            ):
+                contacts_of_deleted.setdefault(sourced_id, []).append(pk)
         people_keys = self.people.keys
         changes: list[Change] = []
         for item in items:
             record: GuardianRecord = item.record
-            current = existing.get(item.key, {})
             if record.deleted:
-                changes += [Change(REMOVED, item, data=row[0]) for row in current.values()]
-                if not current:
+                removed = contacts_of_deleted.get(item.key, [])
+                changes += [Change(REMOVED, item, data=pk) for pk in removed]
+                if not removed:
                     changes.append(Change(UNCHANGED, item))
                 continue
-            desired: list[Any] = []
+            self.planned.add(item.key)
+            desired: list[tuple[str, Any]] = []
             for student in record.students:
                 person_id = people.get(student)
                 if (
@@ -1108,24 +1124,21 @@ class GuardianStep(UserStep):
                 if person_id is None:
                     self.warn(item.line, self.cols.header("agentSourcedIds"), student, "is not a person in users.csv or in DeviceLedger; no contact made for it", item.key)  # fmt: skip
                     continue
-                desired.append(person_id)
-            if not desired and not current:
+                desired.append((student, person_id))
+                self.desired_pairs.add(f"{item.key}\x1f{student}")
+            if not desired:
                 self.warn(item.line, self.cols.header("agentSourcedIds"), "", "links this guardian to no student; skipped", item.key)  # fmt: skip
                 changes.append(Change(SKIPPED, item))
                 continue
             values = (record.name, record.relationship, record.email, record.phone)
-            for person_id in desired:
-                row = current.get(person_id)
+            for _, person_id in desired:
+                row = existing.get((item.key, person_id))
                 if row is None:
                     changes.append(Change(CREATED, item, data=(person_id, values)))
                 elif tuple(row[3:]) != values:
                     changes.append(Change(UPDATED, item, data=(row[0], values)))
                 else:
                     changes.append(Change(UNCHANGED, item))
-            if self.mode == BULK:
-                changes += [
-                    Change(REMOVED, item, data=row[0]) for pid, row in current.items() if pid not in set(desired)
-                ]
         return changes
 
     def write(self, changes: list[Change]) -> None:
@@ -1148,17 +1161,19 @@ class GuardianStep(UserStep):
             self.warn(None, "agentSourcedIds", guardian, f"is named by {len(students)} student(s) (e.g. '{students[0]}') but is not a guardian, parent or relative in users.csv")  # fmt: skip
         if self.mode != BULK or not self.importer.deactivate_missing or self.keys is None:
             return
-        keys = self.keys
+        keys, planned, desired = self.keys, self.planned, self.desired_pairs
         last = 0
         while True:
             page = list(
                 GuardianContact.objects.filter(~Q(sourced_id=""), pk__gt=last)
                 .order_by("pk")
-                .values_list("pk", "sourced_id")[:5000]
+                .values_list("pk", "sourced_id", "person__sourced_id")[:5000]
             )
             if not page:
                 return
-            for pk, sourced_id in page:
+            for pk, sourced_id, student in page:
                 if sourced_id not in keys:
-                    yield Change(REMOVED, data=pk)
+                    yield Change(REMOVED, data=pk)  # the guardian is gone from the bulk file
+                elif sourced_id in planned and f"{sourced_id}\x1f{student}" not in desired:
+                    yield Change(REMOVED, data=pk)  # the guardian is no longer linked to this student
             last = page[-1][0]
