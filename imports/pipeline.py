@@ -91,7 +91,7 @@ log = logging.getLogger(__name__)
 #: Importer classes by kind. ``None``: not written yet (the CLI and the web page say so).
 IMPORTER_CLASSES: dict[str, str | None] = {
     ImportRun.Kind.ONEROSTER: "imports.oneroster.OneRosterImporter",
-    ImportRun.Kind.GOOGLE: None,
+    ImportRun.Kind.GOOGLE: "imports.google.GoogleImporter",
     ImportRun.Kind.SNIPEIT: None,
     ImportRun.Kind.CSV: None,
 }

@@ -415,3 +415,116 @@ def import_run_refuse(*, run: ImportRun, reason: str) -> ImportRun:
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
     return run
+
+
+# --------------------------------------------------------------------------- device importers (Google, Snipe-IT, CSV/XLSX)
+
+
+def _lower_key(*parts: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in parts)
+
+
+@transaction.atomic
+def import_device_models_write(
+    *, run: ImportRun, models: Sequence[dict[str, Any]]
+) -> dict[tuple[str, ...], tuple[int, int]]:
+    """Create the device models rows need (never from a rejected row: callers pass only
+    models of planned changes). Each is ``{"manufacturer": "Lenovo", "name": "100e Chromebook
+    Gen 3", "model_number": "", "category": "chromebook", "auto_update_expiration": date | None}``.
+
+    Manufacturers are found by name ignoring case (created when missing); a model with the
+    same manufacturer, name and number (ignoring case) is reused. Returns
+    ``(manufacturer, name, number)`` in lower case → ``(model id, manufacturer id)``.
+    """
+    from django.db.models.functions import Lower
+
+    from inventory.models import DeviceModel, Manufacturer
+
+    makers = {name.lower(): pk for pk, name in Manufacturer.objects.values_list("pk", "name")}
+    for spec in models:
+        name = spec["manufacturer"].strip()[:100]
+        if name.lower() not in makers:
+            makers[name.lower()] = Manufacturer.objects.create(name=name).pk
+    found: dict[tuple[str, ...], tuple[int, int]] = {}
+    for spec in models:
+        maker_id = makers[spec["manufacturer"].strip()[:100].lower()]
+        key = _lower_key(spec["manufacturer"], spec["name"], spec.get("model_number", ""))
+        existing = (
+            DeviceModel.objects.annotate(name_lower=Lower("name"), number_lower=Lower("model_number"))
+            .filter(manufacturer_id=maker_id, name_lower=key[1], number_lower=key[2])
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if existing is None:
+            existing = DeviceModel.objects.create(
+                manufacturer_id=maker_id,
+                name=spec["name"].strip()[:150],
+                model_number=spec.get("model_number", "").strip()[:100],
+                category=spec["category"],
+                auto_update_expiration=spec.get("auto_update_expiration"),
+            ).pk
+        found[key] = (existing, maker_id)
+    return found
+
+
+@transaction.atomic
+def import_devices_write(
+    *,
+    run: ImportRun,
+    creates: Sequence[dict[str, Any]],
+    updates: Sequence[tuple[dict[str, Any], Sequence[str]]],
+) -> dict[str, int]:
+    """Insert devices and update others, set-based (COPY / UPDATE … FROM on PostgreSQL).
+
+    ``creates``: ``{attname: value}`` (``asset_tag``, ``serial_number``, ``manufacturer_id``,
+    ``model_id``, ``status``, ``owner_site_id``, ``current_site_id``, details…; the rest get
+    their defaults). ``updates``: ``({"pk": id, attname: value, …}, field names changed)``;
+    rows are grouped by their field names and ``updated_at`` is set. Returns lower(asset tag)
+    → id of the inserted devices (new devices are live, so their tags are unique).
+
+    The caller checks the rules of ``inventory.services.device_create``/``device_update``
+    first (asset tag unique among live devices, serial unique per maker; the database
+    constraints stay the last line) and writes the events in the same transaction with
+    :func:`import_device_events_write`.
+    """
+    from django.db.models.functions import Lower
+
+    if creates:
+        _insert_rows(Device, creates)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row, names in updates:
+        groups.setdefault(tuple(sorted(names)), []).append(row)
+    for names, rows in groups.items():
+        _update_rows(Device, rows, [*names, "updated_at"])
+    if not creates:
+        return {}
+    tags = [row["asset_tag"].lower() for row in creates]
+    found: dict[str, int] = {}
+    for start in range(0, len(tags), 2000):
+        found.update(
+            (tag, pk)
+            for pk, tag in Device.objects.annotate(tag_lower=Lower("asset_tag"))
+            .filter(tag_lower__in=tags[start : start + 2000])
+            .exclude(status=Device.Status.RETIRED)
+            .values_list("pk", "tag_lower")
+        )
+    return found
+
+
+@transaction.atomic
+def import_last_seen_write(
+    *, run: ImportRun, creates: Sequence[dict[str, Any]], updates: Sequence[dict[str, Any]], fields: Sequence[str]
+) -> None:
+    """Insert and update ``inventory.DeviceLastSeen`` rows (what Google Admin last reported):
+    ``{"device_id": …, field: value}`` to insert, ``{"pk": …, field: value}`` to update
+    ``fields``; ``source_run_id`` is set to the run on both."""
+    from inventory.models import DeviceLastSeen
+
+    if creates:
+        _insert_rows(DeviceLastSeen, [{**row, "source_run_id": run.pk} for row in creates])
+    if updates:
+        _update_rows(
+            DeviceLastSeen,
+            [{**row, "source_run_id": run.pk} for row in updates],
+            [*fields, "source_run_id", "updated_at"],
+        )
