@@ -652,13 +652,9 @@ class DeviceStep(Step):
         )
         for plan in creates:
             plan.pk = ids[plan.row["asset_tag"].lower()]
-        services.import_device_events_write(
+        services.import_device_events_insert(
             run=run,
-            events=[
-                (Device(pk=plan.pk), kind, before, after)
-                for plan in device_plans
-                for kind, before, after in plan.events
-            ],
+            events=[(plan.pk, kind, before, after) for plan in device_plans for kind, before, after in plan.events],
         )
         seen = [c for c in changes if c.entity == "last_seen"]
         if seen:
