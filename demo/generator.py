@@ -246,6 +246,7 @@ class AffineCounter:
         self.n = 0
 
     def next(self) -> int:
+        """The next value, in ``[0, modulus)``; never repeats within ``modulus`` calls."""
         value = (self.a * self.n + self.b) % self.modulus
         self.n += 1
         return value
@@ -290,10 +291,12 @@ class NamePools:
         return self.profiles[bisect.bisect(self.cumulative, self.rng.random() * self.cumulative[-1])]
 
     def given(self, profile: str, female: bool) -> str:
+        """A given name for the language profile."""
         pool = self.pools[profile][0 if female else 1]
         return pool[self.rng.randrange(len(pool))]
 
     def family(self, profile: str) -> str:
+        """A family name for the language profile."""
         pool = self.pools[profile][2]
         return pool[self.rng.randrange(len(pool))]
 
@@ -353,6 +356,7 @@ class _Generator:
     # -- orchestration ------------------------------------------------------------------------
 
     def run(self) -> DemoSummary:
+        """Write everything (inside the caller's transaction) and count it."""
         immediate = connection.vendor == "postgresql"
         if immediate:
             # Check foreign keys per COPY statement instead of queueing millions of checks until commit.

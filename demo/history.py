@@ -160,6 +160,7 @@ def school_years(*, today: datetime.date, count: int, start_month: int = 8, star
     """
 
     def year_of(day: datetime.date) -> int:
+        """The start year of the school year ``day`` falls in."""
         return day.year if (day.month, day.day) >= (start_month, start_day) else day.year - 1
 
     current = year_of(today)
@@ -280,11 +281,13 @@ class Pool:
         return len(self.items)
 
     def add(self, dev: Dev) -> None:
+        """Make ``dev`` available."""
         dev.pool = self
         dev.pool_index = len(self.items)
         self.items.append(dev)
 
     def remove(self, dev: Dev) -> None:
+        """Take ``dev`` out (it must be in this pool)."""
         last = self.items.pop()
         if last is not dev:
             self.items[dev.pool_index] = last
@@ -293,6 +296,7 @@ class Pool:
         dev.pool_index = -1
 
     def pick(self, rng: random.Random) -> Dev:
+        """A random available device (still in the pool until its status changes)."""
         return self.items[rng.randrange(len(self.items))]
 
 
@@ -348,6 +352,7 @@ class SiteHistory:
         self._seq = 0
         self._police_report = rng.randint(1000, 9000)
         self._midyear_days: dict[int, list[datetime.date]] = {}
+        self._floor = datetime.datetime.min.replace(tzinfo=UTC)
 
     # -- time -----------------------------------------------------------------------------
 
@@ -369,6 +374,17 @@ class SiteHistory:
             day += datetime.timedelta(days=1)
         return self.clock(day)
 
+    def stamp(self, at: datetime.datetime) -> datetime.datetime:
+        """The time to record for a change wanted at ``at``: never before the previous one, never after ``now``.
+
+        Actions run in time order but write a few changes minutes apart (check-in, then
+        repair, then loaner); without this floor a later action's change could be
+        stamped before an earlier action's, and a device's history would go backwards.
+        """
+        at = min(max(at, self._floor), self.now)
+        self._floor = at
+        return at
+
     def schedule(self, at: datetime.datetime, action: Callable[..., None], *args: Any) -> None:
         """Run ``action(at, *args)`` at ``at``; actions after ``now`` never happen."""
         if at <= self.now:
@@ -389,8 +405,8 @@ class SiteHistory:
 
     def _event(self, dev: Dev, at: datetime.datetime, kind: str, actor: Actor, before: dict[str, Any],
                after: dict[str, Any], *, person: Holder | None = None, note: str = "",
-               source: str = SOURCE_WEB) -> None:  # fmt: skip
-        at = min(at, self.now)
+               source: str = SOURCE_WEB, stamp: bool = True) -> None:  # fmt: skip
+        at = self.stamp(at) if stamp else min(at, self.now)
         dev.last_at = at
         self.emit((dev.id, at, kind, actor.id, actor.label, person.id if person else None,
                    person.label if person else "", before, after, note, source, None))  # fmt: skip
@@ -414,7 +430,7 @@ class SiteHistory:
 
     def _open(self, dev: Dev, person: Holder, at: datetime.datetime, due_on: datetime.date | None, condition: str,
               notes: str, is_loaner: bool) -> Asg:  # fmt: skip
-        at = min(at, self.now)
+        at = self.stamp(at)
         before = {"status": dev.status, "holder": None}
         asg = Asg(device=dev, person=person, is_loaner=is_loaner, out_at=at, out_by=self.actor, due_on=due_on,
                   cond_out=condition, notes=notes)  # fmt: skip
@@ -443,7 +459,7 @@ class SiteHistory:
 
     def _close(self, dev: Dev, asg: Asg, at: datetime.datetime, condition: str, notes: str) -> None:
         before = {"status": dev.status, "holder": asg.person.label}
-        asg.in_at = max(min(at, self.now), asg.out_at)
+        asg.in_at = max(self.stamp(at), asg.out_at)
         asg.in_by = self.actor
         asg.cond_in = condition
         if notes:
@@ -484,7 +500,7 @@ class SiteHistory:
     def move(self, dev: Dev, at: datetime.datetime, location: tuple[int, str]) -> None:
         """``inventory.services.device_move`` from no location to ``location``."""
         dev.location = location
-        self._event(dev, at, KIND_MOVED, self.actor, {"location": None}, {"location": location[1]})
+        self._event(dev, at, KIND_MOVED, self.actor, {"location": None}, {"location": location[1]}, stamp=False)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -575,6 +591,7 @@ class SiteHistory:
         self.schedule(self.clock(year.collection[0], 6 * 60, 6 * 60 + 1), self.end_year, year)
 
     def issue_laptop(self, at: datetime.datetime, holder: Holder) -> None:
+        """In-service days: a staff member gets a laptop, kept across school years."""
         dev = self._take("laptop")
         if dev is not None:
             self.check_out(dev, holder, at, due_on=None)
@@ -655,10 +672,17 @@ class SiteHistory:
         self.schedule(self.school_day_after(at, 1, 4), self.replace, holder, dev, year, "lost")
 
     def found(self, at: datetime.datetime, dev: Dev) -> None:
-        """``device_mark_found``: assigned again while its check-out is open."""
+        """``device_mark_found``: assigned again while its check-out is open.
+
+        If the holder has left meanwhile, the device is checked in instead (a check-in of
+        a lost device also marks it found).
+        """
         if dev.status != LOST:
             return
         note = self.rng.choice(FOUND_NOTES)
+        if dev.asg is not None and not dev.asg.person.eligible(at):
+            self.check_in(dev, at, "good", notes=f"{note}; the holder has left")
+            return
         self.status_change(dev, ASSIGNED if dev.asg is not None else IN_STOCK, at, note=note)
         for accessory in dev.accessories:
             if accessory.status == LOST:

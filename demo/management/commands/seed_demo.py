@@ -12,6 +12,8 @@ from demo.scales import SCALES
 
 
 class Command(BaseCommand):
+    """``seed_demo [--scale tiny|tiny_history|small|district|metro] [--seed N] [--if-empty]``."""
+
     help = (
         "Fill an empty database with the deterministic demo district (Maple Valley USD): sites, people, "
         "guardians, devices, a school year of custody history and five staff logins (password 'demo')."
