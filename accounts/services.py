@@ -16,13 +16,16 @@ from sites.models import Site
 def staff_user_create(
     *,
     username: str,
-    password: str,
+    password: str | None,
     roles: list[tuple[str, Site | None]],
     first_name: str = "",
     last_name: str = "",
     email: str = "",
 ) -> AbstractUser:
     """Create a staff login with its roles, e.g. ``[("site_technician", lincoln)]``.
+
+    ``password=None`` creates the login with an unusable password (set one later, e.g.
+    a precomputed hash, or let the user reset it).
 
     District admins also get Django admin access (``is_staff``/``is_superuser``).
     Raises ``django.db.IntegrityError`` for a taken username, ``ValueError`` for a role

@@ -40,7 +40,12 @@ class Assignment(models.Model):
 
     device = models.ForeignKey("inventory.Device", on_delete=models.PROTECT, related_name="assignments")
     person = models.ForeignKey(
-        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="assignments"
+        "people.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assignments",
+        db_index=False,  # indexed by assignment_person_open (person, checked_in_at)
     )
     holder_label = models.CharField(max_length=200)
     is_loaner = models.BooleanField(default=False)

@@ -475,7 +475,7 @@ class _Generator:
                 # No password here: the demo hash is set below, so Argon2 runs once, not five times.
                 user = staff_user_create(
                     username=username,
-                    password=None,  # type: ignore[arg-type]
+                    password=None,
                     roles=[(role, site)],
                     first_name=first_name,
                     last_name=last_name,

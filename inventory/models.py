@@ -109,10 +109,13 @@ class Device(models.Model):
     asset_tag = models.CharField(max_length=64)
     serial_number = models.CharField(max_length=100, blank=True)
     manufacturer = models.ForeignKey(Manufacturer, on_delete=models.PROTECT, related_name="devices", editable=False)
-    model = models.ForeignKey(DeviceModel, on_delete=models.PROTECT, related_name="devices")
+    # Indexes for these three keys: see Meta.indexes (composites that start with them).
+    model = models.ForeignKey(DeviceModel, on_delete=models.PROTECT, related_name="devices", db_index=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_STOCK)
-    owner_site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="owned_devices")
-    current_site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="present_devices")
+    owner_site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="owned_devices", db_index=False)
+    current_site = models.ForeignKey(
+        "sites.Site", on_delete=models.PROTECT, related_name="present_devices", db_index=False
+    )
     location = models.ForeignKey(
         "sites.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
     )
@@ -220,7 +223,7 @@ class DeviceEvent(models.Model):
         COMMAND = "command", "Command"
         SYSTEM = "system", "System"
 
-    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="events")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="events", db_index=False)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(
@@ -228,7 +231,7 @@ class DeviceEvent(models.Model):
     )
     actor_label = models.CharField(max_length=150, blank=True)
     person = models.ForeignKey(
-        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="device_events"
+        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="device_events", db_index=False
     )
     person_label = models.CharField(max_length=200, blank=True)
     before = models.JSONField(default=dict, blank=True)
@@ -286,4 +289,6 @@ class DeviceLastSeen(models.Model):
         verbose_name_plural = "last seen in Google Admin"
 
     def __str__(self) -> str:
-        return f"{self.device_id} last synced {self.last_sync:%Y-%m-%d %H:%M}" if self.last_sync else str(self.device_id)
+        return (
+            f"{self.device_id} last synced {self.last_sync:%Y-%m-%d %H:%M}" if self.last_sync else str(self.device_id)
+        )

@@ -34,7 +34,9 @@ def device_list(
     matches the current site. Each device is annotated with ``holder`` (the open
     assignment's holder label, or None). Returns an unordered queryset (callers page it).
     """
-    open_holder = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True).values("holder_label")[:1]
+    open_holder = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True).values("holder_label")[
+        :1
+    ]
     qs = (
         Device.objects.visible_to(user, action)
         .select_related("model__manufacturer", "current_site", "location")

@@ -371,7 +371,18 @@ def device_retire(*, device: Device, actor: Any, note: str = "", source: str = D
     allowed = (Status.IN_STOCK, Status.LOANER_POOL, Status.IN_REPAIR, Status.LOST, Status.STOLEN)
     if device.status not in allowed:
         raise WrongStateError(f"{device.asset_tag} is {device.get_status_display().lower()} and cannot be retired.")
-    device.accessories.update(bundled_with=None)
+    for accessory in Device.objects.select_for_update().filter(bundled_with=device).order_by("asset_tag"):
+        accessory.bundled_with = None
+        accessory.save(update_fields=["bundled_with", "updated_at"])
+        event_record(
+            device=accessory,
+            kind=DeviceEvent.Kind.BUNDLED,
+            actor=actor,
+            before={"bundled_with": device.asset_tag},
+            after={"bundled_with": None},
+            note=f"{device.asset_tag} was retired",
+            source=source,
+        )
     return _status_change(
         device, to=Status.RETIRED, actor=actor, note=note, source=source, allowed_from=allowed, verb="retired"
     )

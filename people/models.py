@@ -45,7 +45,9 @@ class Person(models.Model):
     email = models.EmailField(blank=True)
     grade = models.CharField(max_length=5, choices=GRADE_CODES, blank=True)
     graduation_year = models.PositiveSmallIntegerField(null=True, blank=True)
-    home_site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="people")
+    home_site = models.ForeignKey(
+        "sites.Site", on_delete=models.PROTECT, related_name="people", db_index=False
+    )  # indexed by person_site_name
     homeroom = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     fee_reduction_eligible = models.BooleanField(
@@ -89,7 +91,7 @@ class GuardianContact(models.Model):
     """A parent or guardian of a student (several per student)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="guardians")
-    sourced_id = models.CharField("sourcedId", max_length=255, blank=True)
+    sourced_id = models.CharField("sourcedId", max_length=255, blank=True, db_index=True)
     name = models.CharField(max_length=200)
     relationship = models.CharField(max_length=40, blank=True, help_text="parent, guardian, relative…")
     email = models.EmailField(blank=True)

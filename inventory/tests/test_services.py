@@ -187,3 +187,16 @@ class TestDatabaseInvariants:
             DeviceEvent.objects.all().update(note="x")
         with pytest.raises(TypeError, match="append-only"):
             DeviceEvent.objects.all().delete()
+
+
+def test_retiring_a_device_unbundles_its_accessories_with_an_event(world):
+    charger = DeviceFactory(
+        model=DeviceModelFactory(category=DeviceModel.Category.CHARGER),
+        owner_site=world.site_a,
+        bundled_with=world.device_a,
+    )
+    services.device_retire(device=world.device_a, actor=world.site_tech)
+    charger.refresh_from_db()
+    assert charger.bundled_with is None
+    event = DeviceEvent.objects.get(device=charger)
+    assert (event.kind, event.before, event.after) == ("bundled", {"bundled_with": "CB-000001"}, {"bundled_with": None})
