@@ -267,55 +267,24 @@ def lines_text(lines: list[int]) -> str:
     return shown + (f" and {len(lines) - 50} more" if len(lines) > 50 else "")
 
 
-class DeviceStep(Step):
-    """A step whose rows are devices. Subclasses implement ``row_key`` and ``parse_device``,
-    and may name their columns for messages in :attr:`column_for` (our column names:
-    ``asset_tag``, ``serial``, ``site``, ``model``, ``status``, ``location``)."""
-
-    entity = "devices"
-    batch_size = 1000
-    #: False: the row's model is used only to create a device (Google reports its own names).
-    update_model: ClassVar[bool] = True
-    #: Logical field → the step's Column name (for headers in messages).
-    column_for: ClassVar[dict[str, str]] = {}
+class SecondaryKeyStep(Step):
+    """A step that also refuses repeated second identifiers (e.g. the asset tag of a file keyed
+    by serial number): :meth:`secondary` names them; the pre-scan finds the repeated values
+    (only those are kept past it) and every row holding one is a row error listing every
+    line, like the framework does for the key. Subclasses implement :meth:`parse_record`."""
 
     def __init__(self, importer: Any) -> None:
         super().__init__(importer)
-        self.catalog: ModelCatalog | None = None
-        self.sites: SiteIndex | None = None
         self._seen: dict[str, dict[str, int]] = {}
         self._secondary_dups: dict[str, dict[str, list[int]]] = {}
         self._prescan_done = False
-        self.tags_from_serial = 0
-        self.tag_from_serial_line: int | None = None
-        self.status_notes = 0
-        scope = scope_for(importer.actor) if importer.actor is not None else None
-        self.device_site_field = scope.device_site_field if scope is not None else _ownership_field()
-
-    # -- hooks for subclasses ---------------------------------------------------------
-
-    def parse_device(self, row: Row, key: str) -> DeviceRecord:
-        raise NotImplementedError
 
     def secondary(self, row: Row) -> list[tuple[str, str]]:
         """(our column name, value) of the row's second identifiers, checked for duplicates."""
         return []
 
-    # -- helpers --------------------------------------------------------------------------
-
-    def header_of(self, logical: str) -> str:
-        name = self.column_for.get(logical, logical)
-        return self.cols.header(name) if self.cols.has(name) else name
-
-    def site_index(self) -> SiteIndex:
-        if self.sites is None:
-            self.sites = SiteIndex()
-        return self.sites
-
-    def model_catalog(self) -> ModelCatalog:
-        if self.catalog is None:
-            self.catalog = ModelCatalog()
-        return self.catalog
+    def parse_record(self, row: Row, key: str) -> Any:
+        raise NotImplementedError
 
     def prescanned(self, row: Row) -> None:
         for name, value in self.secondary(row):
@@ -347,9 +316,56 @@ class DeviceStep(Step):
         if problems:
             raise RowError.of([p for error in problems for p in error.problems])
 
-    def parse(self, row: Row, key: str) -> DeviceRecord:
+    def parse(self, row: Row, key: str) -> Any:
         self._check_secondary(row)
+        return self.parse_record(row, key)
+
+
+class DeviceStep(SecondaryKeyStep):
+    """A step whose rows are devices. Subclasses implement ``row_key`` and ``parse_device``,
+    and may name their columns for messages in :attr:`column_for` (our column names:
+    ``asset_tag``, ``serial``, ``site``, ``model``, ``status``, ``location``)."""
+
+    entity = "devices"
+    batch_size = 1000
+    #: False: the row's model is used only to create a device (Google reports its own names).
+    update_model: ClassVar[bool] = True
+    #: Logical field → the step's Column name (for headers in messages).
+    column_for: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, importer: Any) -> None:
+        super().__init__(importer)
+        self.catalog: ModelCatalog | None = None
+        self.sites: SiteIndex | None = None
+        self.tags_from_serial = 0
+        self.tag_from_serial_line: int | None = None
+        self.status_notes = 0
+        scope = scope_for(importer.actor) if importer.actor is not None else None
+        self.device_site_field = scope.device_site_field if scope is not None else _ownership_field()
+
+    # -- hooks for subclasses ---------------------------------------------------------
+
+    def parse_device(self, row: Row, key: str) -> DeviceRecord:
+        raise NotImplementedError
+
+    def parse_record(self, row: Row, key: str) -> DeviceRecord:
         return self.parse_device(row, key)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def header_of(self, logical: str) -> str:
+        name = self.column_for.get(logical, logical)
+        return self.cols.header(name) if self.cols.has(name) else name
+
+    def site_index(self) -> SiteIndex:
+        if self.sites is None:
+            self.sites = SiteIndex()
+        return self.sites
+
+    def model_catalog(self) -> ModelCatalog:
+        if self.catalog is None:
+            self.catalog = ModelCatalog()
+        return self.catalog
 
     # -- planning -------------------------------------------------------------------------
 

@@ -16,7 +16,9 @@ class ImportForm(forms.Form):
     """A new import: what it is, the file, the mode, the site it is limited to, and options.
 
     Options go to ``ImportRun.options`` as ``{"deactivate_missing": bool, "date_order": "MDY",
-    "decimal_comma": bool}``; each importer reads those it uses.
+    "decimal_comma": bool}``, plus ``create_checkouts`` (Google), ``match_people_by``
+    (Snipe-IT), ``entity`` and ``source`` (CSV/XLSX) for those kinds; each importer reads
+    those it uses.
     """
 
     kind = forms.ChoiceField(label="What are you importing?")
@@ -41,6 +43,28 @@ class ImportForm(forms.Form):
         label="Dates written like 01/02/2024 are",
     )
     decimal_comma = forms.BooleanField(required=False, label="Amounts use a decimal comma (1.234,50)")
+    create_checkouts = forms.BooleanField(
+        required=False,
+        label="Google Admin: check each device out to its annotated user (else its most recent user)",
+        help_text="Off: users are kept as last-seen facts only.",
+    )
+    match_people_by = forms.ChoiceField(
+        choices=[("email", "Email"), ("username", "Username"), ("student_number", "Student / employee number")],
+        initial="email",
+        required=False,
+        label="Snipe-IT: match the people assets are checked out to by",
+    )
+    entity = forms.ChoiceField(
+        choices=[("", "Tell from the headers"), ("devices", "Devices"), ("people", "People")],
+        required=False,
+        label="CSV/XLSX: each row is",
+    )
+    source_name = forms.CharField(
+        max_length=120,
+        required=False,
+        label="CSV/XLSX: where the file comes from",
+        help_text="e.g. 'Lincoln spreadsheet': the column mapping you choose is remembered under this name.",
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,11 +75,22 @@ class ImportForm(forms.Form):
 
     def options(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {
+        options: dict[str, Any] = {
             "deactivate_missing": bool(data.get("deactivate_missing")),
             "date_order": data.get("date_order") or "MDY",
             "decimal_comma": bool(data.get("decimal_comma")),
         }
+        kind = data.get("kind")
+        if kind == ImportRun.Kind.GOOGLE:
+            options["create_checkouts"] = bool(data.get("create_checkouts"))
+        elif kind == ImportRun.Kind.SNIPEIT:
+            options["match_people_by"] = data.get("match_people_by") or "email"
+        elif kind == ImportRun.Kind.CSV:
+            if data.get("entity"):
+                options["entity"] = data["entity"]
+            if (data.get("source_name") or "").strip():
+                options["source"] = data["source_name"].strip()
+        return options
 
 
 class OrgUnitMappingForm(forms.Form):

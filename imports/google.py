@@ -183,8 +183,12 @@ class GoogleDeviceStep(DeviceStep):
         return self.cell_identifier(row, "serialNumber", required=True, max_length=100)
 
     def secondary(self, row: Row) -> list[tuple[str, str]]:
-        tag = self.cols.get(row, "annotatedAssetId").strip()
-        return [("annotatedAssetId", tag)] if tag else []
+        """The asset id, and the serial again (matched ignoring case; the key is exact)."""
+        pairs = [
+            ("annotatedAssetId", self.cols.get(row, "annotatedAssetId").strip()),
+            ("serialNumber", self.cols.get(row, "serialNumber").strip()),
+        ]
+        return [(name, value) for name, value in pairs if value]
 
     def parse_device(self, row: Row, key: str) -> DeviceRecord:
         problems: list[Problem] = []

@@ -92,7 +92,7 @@ log = logging.getLogger(__name__)
 IMPORTER_CLASSES: dict[str, str | None] = {
     ImportRun.Kind.ONEROSTER: "imports.oneroster.OneRosterImporter",
     ImportRun.Kind.GOOGLE: "imports.google.GoogleImporter",
-    ImportRun.Kind.SNIPEIT: None,
+    ImportRun.Kind.SNIPEIT: "imports.snipeit.SnipeItImporter",
     ImportRun.Kind.CSV: None,
 }
 
