@@ -59,7 +59,8 @@ def keyset_page(
     before_values = _decode(before) if before and not after_values else None
     if before_values:
         value, pk = before_values
-        qs = queryset.filter(Q(**{f"{sort_field}__lt": value}) | Q(**{sort_field: value, "id__lt": pk}))
+        # "sort <= v AND (sort < v OR id < pk)": the first term lets the index range-scan.
+        qs = queryset.filter(Q(**{f"{sort_field}__lte": value}), Q(**{f"{sort_field}__lt": value}) | Q(id__lt=pk))
         rows = list(qs.order_by(f"-{sort_field}", "-id")[: size + 1])
         has_more_before = len(rows) > size
         items = list(reversed(rows[:size]))
@@ -68,7 +69,7 @@ def keyset_page(
         qs = queryset
         if after_values:
             value, pk = after_values
-            qs = qs.filter(Q(**{f"{sort_field}__gt": value}) | Q(**{sort_field: value, "id__gt": pk}))
+            qs = qs.filter(Q(**{f"{sort_field}__gte": value}), Q(**{f"{sort_field}__gt": value}) | Q(id__gt=pk))
         rows = list(qs.order_by(sort_field, "id")[: size + 1])
         items = rows[:size]
         has_next, has_prev = len(rows) > size, bool(after_values)

@@ -163,6 +163,7 @@ class Device(models.Model):
             models.CheckConstraint(condition=~models.Q(asset_tag=""), name="device_asset_tag_not_blank"),
         ]
         indexes = [
+            models.Index(fields=["asset_tag", "id"], name="device_tag_id"),
             models.Index(Lower("asset_tag"), name="device_asset_tag_lower"),
             models.Index(Lower("serial_number"), name="device_serial_lower"),
             models.Index(fields=["status"], name="device_status"),

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.scoping import VIEW
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent
+
+
+#: Devices matched through their holder's name are capped (a one-letter name prefix can match
+#: tens of thousands of people); asset tag and serial matches are not.
+HOLDER_MATCH_LIMIT = 2000
 
 
 def scan_clean(code: str) -> str:
@@ -50,15 +55,22 @@ def device_list(
         qs = qs.filter(status=status)
     q = scan_clean(query)
     if q:
+        from people.models import Person
+        from people.selectors import person_search
+
         low = q.lower()
-        holder_match = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True).filter(
-            Q(person__student_number=q)
-            | Q(person__family_name__istartswith=q)
-            | Q(person__given_name__istartswith=q)
-            | Q(holder_label__istartswith=q)
+        # Holders are matched like the person search (through the person's own scope-free
+        # table: the devices' scope already limits what is shown).
+        # The held devices are fetched first (at most HOLDER_MATCH_LIMIT) so the database can
+        # combine three index scans (tag prefix, serial prefix, ids) instead of scanning devices.
+        holders = person_search(Person.objects.all(), q).values("pk")
+        held = list(
+            Assignment.objects.filter(checked_in_at__isnull=True, person__in=holders).values_list(
+                "device_id", flat=True
+            )[:HOLDER_MATCH_LIMIT]
         )
         qs = qs.annotate(tag_l=Lower("asset_tag"), serial_l=Lower("serial_number")).filter(
-            Q(tag_l__startswith=low) | Q(serial_l__startswith=low) | Exists(holder_match)
+            Q(tag_l__startswith=low) | Q(serial_l__startswith=low) | Q(pk__in=held)
         )
     return qs
 

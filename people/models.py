@@ -70,6 +70,8 @@ class Person(models.Model):
             models.Index(fields=["student_number"], name="person_student_number"),
             models.Index(Lower("family_name"), Lower("given_name"), name="person_name_lower"),
             models.Index(fields=["home_site", "family_name", "given_name", "id"], name="person_site_name"),
+            models.Index(fields=["family_name", "id"], name="person_family_id"),
+            models.Index(Lower("email"), name="person_email_lower"),
         ]
 
     def __str__(self) -> str:

@@ -5,12 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 from accounts.scoping import VIEW
 from custody.models import Assignment
 from inventory.models import DeviceEvent
 from inventory.selectors import scan_clean
 from people.models import Person
+
+
+def person_search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
+    """Narrow ``queryset`` to people matching ``query`` (already cleaned, not blank).
+
+    Matches a student number, sourcedId or email exactly, or the start of a family, given or
+    preferred name in any case; two words match given (or preferred) + family name. Prefixes
+    compare ``lower(name) LIKE 'abc%'`` so PostgreSQL uses the pattern indexes of
+    ``people/migrations/0003_pattern_indexes.py``.
+    """
+    low = query.lower()
+    qs = queryset.annotate(
+        family_l=Lower("family_name"),
+        given_l=Lower("given_name"),
+        preferred_l=Lower("preferred_name"),
+        email_l=Lower("email"),
+    )
+    cond = (
+        Q(student_number=query)
+        | Q(sourced_id=query)
+        | Q(email_l=low)
+        | Q(family_l__startswith=low)
+        | Q(given_l__startswith=low)
+        | Q(preferred_l__startswith=low)
+    )
+    parts = low.split()
+    if len(parts) == 2:
+        cond |= Q(given_l__startswith=parts[0], family_l__startswith=parts[1])
+        cond |= Q(preferred_l__startswith=parts[0], family_l__startswith=parts[1])
+    return qs.filter(cond)
 
 
 def person_list(
@@ -27,19 +58,7 @@ def person_list(
         qs = qs.filter(status=status)
     q = scan_clean(query)
     if q:
-        cond = (
-            Q(student_number=q)
-            | Q(sourced_id=q)
-            | Q(email__iexact=q)
-            | Q(family_name__istartswith=q)
-            | Q(given_name__istartswith=q)
-            | Q(preferred_name__istartswith=q)
-        )
-        parts = q.split()
-        if len(parts) == 2:
-            cond |= Q(given_name__istartswith=parts[0], family_name__istartswith=parts[1])
-            cond |= Q(preferred_name__istartswith=parts[0], family_name__istartswith=parts[1])
-        qs = qs.filter(cond)
+        qs = person_search(qs, q)
     return qs
 
 
