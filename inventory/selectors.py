@@ -12,7 +12,6 @@ from accounts.scoping import VIEW
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent
 
-
 #: Devices matched through their holder's name are capped (a one-letter name prefix can match
 #: tens of thousands of people); asset tag and serial matches are not.
 HOLDER_MATCH_LIMIT = 2000
