@@ -57,9 +57,7 @@ def person_list(
     if status:
         qs = qs.filter(status=status)
     q = scan_clean(query)
-    if q:
-        qs = person_search(qs, q)
-    return qs
+    return person_search(qs, q) if q else qs
 
 
 def person_find_exact(*, user: Any, code: str) -> Person | None:
