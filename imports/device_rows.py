@@ -448,13 +448,14 @@ class DeviceStep(SecondaryKeyStep):
         clash = ctx.live_tag_owner(tag, exclude_pk=None)
         if clash is not None:
             return [self.reject(item, self.header_of("asset_tag"), tag, f"is already the asset tag of another live device (serial {clash['serial_number'] or 'none'}); asset tags are unique")]  # fmt: skip
-        if record.current_site_id is None:
+        if record.current_site_id is None and record.owner_site_id is None:
             return [self.reject(item, self.header_of("site"), "", "is empty; a new device needs a site")]
         if record.model is None:
             return [self.reject(item, self.header_of("model"), "", "is empty; a new device needs a model")]
         ref = catalog.spelled(record.model)
         resolved, changes = self._model_changes(ref, catalog)
-        current = record.current_site_id
+        current = record.current_site_id or record.owner_site_id
+        assert current is not None
         owner = record.owner_site_id or current
         for site_id in {current, owner}:
             if not sites.active.get(site_id, False):
@@ -812,14 +813,14 @@ class _BatchContext:
             self._locations = {
                 (site, lowered): pk
                 for pk, site, lowered in Location.objects.annotate(name_lower=Lower("name"))
-                .filter(name_lower__in=names, active=True)
+                .filter(name_lower__in=names)
                 .values_list("pk", "site_id", "name_lower")
             }
         found = self._locations.get((site_id, name.lower()))
         if found is None and (site_id, name.lower()) not in self._locations:
             row = (
                 Location.objects.annotate(name_lower=Lower("name"))
-                .filter(site_id=site_id, name_lower=name.lower(), active=True)
+                .filter(site_id=site_id, name_lower=name.lower())
                 .values_list("pk", flat=True)
                 .first()
             )

@@ -165,13 +165,14 @@ class PeopleStep(SecondaryKeyStep):
         person = by_sid.get(sid) if sid else None
         if person is None:
             for name in self.match_order:
+                wanted: str
                 if name == "name":
                     if values.get("email") or values.get("student_number") or not values.get("family_name"):
                         continue
                     wanted = f"{values.get('given_name', '')} {values['family_name']}"
                     candidates = by_name.get(_name_key(values), [])
                 else:
-                    wanted = values.get(name)
+                    wanted = values.get(name) or ""
                     if not wanted:
                         continue
                     index = by_email if name == "email" else by_number

@@ -93,7 +93,7 @@ IMPORTER_CLASSES: dict[str, str | None] = {
     ImportRun.Kind.ONEROSTER: "imports.oneroster.OneRosterImporter",
     ImportRun.Kind.GOOGLE: "imports.google.GoogleImporter",
     ImportRun.Kind.SNIPEIT: "imports.snipeit.SnipeItImporter",
-    ImportRun.Kind.CSV: None,
+    ImportRun.Kind.CSV: "imports.tabular.TabularImporter",
 }
 
 #: Issues stored per run; beyond this they are counted, not stored.

@@ -560,3 +560,58 @@ def import_device_events_insert(
     ]
     _insert_rows(DeviceEvent, rows)
     return len(rows)
+
+
+@transaction.atomic
+def import_run_remap(
+    *,
+    run: ImportRun,
+    actor: Any,
+    entity: str,
+    mapping: dict[str, str],
+    source_name: str = "",
+    remember: bool = False,
+) -> ImportRun:
+    """Give a CSV/XLSX run (previewed or rejected, never applied) its column mapping
+    (``{"asset_tag": "Tag #", "notes": ""}``; ``""``: not in the file) and what its rows are
+    (``devices``/``people``); the run goes back to ``uploaded`` and the caller starts its
+    preview again (:func:`import_run_start`). With ``remember`` the mapping is saved under
+    ``source_name`` for the next upload from that source (district-wide staff only).
+
+    Raises WrongStateError when the run cannot be re-read, ImportRefused when ``actor`` may
+    not run it, DomainError for a bad entity or a mapping that may not be remembered.
+    """
+    from accounts.scoping import CHANGE
+
+    run = ImportRun.objects.select_for_update().get(pk=run.pk)
+    if run.kind != ImportRun.Kind.CSV:
+        raise DomainError("Only CSV/XLSX imports have a column mapping.")
+    if run.dry_run or run.status not in (ImportRun.Status.PREVIEWED, ImportRun.Status.REJECTED) or run.counts:
+        raise WrongStateError(
+            f"This import is {run.get_status_display().lower()}; its columns can no longer be mapped."
+        )
+    if entity not in ("devices", "people"):
+        raise DomainError("Choose whether the rows are devices or people.", field="entity")
+    if actor is not None:
+        scope = scope_for(actor)
+        importer_class(run.kind).check_allowed(scope=scope, scope_site_id=run.scope_site_id)
+        if remember and not scope.allows_everywhere(CHANGE):
+            raise DomainError("Only district-wide staff may remember a column mapping for everyone.", field="remember")
+    source = source_name.strip()
+    if remember:
+        column_mapping_remember(actor=actor, kind=entity, source_name=source, mapping=mapping)
+    options = {**run.options, "entity": entity, "mapping": {str(k): str(v) for k, v in mapping.items()}}
+    if source:
+        options["source"] = source
+    run.options = options
+    run.status = ImportRun.Status.UPLOADED
+    run.preview = {}
+    run.error = ""
+    run.notes = []
+    run.error_count = run.warning_count = 0
+    run.finished_at = None
+    run.phase = "Waiting to start"
+    run.progress_done = run.progress_total = 0
+    run.heartbeat_at = timezone.now()
+    run.save()
+    return run

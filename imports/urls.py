@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from imports import views
+from imports import column_views, views
 
 app_name = "imports"
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/commit/", views.run_commit, name="run_commit"),
     path("<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("<int:pk>/issues.csv", views.run_issues_csv, name="run_issues_csv"),
+    path("<int:pk>/columns/", column_views.run_columns, name="run_columns"),
     path("org-units/", views.org_units, name="org_units"),
     path("org-units/<int:pk>/delete/", views.org_unit_delete, name="org_unit_delete"),
 ]

@@ -32,6 +32,14 @@ SPECS = [
     UrlSpec(
         "imports:run_cancel", kwargs=_run, action="change", object_scoped=True, methods=("post",), post=lambda w, s: {}
     ),
+    UrlSpec(
+        "imports:run_columns",
+        kwargs=_run,
+        action="change",
+        object_scoped=True,
+        methods=("get", "post"),
+        post=lambda w, s: {"entity": "devices"},
+    ),
     UrlSpec("imports:org_units", action="admin"),
     UrlSpec("imports:org_unit_delete", kwargs=_mapping, action="admin", methods=("post",), post=lambda w, s: {}),
 ]

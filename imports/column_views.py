@@ -1,0 +1,116 @@
+"""The column-mapping step of a CSV/XLSX import: ``/imports/<id>/columns/``.
+
+After an upload whose headers were not all recognised (or to check how they were read), the
+user maps each of our fields to one of the file's headers — pre-filled from the mapping
+remembered for the source, else the aliases — optionally remembers it for that source
+(``imports.ColumnMapping``), and the preview runs again with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.scoping import CHANGE, get_visible_or_404, scope_for
+from core.errors import DomainError
+from core.views import form_error, ledger_view
+from imports.models import ImportRun
+from imports.selectors import column_mapping_for
+from imports.services import import_run_remap, import_run_start
+from imports.tabular import ENTITIES, FIELDS, file_headers, guess_entity, initial_mapping
+
+NOT_IN_FILE = ""
+
+
+class ColumnMappingForm(forms.Form):
+    """What the rows are, one choice of header per field of ours, and the source to remember it under."""
+
+    entity = forms.ChoiceField(choices=[("devices", "Devices"), ("people", "People")], widget=forms.HiddenInput)
+    source_name = forms.CharField(
+        max_length=120,
+        required=False,
+        label="Where the file comes from",
+        help_text="e.g. 'Lincoln spreadsheet'. The mapping is remembered under this name when you tick the box.",
+    )
+    remember = forms.BooleanField(required=False, label="Remember this mapping for the next file from this source")
+
+    def __init__(self, *args: Any, headers: list[str], entity: str, can_remember: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(NOT_IN_FILE, "— not in this file —"), *[(header, header) for header in headers]]
+        self.field_names: list[str] = []
+        for spec in FIELDS[entity]:
+            name = f"field_{spec.name}"
+            self.fields[name] = forms.ChoiceField(choices=choices, required=False, label=spec.label)
+            self.field_names.append(name)
+        if not can_remember:
+            del self.fields["remember"]
+
+    def mapping(self) -> dict[str, str]:
+        """``{our field: header or ""}`` from the cleaned data."""
+        return {name.removeprefix("field_"): self.cleaned_data.get(name) or "" for name in self.field_names}
+
+    def mapped_fields(self) -> list[Any]:
+        return [self[name] for name in self.field_names]
+
+
+@ledger_view(CHANGE)
+def run_columns(request: HttpRequest, pk: int) -> HttpResponse:
+    """Map the columns of a CSV/XLSX import's file to our fields, then preview it again."""
+    run = get_visible_or_404(ImportRun.objects.select_related("scope_site"), request.user, CHANGE, pk=pk)
+    if run.kind != ImportRun.Kind.CSV:
+        raise Http404("Only CSV/XLSX imports have a column mapping.")
+    headers = file_headers(run)
+    options = run.options or {}
+    entity = request.POST.get("entity") or request.GET.get("entity") or options.get("entity") or ""
+    if entity not in ENTITIES:
+        entity = _guess(run) or "devices"
+    source = str(options.get("source") or "")
+    remembered = column_mapping_for(kind=entity, source_name=source) if source else {}
+    current = options.get("mapping") if options.get("entity") == entity else None
+    prefill = initial_mapping(headers=headers, entity=entity, remembered={**remembered, **(current or {})})
+    initial = {"entity": entity, "source_name": source, **{f"field_{k}": v for k, v in prefill.items()}}
+    can_remember = scope_for(request.user).allows_everywhere(CHANGE)
+    form = ColumnMappingForm(
+        request.POST or None, headers=headers, entity=entity, can_remember=can_remember, initial=initial
+    )
+    editable = (
+        run.status in (ImportRun.Status.PREVIEWED, ImportRun.Status.REJECTED) and not run.dry_run and not run.counts
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = import_run_remap(
+                run=run,
+                actor=request.user,
+                entity=form.cleaned_data["entity"],
+                mapping=form.mapping(),
+                source_name=form.cleaned_data.get("source_name") or "",
+                remember=bool(form.cleaned_data.get("remember")),
+            )
+        except DomainError as error:
+            if not editable:
+                messages.error(request, str(error))
+                return redirect("imports:run_detail", pk=run.pk)
+            form_error(form, error)
+        else:
+            import_run_start(run=run, phase="preview")
+            messages.info(request, f"Import #{run.pk}: checking {run.file_name} again with your column mapping…")
+            return redirect("imports:run_detail", pk=run.pk)
+    other = "people" if entity == "devices" else "devices"
+    return render(
+        request,
+        "imports/run_columns.html",
+        {"run": run, "form": form, "headers": headers, "entity": entity, "other": other, "editable": editable},
+    )
+
+
+def _guess(run: ImportRun) -> str | None:
+    from imports.reading import FileFormatError, open_table
+
+    try:
+        return guess_entity(open_table(run.source_path, filename=run.file_name), run.options.get("mapping") or {})
+    except (FileFormatError, OSError, ValueError, AttributeError):
+        return None

@@ -1,0 +1,128 @@
+"""The device importers on the web: the form's options, the column-mapping step of a CSV
+upload (remembered per source), and no 500 for any upload or post."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
+from imports.tests.device_files import GAM_HEADER, gam_row
+from inventory.models import Device
+
+pytestmark = pytest.mark.django_db
+
+Status = ImportRun.Status
+
+SHEET = b"Property No,Mfr Serial,Mfr,Device,Campus\nP-1,SN1,Acer,Chromebook 311,A\nP-2,SN2,Acer,Chromebook 311,B\n"
+
+
+def upload(client, name: str, content: bytes, kind: str, **data):
+    form = {"kind": kind, "mode": "all_or_nothing", "date_order": "MDY", **data}
+    return client.post(reverse("imports:run_new"), {**form, "file": SimpleUploadedFile(name, content)})
+
+
+def test_column_mapping_step_remembered_per_source(client_for, world):
+    client = client_for(world.district_admin)
+    response = upload(client, "lincoln.csv", SHEET, "csv", entity="devices", source_name="Lincoln sheet")
+    run = ImportRun.objects.get()
+    assert run.status == Status.REJECTED and run.options["source"] == "Lincoln sheet"
+    page = client.get(response.url).content.decode()
+    assert "Map the columns" in page and "no asset tag or serial number column" in page
+    columns_url = reverse("imports:run_columns", args=[run.pk])
+    page = client.get(columns_url).content.decode()
+    assert "Property No" in page and "Asset tag" in page and "Remember this mapping" in page
+    response = client.post(
+        columns_url,
+        {"entity": "devices", "source_name": "Lincoln sheet", "remember": "on", "field_asset_tag": "Property No",
+         "field_serial_number": "Mfr Serial", "field_manufacturer": "Mfr", "field_model_name": "Device",
+         "field_current_site": "Campus"},
+    )  # fmt: skip
+    assert response.status_code == 302 and response.url == reverse("imports:run_detail", args=[run.pk])
+    run.refresh_from_db()
+    assert run.status == Status.PREVIEWED and run.preview["devices"]["created"] == 2, run.error
+    assert run.options["mapping"]["asset_tag"] == "Property No"
+    assert ColumnMapping.objects.get(kind="devices", source_name="Lincoln sheet").mapping["current_site"] == "Campus"
+    client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "all_or_nothing"})
+    assert Device.objects.get(asset_tag="P-2").current_site == world.site_b
+    # the next file from that source needs no mapping
+    upload(client, "lincoln-2.csv", SHEET, "csv", source_name="Lincoln sheet")
+    again = ImportRun.objects.order_by("-pk").first()
+    assert again.status == Status.PREVIEWED and again.preview["devices"]["unchanged"] == 2
+    # and the mapping page is pre-filled from it
+    page = client.get(reverse("imports:run_columns", args=[again.pk])).content.decode()
+    assert '<option value="Campus" selected>' in page
+
+
+def test_site_staff_map_their_own_import_but_do_not_remember_for_everyone(client_for, world):
+    client = client_for(world.site_tech)
+    upload(client, "mine.csv", SHEET.replace(b",B\n", b",A\n"), "csv", site=str(world.site_a.pk))
+    run = ImportRun.objects.get()
+    columns_url = reverse("imports:run_columns", args=[run.pk])
+    page = client.get(columns_url).content.decode()
+    assert "Remember this mapping" not in page
+    response = client.post(
+        columns_url,
+        {"entity": "devices", "remember": "on", "field_asset_tag": "Property No", "field_serial_number": "Mfr Serial",
+         "field_manufacturer": "Mfr", "field_model_name": "Device", "field_current_site": "Campus"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == Status.PREVIEWED and run.preview["devices"]["created"] == 2
+    assert not ColumnMapping.objects.exists()
+
+
+def test_column_page_never_500s(client_for, world):
+    client = client_for(world.district_admin)
+    upload(client, "x.csv", SHEET, "csv")
+    run = ImportRun.objects.get()
+    url = reverse("imports:run_columns", args=[run.pk])
+    for data in ({}, {"entity": "nonsense"}, {"entity": "people", "field_given_name": "Not a header"},
+                 {"entity": "devices", "source_name": "x" * 500}):  # fmt: skip
+        assert client.post(url, data).status_code in (200, 302)
+    assert client.get(url + "?entity=people").status_code == 200
+    assert client.get(url + "?entity=%00").status_code == 200
+    google = ImportRun.objects.create(kind="google", file_name="g.csv", status=Status.PREVIEWED)
+    assert client.get(reverse("imports:run_columns", args=[google.pk])).status_code == 404
+    done = ImportRun.objects.create(kind="csv", file_name="d.csv", status=Status.DONE, counts={"devices": {}})
+    page = client.get(reverse("imports:run_columns", args=[done.pk])).content.decode()
+    assert "cannot be read" in page or "can no longer be mapped" in page
+    response = client.post(reverse("imports:run_columns", args=[done.pk]), {"entity": "devices"})
+    assert response.status_code == 302
+
+
+def test_google_form_options(client_for, world):
+    OrgUnitMapping.objects.create(path_prefix="/Students/A", site=world.site_a)
+    client = client_for(world.district_admin)
+    content = (GAM_HEADER + "\n" + gam_row("PF1", "T1") + "\n").encode()
+    upload(client, "cros.csv", content, "google", create_checkouts="on")
+    run = ImportRun.objects.get()
+    assert run.options["create_checkouts"] is True and "match_people_by" not in run.options
+    assert run.status == Status.PREVIEWED and run.preview["devices"]["created"] == 1
+    page = client.get(reverse("imports:run_detail", args=[run.pk])).content.decode()
+    assert "Last seen in Google Admin" in page and "Map the columns" not in page
+
+
+@pytest.mark.parametrize("kind", ["google", "snipeit", "csv"])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("empty.csv", b""),
+        ("junk.csv", bytes(range(256)) * 64),
+        ("book.xlsx", b"PK\x03\x04not really"),
+        ("one.csv", b"Asset Tag\n"),
+        ("dup.csv", b"Serial Number,serialNumber\n1,2\n"),
+        ("quotes.csv", b'Asset Tag,Serial\n"A,1\n'),
+        ("wide.csv", b"Asset Tag,Location,Serial Number,orgUnitPath\n" + b"x," * 5000 + b"\n"),
+    ],
+)
+def test_no_upload_gives_a_500(client_for, world, kind, name, content):
+    client = client_for(world.district_admin)
+    response = upload(client, name, content, kind)
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        assert client.get(response.url).status_code == 200
+        run = ImportRun.objects.get()
+        assert run.status in (Status.REJECTED, Status.PREVIEWED), run.error
+        assert client.get(reverse("imports:run_columns", args=[run.pk])).status_code in (200, 404)
