@@ -21,7 +21,7 @@ from core.views import form_error, ledger_view
 from imports.models import ImportRun
 from imports.selectors import column_mapping_for
 from imports.services import import_run_remap, import_run_start
-from imports.tabular import ENTITIES, FIELDS, file_headers, guess_entity, initial_mapping
+from imports.tabular import ENTITIES, FIELDS, file_headers, guess_entity, initial_mapping, parse_mapping
 
 NOT_IN_FILE = ""
 
@@ -70,8 +70,11 @@ def run_columns(request: HttpRequest, pk: int) -> HttpResponse:
         entity = _guess(run) or "devices"
     source = str(options.get("source") or "")
     remembered = column_mapping_for(kind=entity, source_name=source) if source else {}
-    current = options.get("mapping") if options.get("entity") == entity else None
-    prefill = initial_mapping(headers=headers, entity=entity, remembered={**remembered, **(current or {})})
+    try:
+        current = parse_mapping(options.get("mapping")) if options.get("entity") == entity else {}
+    except ValueError:  # a command line's malformed mapping: start from the aliases
+        current = {}
+    prefill = initial_mapping(headers=headers, entity=entity, remembered={**remembered, **current})
     initial = {"entity": entity, "source_name": source, **{f"field_{k}": v for k, v in prefill.items()}}
     can_remember = scope_for(request.user).allows_everywhere(CHANGE)
     form = ColumnMappingForm(
@@ -111,6 +114,8 @@ def _guess(run: ImportRun) -> str | None:
     from imports.reading import FileFormatError, open_table
 
     try:
-        return guess_entity(open_table(run.source_path, filename=run.file_name), run.options.get("mapping") or {})
+        return guess_entity(
+            open_table(run.source_path, filename=run.file_name), parse_mapping(run.options.get("mapping"))
+        )
     except (FileFormatError, OSError, ValueError, AttributeError):
         return None

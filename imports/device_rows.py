@@ -104,6 +104,18 @@ KNOWN_MAKERS = {
 _MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(?:[:\-.]?[0-9A-Fa-f]{2}){5}")
 
 
+def check_date_order(options: dict[str, Any]) -> str:
+    """The ``date_order`` option (``MDY`` or ``DMY``); FileError for anything else."""
+    from imports.pipeline import FileError
+    from imports.values import DATE_ORDERS
+
+    order = str(options.get("date_order") or "MDY").strip().upper()
+    if order not in DATE_ORDERS:
+        raise FileError("", f"date_order must be MDY or DMY, not '{order}'")
+    options["date_order"] = order
+    return order
+
+
 def normalize_mac(value: str) -> str | None:
     """``8fad06cb0fb3`` / ``8F-AD-06-CB-0F-B3`` → ``8F:AD:06:CB:0F:B3``; ``""`` → ``""``; None when not a MAC."""
     text = value.strip()

@@ -45,7 +45,7 @@ import datetime
 import re
 from typing import Any, ClassVar
 
-from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, normalize_mac, split_model
+from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, check_date_order, normalize_mac, split_model
 from imports.models import ImportRun, OrgUnitMapping
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
 from imports.reading import Row, Table
@@ -103,6 +103,7 @@ class GoogleImporter(Importer):
     default_options: ClassVar[dict[str, Any]] = {"create_checkouts": False, "date_order": "MDY"}
 
     def prepare(self) -> None:
+        check_date_order(self.options)
         if not OrgUnitMapping.objects.exists():
             raise FileError(
                 self.run.file_name,

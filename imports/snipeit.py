@@ -42,7 +42,7 @@ import datetime
 from typing import Any, ClassVar
 
 from accounts.scoping import scope_for
-from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, SiteIndex, split_model
+from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, SiteIndex, check_date_order, split_model
 from imports.models import ImportRun
 from imports.people_rows import PeopleStep, PersonRecord, valid_email
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
@@ -133,6 +133,7 @@ class SnipeItImporter(Importer):
     }
 
     def prepare(self) -> None:
+        check_date_order(self.options)
         by = str(self.options.get("match_people_by") or "email").strip().lower()
         if by not in MATCH_COLUMNS:
             raise FileError("", f"match_people_by must be username, email or student_number, not '{by}'")

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 from accounts.scoping import scope_for
 from core.choices import normalize_grade
-from imports.device_rows import DeviceRecord, DeviceStep, ModelRef, SiteIndex, split_model
+from imports.device_rows import DeviceRecord, DeviceStep, ModelRef, SiteIndex, check_date_order, split_model
 from imports.models import ImportRun
 from imports.people_rows import MAX_LENGTHS, PeopleStep, PersonRecord, valid_email
 from imports.pipeline import BoundColumns, FileError, Importer, Problem, RowError, Step
@@ -232,6 +232,7 @@ class TabularImporter(Importer):
     default_options: ClassVar[dict[str, Any]] = {"date_order": "MDY", "decimal_comma": False}
 
     def prepare(self) -> None:
+        check_date_order(self.options)
         entity = str(self.options.get("entity") or "").strip().lower()
         if entity and entity not in ENTITIES:
             raise FileError("", f"entity must be devices or people, not '{entity}'")

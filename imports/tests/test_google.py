@@ -274,3 +274,8 @@ def test_device_page_shows_last_seen(tmp_path, ou, client_for):
     assert "Last seen in Google Admin" in page and "ana@x.org" in page and "126.0.6478.222" in page
     page = client_for(ou.district_admin).get(f"/devices/{ou.device_b.pk}/").content.decode()
     assert "Last seen in Google Admin" not in page
+
+
+def test_bad_date_order_option_is_a_file_error(tmp_path, ou):
+    run = run_file(write(tmp_path / "cros.csv", gam_row("PF1", "T1")), "google", options={"date_order": "YMD"})
+    assert run.status == Status.REJECTED and "date_order must be MDY or DMY" in issues(run)[0][3]
