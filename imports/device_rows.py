@@ -342,6 +342,8 @@ class DeviceStep(SecondaryKeyStep):
     batch_size = 1000
     #: False: the row's model is used only to create a device (Google reports its own names).
     update_model: ClassVar[bool] = True
+    #: Devices inserted before the table's statistics are first refreshed (then at each doubling).
+    analyze_after: ClassVar[int] = 5000
     #: Logical field → the step's Column name (for headers in messages).
     column_for: ClassVar[dict[str, str]] = {}
 
@@ -349,6 +351,9 @@ class DeviceStep(SecondaryKeyStep):
         super().__init__(importer)
         self.catalog: ModelCatalog | None = None
         self.sites: SiteIndex | None = None
+        #: Devices inserted by this step, and the count at which the table is analyzed next.
+        self._inserted = 0
+        self._analyze_at = self.analyze_after
         self.tags_from_serial = 0
         self.tag_from_serial_line: int | None = None
         self.status_notes = 0
@@ -681,6 +686,11 @@ class DeviceStep(SecondaryKeyStep):
         )
         for plan in creates:
             plan.pk = ids[plan.row["asset_tag"].lower()]
+        self._inserted += len(creates)
+        if self._inserted >= self._analyze_at:
+            # Keep the planner's statistics up with a table filled in this transaction.
+            services.import_statistics_refresh(models_=[Device])
+            self._analyze_at = 2 * self._inserted
         services.import_device_events_insert(
             run=run,
             events=[(plan.pk, kind, before, after) for plan in device_plans for kind, before, after in plan.events],

@@ -181,15 +181,14 @@ class GoogleDeviceStep(DeviceStep):
         )
 
     def row_key(self, row: Row) -> str:
-        return self.cell_identifier(row, "serialNumber", required=True, max_length=100)
+        """The serial number in capitals (serials are matched ignoring case, so ``pf1`` and
+        ``PF1`` on two lines are duplicates); the record keeps it as written."""
+        return self.cell_identifier(row, "serialNumber", required=True, max_length=100).upper()
 
     def secondary(self, row: Row) -> list[tuple[str, str]]:
-        """The asset id, and the serial again (matched ignoring case; the key is exact)."""
-        pairs = [
-            ("annotatedAssetId", self.cols.get(row, "annotatedAssetId").strip()),
-            ("serialNumber", self.cols.get(row, "serialNumber").strip()),
-        ]
-        return [(name, value) for name, value in pairs if value]
+        """The asset id (unique ignoring case, like the serial)."""
+        tag = self.cols.get(row, "annotatedAssetId").strip()
+        return [("annotatedAssetId", tag)] if tag else []
 
     def parse_device(self, row: Row, key: str) -> DeviceRecord:
         problems: list[Problem] = []
@@ -268,7 +267,7 @@ class GoogleDeviceStep(DeviceStep):
         if device_id:
             details["google_device_id"] = device_id
         return DeviceRecord(
-            serial=key,
+            serial=self.cell_identifier(row, "serialNumber", max_length=100),
             asset_tag=tag,
             tag_from_serial=True,
             current_site_id=site_id,

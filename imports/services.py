@@ -615,3 +615,19 @@ def import_run_remap(
     run.heartbeat_at = timezone.now()
     run.save()
     return run
+
+
+def import_statistics_refresh(*, models_: Sequence[type[models.Model]]) -> None:
+    """``ANALYZE`` the tables of ``models_`` (PostgreSQL; nothing on SQLite).
+
+    Device importers look rows up by ``lower(serial_number)`` / ``lower(asset_tag)``
+    (expression indexes). On a table filled inside the import's own transaction the planner
+    has no statistics for those expressions and picks a sequential scan for every batch —
+    quadratic at a million rows. ANALYZE may run inside a transaction; its statistics are
+    seen by that transaction (and rolled back with it)."""
+    if connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in models_:
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
