@@ -301,3 +301,18 @@ def test_statistics_are_refreshed_while_a_large_import_inserts(tmp_path, ou, mon
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'inventory_device'")
             assert cursor.fetchone()[0] > 0
+
+
+def test_decentralized_scope_follows_the_owner_site(tmp_path, ou):
+    from sites.models import District
+
+    district = District.get()
+    district.ownership_mode = "decentralized"
+    district.save()
+    Device.objects.filter(pk=ou.device_a.pk).update(current_site=ou.site_b)  # site A's device, lent to B
+    path = write(tmp_path / "cros.csv", gam_row("SNA1", "", "/Students/A"), gam_row("SNB1", "", "/Students/A"))
+    run = run_file(path, "google", actor=ou.site_tech, scope_site=ou.site_a, mode="valid_rows")
+    assert run.status == Status.DONE
+    assert [(line, column) for line, column, _, _ in errors(run)] == [(3, "serialNumber")]  # B owns SNB1
+    ou.device_a.refresh_from_db()
+    assert ou.device_a.current_site == ou.site_a and ou.device_a.owner_site == ou.site_a

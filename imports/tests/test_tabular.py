@@ -289,3 +289,17 @@ def test_demo_district_exports_reimport_unchanged(tmp_path, fmt):
         assert run.counts[what] == {"created": 0, "updated": 0, "unchanged": rows, "deactivated": 0}, issues(run)[:5]
         assert run.error_count == 0 and run.warning_count == 0, issues(run)[:5]
         assert event_count() == events
+
+
+def test_duplicate_serials_list_every_line(tmp_path, world):
+    path = write(
+        tmp_path / "d.csv",
+        "T-1,SN-1,Acer,C1,Chromebook,,A,,",
+        "T-2,SN-2,Acer,C1,Chromebook,,A,,",
+        "T-3,sn-1,Acer,C1,Chromebook,,A,,",
+        header=HEADER,
+    )
+    run = run_file(path, "csv", mode="valid_rows")
+    found = [(line, reason) for line, column, _, reason in errors(run) if column == "Serial Number"]
+    assert [line for line, _ in found] == [2, 4] and all("(2, 4)" in reason for _, reason in found)
+    assert run.counts["devices"]["created"] == 1
