@@ -1,8 +1,10 @@
 """Export writers: CSV (streamed) and XLSX, safe to open in a spreadsheet.
 
-Every cell goes through :func:`neutralize`, which turns it into text and
+Every CSV cell goes through :func:`neutralize`, which turns it into text and
 defuses spreadsheet formulas (OWASP "CSV injection"): a text starting with
-``= + - @ TAB CR`` gets a leading single quote.
+``= + - @ TAB CR`` gets a leading single quote.  XLSX cells are explicit string
+cells (``t="s"``), which Excel and LibreOffice never evaluate, so they keep the
+text as it is (no visible apostrophe).
 
 Shapes::
 
@@ -128,9 +130,10 @@ def xlsx_write(
 
     Uses openpyxl's write-only mode (rows go to a temporary file as they
     come, so memory stays flat).  Every cell, header included, is a TEXT cell
-    with the "@" (Text) number format, so identifiers such as "0041873" stay
-    text and "#N/A" is not an error value; values go through
-    :func:`neutralize` first.  Characters XML cannot hold (control characters)
+    (data type "s": a shared string, never a formula) with the "@" (Text)
+    number format, so identifiers such as "0041873" stay text, "#N/A" is not
+    an error value and "=1+1" is the text "=1+1" — no apostrophe is needed (or
+    shown), unlike in CSV.  Characters XML cannot hold (control characters)
     are dropped.  The header row is bold.
 
     Raises ValueError when a row's length differs from the headers'.
@@ -144,8 +147,8 @@ def xlsx_write(
     bold = Font(bold=True)
 
     def text_cell(value: object, *, header: bool = False) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=_XLSX_ILLEGAL_RE.sub("", neutralize(value)))
-        cell.data_type = "s"  # never a formula, number or error value
+        cell = WriteOnlyCell(sheet, value=_XLSX_ILLEGAL_RE.sub("", _plain_text(value)))
+        cell.data_type = "s"  # a string cell: never a formula (even "=1+1"), number or error value
         cell.number_format = "@"
         if header:
             cell.font = bold

@@ -238,8 +238,9 @@ def test_formulas_are_neutralised(client: Any, data: Data) -> None:
     assert rows[1]["Notes"] == "'-2+3"
     xlsx = _xlsx(_login(client, data.site_tech).get(reverse("exports:devices_xlsx")))
     notes = DEVICE_HEADERS.index("Notes")
-    assert xlsx[1][notes].value.startswith("'=") and xlsx[1][notes].data_type == "s"
-    assert xlsx[2][notes].value == "'-2+3"
+    # XLSX: string cells, never evaluated — the text as it is, without the CSV's apostrophe.
+    assert xlsx[1][notes].value == '=HYPERLINK("http://evil.example","click")' and xlsx[1][notes].data_type == "s"
+    assert xlsx[2][notes].value == "-2+3" and xlsx[2][notes].data_type == "s"
 
 
 # --------------------------------------------------------------------------- streaming, filters, names

@@ -143,9 +143,29 @@ def test_xlsx_cells_are_text() -> None:
     cells = list(sheet[2])
     assert header == ["Asset Tag", "Status", "Formula", "Cost", "Bell"]
     assert sheet["A1"].font.bold
-    assert [c.value for c in cells] == ["0041873", "#N/A", "'=SUM(A1)", "289.00", "xy"]
+    assert [c.value for c in cells] == ["0041873", "#N/A", "=SUM(A1)", "289.00", "xy"]
     assert all(c.data_type == "s" for c in cells)
     assert all(c.number_format == "@" for c in cells)
+
+
+def test_xlsx_formula_is_a_string_cell_without_apostrophe() -> None:
+    """XLSX: a string cell is never evaluated, so "=1+1" stays as it is (no visible ') and
+    is stored as a shared string, not a formula."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    buffer = io.BytesIO()
+    xlsx_write(["Notes", "Other"], [["=1+1", "+2"], ["-3-4", "@SUM(A1)"]], buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    buffer.seek(0)
+    sheet = load_workbook(buffer).active
+    cell = sheet["A2"]
+    assert cell.data_type == "s" and cell.value == "=1+1"
+    assert [(c.value, c.data_type) for c in sheet[3]] == [("-3-4", "s"), ("@SUM(A1)", "s")]
+    assert sheet["B2"].value == "+2" and sheet["B2"].data_type == "s"
 
 
 def test_xlsx_round_trip_preserves_leading_zeros() -> None:
