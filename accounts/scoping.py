@@ -126,6 +126,25 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
     return scope
 
 
+def person_visibility(user: Any) -> Any:
+    """A function ``(home_site_id) -> bool``: may ``user`` see a person of that home site?
+
+    For rows that name a person beside something else the user may see (a device's holder,
+    an event): show the name only when the person is visible too (FERPA). The rule is the
+    gate's own for people (``PersonQuerySet.scope_site_field = "home_site_id"``). A row whose
+    person was removed (``None``) keeps its stored label.
+    """
+    scope = scope_for(user)
+    ids = scope.site_ids(VIEW)
+    if ids is None:
+        return lambda site_id: True
+    return lambda site_id: site_id is None or site_id in ids
+
+
+#: What is shown instead of a person the viewer may not see.
+HIDDEN_PERSON = "a person at another site"
+
+
 def forget_scope(user: Any) -> None:
     """Drop the cached scope (after roles or the ownership mode change)."""
     if hasattr(user, "_ledger_scope"):

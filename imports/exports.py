@@ -37,10 +37,10 @@ from typing import Any
 from django.db.models import FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
-from accounts.scoping import VIEW
+from accounts.scoping import HIDDEN_PERSON, VIEW, person_visibility
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent, DeviceModel
-from inventory.selectors import device_list, scan_clean
+from inventory.selectors import device_list, redact_holder, scan_clean
 from people.models import Person
 from people.selectors import person_list
 from sites.models import District
@@ -253,6 +253,7 @@ _DEVICE_FIELDS = (
     "open_assignment__person__family_name",
     "open_assignment__person__student_number",
     "open_assignment__due_on",
+    "open_assignment__person__home_site_id",
 )
 
 
@@ -295,6 +296,7 @@ def device_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
     status = _labels(Device.Status.choices)
     funding = _labels(Device.FundingSource.choices)
     qs = device_export_queryset(user=user, filters=filters)
+    visible = person_visibility(user)
 
     def rows() -> Iterator[list[Any]]:
         for (
@@ -323,8 +325,11 @@ def device_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
             family,
             student_number,
             due_on,
+            holder_site,
         ) in _iterate(qs):
             holder = _display_name(given, preferred, family) if (given or family) else (holder_label or "")
+            if holder and not visible(holder_site):
+                holder, student_number = HIDDEN_PERSON, ""
             yield [
                 tag,
                 serial,
@@ -437,6 +442,7 @@ _ASSIGNMENT_FIELDS = (
     "checked_in_by_label",
     "condition_in",
     "notes",
+    "person__home_site_id",
 )
 
 
@@ -470,6 +476,7 @@ def assignment_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
     qs = qs.order_by("checked_out_at", "id").values_list(*_ASSIGNMENT_FIELDS)
     condition = _labels(Assignment.Condition.choices)
     local = _local_time(District.get().tzinfo)
+    visible = person_visibility(user)
 
     def rows() -> Iterator[list[Any]]:
         for (
@@ -492,8 +499,11 @@ def assignment_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
             in_by,
             condition_in,
             notes,
+            holder_site,
         ) in _iterate(qs):
             holder = _display_name(given, preferred, family) if (given or family) else holder_label
+            if not visible(holder_site):
+                holder, student_number, sourced_id = HIDDEN_PERSON, "", ""
             yield [
                 tag,
                 serial,
@@ -531,6 +541,7 @@ _EVENT_FIELDS = (
     "note",
     "source",
     "import_run_id",
+    "person__home_site_id",
 )
 
 
@@ -569,9 +580,14 @@ def event_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
     kind_label = _labels(DeviceEvent.Kind.choices)
     source_label = _labels(DeviceEvent.Source.choices)
     local = _local_time(tz)
+    visible = person_visibility(user)
 
     def rows() -> Iterator[list[Any]]:
-        for at, tag, serial, event_kind, actor, person, number, before, after, note, event_source, run in _iterate(qs):
+        for row in _iterate(qs):
+            at, tag, serial, event_kind, actor, person, number, before, after, note, event_source, run, site = row
+            if person and not visible(site):
+                person, number = HIDDEN_PERSON, ""
+                before, after = redact_holder(before), redact_holder(after)
             yield [
                 local(at),
                 tag,

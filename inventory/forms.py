@@ -83,6 +83,9 @@ class StatusForm(forms.Form):
     """Mark lost / stolen / found, loaner pool in or out, retire."""
 
     ACTIONS = [
+        ("", "— choose —"),
+        ("repair", "Send to repair"),
+        ("repaired", "Back from repair"),
         ("lost", "Mark lost"),
         ("stolen", "Mark stolen"),
         ("found", "Mark found"),

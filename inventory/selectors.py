@@ -8,9 +8,10 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.scoping import VIEW
+from accounts.scoping import HIDDEN_PERSON, VIEW, person_visibility
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent
+from people.models import Person
 
 #: Devices matched through their holder's name are capped (a one-letter name prefix can match
 #: tens of thousands of people); asset tag and serial matches are not.
@@ -38,9 +39,12 @@ def device_list(
     matches the current site. Each device is annotated with ``holder`` (the open
     assignment's holder label, or None). Returns an unordered queryset (callers page it).
     """
-    open_holder = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True).values("holder_label")[
-        :1
-    ]
+    # The holder's name only when the viewer may see that person (FERPA).
+    open_holder = (
+        Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
+        .filter(Q(person__isnull=True) | Q(person__in=Person.objects.visible_to(user)))
+        .values("holder_label")[:1]
+    )
     qs = (
         Device.objects.visible_to(user, action)
         .select_related("model__manufacturer", "current_site", "location")
@@ -54,7 +58,6 @@ def device_list(
         qs = qs.filter(status=status)
     q = scan_clean(query)
     if q:
-        from people.models import Person
         from people.selectors import person_search
 
         low = q.lower()
@@ -97,14 +100,46 @@ def device_find_exact(*, user: Any, code: str, action: str = VIEW) -> Device | N
     return by_serial[0] if len(by_serial) == 1 else None
 
 
-def device_timeline(*, device: Device) -> QuerySet[DeviceEvent]:
-    """A device's events, newest first (the caller resolved ``device`` through the gate)."""
-    return DeviceEvent.objects.filter(device=device).order_by("-occurred_at", "-id")
+def redact_holder(values: Any) -> Any:
+    """An event's before/after dict with the holder's name replaced (for viewers who may not see them)."""
+    if isinstance(values, dict) and values.get("holder"):
+        return {**values, "holder": HIDDEN_PERSON}
+    return values
 
 
-def device_open_assignment(*, device: Device) -> Assignment | None:
-    """The device's current (open) assignment, if it is checked out."""
-    return Assignment.objects.filter(device=device, checked_in_at__isnull=True).select_related("person").first()
+def device_timeline(*, device: Device, user: Any, limit: int = 200) -> list[DeviceEvent]:
+    """A device's latest events, newest first (the caller resolved ``device`` through the gate).
+
+    Each event gets ``person_visible``; for a person ``user`` may not see (a student of
+    another school) ``person_label`` and the holder in ``before``/``after`` are replaced
+    by :data:`~accounts.scoping.HIDDEN_PERSON` (FERPA).
+    """
+    visible = person_visibility(user)
+    events = list(
+        DeviceEvent.objects.filter(device=device).select_related("person").order_by("-occurred_at", "-id")[:limit]
+    )
+    for event in events:
+        event.person_visible = event.person is None or visible(event.person.home_site_id)  # type: ignore[attr-defined]
+        if not event.person_visible:  # type: ignore[attr-defined]
+            event.person_label = HIDDEN_PERSON
+            event.before, event.after = redact_holder(event.before), redact_holder(event.after)
+    return events
+
+
+def device_open_assignment(*, device: Device, user: Any) -> Assignment | None:
+    """The device's current (open) assignment, if it is checked out.
+
+    ``person_visible`` is set on it; the holder's name is replaced for a viewer who may
+    not see that person (a student of another school).
+    """
+    assignment = Assignment.objects.filter(device=device, checked_in_at__isnull=True).select_related("person").first()
+    if assignment is not None:
+        assignment.person_visible = assignment.person is None or person_visibility(user)(  # type: ignore[attr-defined]
+            assignment.person.home_site_id
+        )
+        if not assignment.person_visible:  # type: ignore[attr-defined]
+            assignment.holder_label = HIDDEN_PERSON
+    return assignment
 
 
 def device_status_counts(*, user: Any) -> dict[str, int]:

@@ -214,11 +214,15 @@ def device_transfer(
     """Move a device to another site (its current site). Clears a location at the old site.
 
     In decentralized districts the owner site does not change (edit the device for that).
-    Raises WrongStateError for a retired device, or when it is at ``to_site`` already.
+    Raises WrongStateError for a retired or checked-out device (check it in first: the
+    holder's school must keep seeing it), or when it is at ``to_site`` already.
     """
     device = device_lock(device=device, actor=actor)
     if device.status == Status.RETIRED:
         raise WrongStateError(f"{device.asset_tag} is retired and cannot be transferred.")
+    holder = device.assignments.filter(checked_in_at__isnull=True).values_list("holder_label", flat=True).first()
+    if holder is not None and device.status not in (Status.LOST, Status.STOLEN):
+        raise WrongStateError(f"{device.asset_tag} is checked out to {holder}; check it in before transferring it.")
     if device.current_site_id == to_site.pk:
         raise WrongStateError(f"{device.asset_tag} is already at {to_site.name}.", field="site")
     if not to_site.active:
@@ -358,6 +362,32 @@ def device_set_loaner_pool(
 
 
 @transaction.atomic
+def device_send_to_repair(
+    *, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
+    """Send an in-stock or loaner-pool device to repair (status "in repair").
+
+    A device that is checked out is checked in first (with its condition), so the
+    student's school sees the return. Raises WrongStateError otherwise.
+    """
+    return _status_change(
+        device, to=Status.IN_REPAIR, actor=actor, note=note, source=source,
+        allowed_from=(Status.IN_STOCK, Status.LOANER_POOL), verb="sent to repair (check it in first if it is out)",
+    )  # fmt: skip
+
+
+@transaction.atomic
+def device_return_from_repair(
+    *, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
+    """A repaired device is back in stock. Raises WrongStateError unless it is in repair."""
+    return _status_change(
+        device, to=Status.IN_STOCK, actor=actor, note=note, source=source,
+        allowed_from=(Status.IN_REPAIR,), verb="returned from repair",
+    )  # fmt: skip
+
+
+@transaction.atomic
 def device_retire(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
     """Retire a device (end of life, written off). Its asset tag becomes free for reuse.
 
@@ -402,6 +432,19 @@ def device_bundle(
     if accessory.model.category not in DeviceModel.ACCESSORY_CATEGORIES:
         raise DomainError(f"{accessory.asset_tag} is a {accessory.model.get_category_display()}, not an accessory.")
     if primary is not None:
+        if accessory.bundled_with_id and accessory.bundled_with_id != primary.pk:
+            raise DomainError(
+                f"{accessory.asset_tag} is bundled with {accessory.bundled_with}; unbundle it there first.",
+                field="accessory_tag",
+            )
+        if accessory.bundled_with_id == primary.pk:
+            raise DomainError(
+                f"{accessory.asset_tag} is already bundled with {primary.asset_tag}.", field="accessory_tag"
+            )
+        if accessory.status == Status.ASSIGNED or primary.status == Status.ASSIGNED:
+            raise DomainError(
+                "Check the device and the accessory in before changing the bundle.", field="accessory_tag"
+            )
         if primary.pk == accessory.pk or primary.model.category in DeviceModel.ACCESSORY_CATEGORIES:
             raise DomainError(f"{primary.asset_tag} is not a primary device.", field="primary")
         if primary.current_site_id != accessory.current_site_id:

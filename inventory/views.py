@@ -76,8 +76,8 @@ def device_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "inventory/device_detail.html",
         {
             "device": device,
-            "assignment": device_open_assignment(device=device),
-            "events": device_timeline(device=device).select_related("person")[:200],
+            "assignment": device_open_assignment(device=device, user=request.user),
+            "events": device_timeline(device=device, user=request.user),
             "accessories": device.accessories.select_related("model").order_by("asset_tag"),
             "can_change": can_change,
             "transfer_form": TransferForm(user=request.user),
@@ -171,11 +171,16 @@ def device_action(request: HtmxHttpRequest, pk: int, action: str) -> HttpRespons
                 services.device_mark_stolen(device=device, actor=request.user, note=note)
             elif op == "found":
                 services.device_mark_found(device=device, actor=request.user, note=note)
+            elif op == "repair":
+                services.device_send_to_repair(device=device, actor=request.user, note=note)
+            elif op == "repaired":
+                services.device_return_from_repair(device=device, actor=request.user, note=note)
             elif op in ("loaner_in", "loaner_out"):
                 services.device_set_loaner_pool(device=device, in_pool=op == "loaner_in", actor=request.user, note=note)
             else:
                 services.device_retire(device=device, actor=request.user, note=note)
-            messages.success(request, f"{device.asset_tag}: {dict(StatusForm.ACTIONS)[op].lower()} — done.")
+            device.refresh_from_db(fields=["status"])
+            messages.success(request, f"{device.asset_tag} is now {device.get_status_display().lower()}.")
         elif action == "bundle":
             bundle = BundleForm(request.POST)
             if not bundle.is_valid():

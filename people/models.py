@@ -32,8 +32,9 @@ class Person(models.Model):
         GRADUATED = "graduated", "Graduated"
         TRANSFERRED = "transferred", "Transferred"
 
-    #: Statuses that may receive devices (issue #2: inactive, withdrawn and graduated may not).
-    CAN_RECEIVE_DEVICES = (Status.ACTIVE, Status.TRANSFERRED)
+    #: Statuses that may receive devices. Issue #2 names inactive, withdrawn and graduated;
+    #: "transferred" (left for another district) is refused too.
+    CAN_RECEIVE_DEVICES = (Status.ACTIVE,)
 
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.STUDENT)
     sourced_id = models.CharField("sourcedId", max_length=255, blank=True)

@@ -160,3 +160,18 @@ def test_bulk_reports_every_item_and_one_failure_does_not_undo_others(world):
     assert [(r.key, r.ok) for r in results] == [("A", True), ("L", False), ("B", True)]
     assert "lost" in results[1].message
     assert Assignment.objects.filter(checked_in_at__isnull=True).count() == 2
+
+
+def test_cannot_check_out_to_a_person_who_transferred_away(world):
+    Person.objects.filter(pk=world.person_a.pk).update(status=Person.Status.TRANSFERRED)
+    world.person_a.refresh_from_db()
+    with pytest.raises(WrongStateError, match="transferred"):
+        device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech)
+
+
+def test_checked_out_device_cannot_be_transferred(world):
+    from inventory.services import device_transfer
+
+    device_check_out(device=world.device_a, person=world.person_a, actor=world.district_tech)
+    with pytest.raises(WrongStateError, match="check it in before transferring"):
+        device_transfer(device=world.device_a, to_site=world.site_b, actor=world.district_tech)

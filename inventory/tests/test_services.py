@@ -200,3 +200,23 @@ def test_retiring_a_device_unbundles_its_accessories_with_an_event(world):
     assert charger.bundled_with is None
     event = DeviceEvent.objects.get(device=charger)
     assert (event.kind, event.before, event.after) == ("bundled", {"bundled_with": "CB-000001"}, {"bundled_with": None})
+
+
+def test_an_accessory_bundled_elsewhere_is_not_silently_taken(world):
+    other = DeviceFactory(owner_site=world.site_a)
+    charger = DeviceFactory(model=DeviceModelFactory(category=DeviceModel.Category.CHARGER), owner_site=world.site_a)
+    services.device_bundle(accessory=charger, primary=world.device_a, actor=world.site_tech)
+    with pytest.raises(DomainError, match="unbundle it there first"):
+        services.device_bundle(accessory=charger, primary=other, actor=world.site_tech)
+    with pytest.raises(DomainError, match="already bundled"):
+        services.device_bundle(accessory=charger, primary=world.device_a, actor=world.site_tech)
+
+
+def test_repair_round_trip(world):
+    services.device_send_to_repair(device=world.device_a, actor=world.site_tech, note="cracked screen")
+    assert Device.objects.get(pk=world.device_a.pk).status == Device.Status.IN_REPAIR
+    with pytest.raises(WrongStateError, match="returned from repair"):
+        services.device_return_from_repair(device=world.device_b, actor=world.district_tech)
+    services.device_return_from_repair(device=world.device_a, actor=world.site_tech)
+    assert Device.objects.get(pk=world.device_a.pk).status == Device.Status.IN_STOCK
+    assert [e.after for e in _events(world.device_a)] == [{"status": "in_repair"}, {"status": "in_stock"}]
