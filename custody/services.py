@@ -53,6 +53,7 @@ class CheckInResult:
     assignment: Assignment
     accessory_assignments: list[Assignment] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    was_missing: bool = False
 
 
 def _ensure_can_check_out(device: Device) -> None:
@@ -225,7 +226,10 @@ def device_check_in(
     if assignment is None:
         raise NotCheckedOutWarning(f"{device.asset_tag} is not checked out; nothing to check in.")
     common = dict(actor=actor, at=at, condition=condition, notes=notes, source=source, import_run_id=import_run_id)
-    result = CheckInResult(assignment=_close_assignment(device=device, assignment=assignment, **common))
+    was_missing = device.status in (Status.LOST, Status.STOLEN)
+    result = CheckInResult(
+        assignment=_close_assignment(device=device, assignment=assignment, **common), was_missing=was_missing
+    )
     if with_bundle:
         for accessory in Device.objects.select_for_update().filter(bundled_with=device).order_by("asset_tag"):
             acc_assignment = (

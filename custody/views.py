@@ -60,7 +60,8 @@ def check_out(request: HtmxHttpRequest) -> HttpResponse:
                 verb = "was already checked out (form sent twice)" if outcome.replayed else "checked out"
                 result = {
                     "ok": True,
-                    "message": f"{', '.join(tags)} {verb} to {person.display_name}.",
+                    "message": f"{', '.join(tags)} {verb}"
+                    f"{' as a loaner' if outcome.assignment.is_loaner else ''} to {outcome.assignment.holder_label}.",
                     "warnings": outcome.warnings,
                 }
         else:
@@ -131,7 +132,9 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
                 ]
                 result = {
                     "ok": True,
-                    "message": f"{', '.join(tags)} checked in from {outcome.assignment.holder_label}.",
+                    "message": f"{', '.join(tags)} checked in from {outcome.assignment.holder_label}, back in "
+                    f"{'the loaner pool' if outcome.assignment.is_loaner else 'stock'}."
+                    f"{' It had been marked lost or stolen: it is found now.' if outcome.was_missing else ''}",
                     "warnings": outcome.warnings,
                 }
         else:

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from core.testing import PASSWORD
+from core.testing import PASSWORD, DeviceFactory
 from custody.models import Assignment
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -67,6 +67,16 @@ def test_scan_check_out_and_check_in(live_server, page, world):
     page.wait_for_selector(".result.fail")
     assert "already checked out to Ana Ruiz" in page.inner_text("#results")
     assert Assignment.objects.filter(checked_in_at__isnull=True).count() == 1
+
+    # Two fast scans, the second typed before the first reply: neither loses a character.
+    for n in (3, 4):
+        DeviceFactory(asset_tag=f"CB-00000{n}", owner_site=world.site_a)
+    page.keyboard.type("CB-000003\n", delay=5)
+    page.keyboard.type("CB-000004\n", delay=5)
+    page.wait_for_function("document.querySelectorAll('#results .result.ok').length >= 3")
+    assert Assignment.objects.filter(checked_in_at__isnull=True).count() == 3
+    text = page.inner_text("#results")
+    assert "CB-000003 checked out" in text and "CB-000004 checked out" in text
 
     page.goto(f"{live_server.url}/check-in/")
     page.keyboard.type("CB-000001")

@@ -29,11 +29,11 @@ def test_scan_person_card_then_device_then_check_in(client_for, world):
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
-    assert "CB-000001 checked out to Ana Ruiz" in response.content.decode()
+    assert "CB-000001 checked out to Ana Ruiz #0041873." in response.content.decode()
     assert Device.objects.get(pk=world.device_a.pk).status == Device.Status.ASSIGNED
 
     back = client.post(reverse("check_in"), {"code": "SNA1", "condition": "good"}, HTTP_HX_REQUEST="true")
-    assert "CB-000001 checked in from Ana Ruiz" in back.content.decode()
+    assert "CB-000001 checked in from Ana Ruiz #0041873, back in stock." in back.content.decode()
     detail = client.get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
     assert "Checked out" in detail and "Checked in" in detail
 
