@@ -358,6 +358,7 @@ class DeviceStep(SecondaryKeyStep):
         self.tag_from_serial_line: int | None = None
         self.status_notes = 0
         scope = scope_for(importer.actor) if importer.actor is not None else None
+        self.scope = scope
         self.device_site_field = scope.device_site_field if scope is not None else _ownership_field()
 
     # -- hooks for subclasses ---------------------------------------------------------
@@ -430,6 +431,9 @@ class DeviceStep(SecondaryKeyStep):
                 if record.serial
                 else (self.header_of("asset_tag"), record.asset_tag or "")
             )
+            if self.scope is not None and not self.scope.allows_site(device[self.device_site_field], VIEW):
+                # A device the actor may not see: say nothing about it (no tag, no site name).
+                return [self.reject(item, column, value, f"belongs to a device at another site; this import is limited to {self.importer.run.scope_site}")]  # fmt: skip
             return [self.reject(item, column, value, f"is device {device['asset_tag']} at {where}, which is not one of your sites; this import is limited to {self.importer.run.scope_site}")]  # fmt: skip
         if device is None:
             return self._plan_new(item, record, ctx, catalog, sites)

@@ -6,10 +6,21 @@ from typing import Any
 
 from django import forms
 
-from accounts.scoping import ADMIN, CHANGE
+from accounts.scoping import ADMIN, CHANGE, scope_for
 from imports.models import ImportRun
+from imports.pipeline import ImporterUnavailable, importer_class
 from imports.selectors import import_kinds
 from sites.models import Site
+
+
+class _KindField(forms.ChoiceField):
+    """The kinds offered; a kind the user may not run is hidden but still accepted here, so the
+    upload is refused with the reason (403) rather than "not a valid choice"."""
+
+    hidden: frozenset[str] = frozenset()
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self.hidden or super().valid_value(value)
 
 
 class ImportForm(forms.Form):
@@ -21,7 +32,7 @@ class ImportForm(forms.Form):
     those it uses.
     """
 
-    kind = forms.ChoiceField(label="What are you importing?")
+    kind = _KindField(label="What are you importing?")
     file = forms.FileField(label="File (a zip of OneRoster CSV files, a CSV or an XLSX)")
     mode = forms.ChoiceField(
         choices=ImportRun.Mode.choices, initial=ImportRun.Mode.ALL_OR_NOTHING, widget=forms.RadioSelect
@@ -68,9 +79,17 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [
-            (kind, label if available else f"{label} — not available yet") for kind, label, available in import_kinds()
+        admin = scope_for(user).is_district_admin
+        # People and sites imports are for district admins only: not offered to anybody else.
+        allowed = [
+            (kind, label, available) for kind, label, available in import_kinds() if admin or not _admin_only(kind)
         ]
+        self.fields["kind"].choices = [
+            (kind, label if available else f"{label} — not available yet") for kind, label, available in allowed
+        ]
+        self.fields["kind"].hidden = frozenset(kind for kind, _, _ in import_kinds()) - {kind for kind, _, _ in allowed}
+        if not admin:
+            self.fields["entity"].choices = [c for c in self.fields["entity"].choices if c[0] != "people"]
         self.fields["site"].queryset = Site.objects.visible_to(user, CHANGE).filter(active=True).order_by("name")
 
     def options(self) -> dict[str, Any]:
@@ -91,6 +110,14 @@ class ImportForm(forms.Form):
             if (data.get("source_name") or "").strip():
                 options["source"] = data["source_name"].strip()
         return options
+
+
+def _admin_only(kind: str) -> bool:
+    """True for kinds only district admins may run (sites and people)."""
+    try:
+        return importer_class(kind).district_admin_only
+    except ImporterUnavailable:
+        return False
 
 
 class OrgUnitMappingForm(forms.Form):

@@ -45,6 +45,7 @@ import datetime
 import re
 from typing import Any, ClassVar
 
+from accounts.scoping import scope_for
 from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, check_date_order, normalize_mac, split_model
 from imports.models import ImportRun, OrgUnitMapping
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
@@ -104,11 +105,18 @@ class GoogleImporter(Importer):
 
     def prepare(self) -> None:
         check_date_order(self.options)
+        admin = self.actor is None or scope_for(self.actor).is_district_admin
+        #: The reason given for an unmapped org unit: the mapping page is for district admins only.
+        self.unmapped_reason = (
+            "is mapped to no site; map it (or a parent org unit) under Imports → Org units"
+            if admin
+            else "is mapped to no site; ask a district admin to map this org unit (or a parent org unit) to a site"
+        )
         if not OrgUnitMapping.objects.exists():
+            where = "map them under Imports → Org units first" if admin else "ask a district admin to map them first"
             raise FileError(
                 self.run.file_name,
-                "no org unit path is mapped to a site yet: map them under Imports → Org units first "
-                "(the org unit decides each device's site)",
+                f"no org unit path is mapped to a site yet: {where} (the org unit decides each device's site)",
             )
         self.org_unit_site = org_unit_resolver()
         self._org_unit_cache: dict[str, int | None] = {}
@@ -208,7 +216,7 @@ class GoogleDeviceStep(DeviceStep):
         else:
             site_id = self.importer.site_of(path)
             if site_id is None:
-                problem("orgUnitPath", path, "is mapped to no site; map it (or a parent org unit) under Imports → Org units")  # fmt: skip
+                problem("orgUnitPath", path, self.importer.unmapped_reason)
             else:
                 try:
                     self.importer.require_site(site_id, self.cols.header("orgUnitPath"), path)

@@ -242,7 +242,7 @@ def test_site_staff_rows_for_other_sites_are_rejected(tmp_path, ou):
     found = errors(run)
     assert [(line, column) for line, column, _, _ in found] == [(3, "orgUnitPath"), (4, "serialNumber")]
     assert "this import is limited to Alder Elementary" in found[0][3]
-    assert "not one of your sites" in found[1][3]
+    assert "belongs to a device at another site" in found[1][3]
     assert Device.objects.filter(serial_number="PF1").exists()
     assert not Device.objects.filter(serial_number="PF2").exists()
     ou.device_b.refresh_from_db()
@@ -316,3 +316,29 @@ def test_decentralized_scope_follows_the_owner_site(tmp_path, ou):
     assert [(line, column) for line, column, _, _ in errors(run)] == [(3, "serialNumber")]  # B owns SNB1
     ou.device_a.refresh_from_db()
     assert ou.device_a.current_site == ou.site_a and ou.device_a.owner_site == ou.site_a
+
+
+def test_site_staff_learn_nothing_about_devices_of_other_sites(tmp_path, ou):
+    """A serial of a device at a site the actor cannot see: no asset tag, no site name."""
+    path = write(tmp_path / "cros.csv", gam_row("SNB1", "", "/Students/A"))  # site B's device, claimed for A
+    run = run_file(path, "google", actor=ou.site_tech, scope_site=ou.site_a, mode="valid_rows")
+    (found,) = errors(run)
+    reason = found[3]
+    assert "belongs to a device at another site" in reason
+    assert ou.device_b.asset_tag not in reason and ou.site_b.name not in reason
+    assert "is device" not in reason
+
+
+def test_unmapped_org_unit_message_suits_the_actor(tmp_path, ou):
+    """Only district admins can open Imports → Org units; site staff are told to ask one."""
+    path = write(tmp_path / "cros.csv", gam_row("PF1", "T1", "/Nowhere"))
+    run = run_file(path, "google", actor=ou.site_tech, scope_site=ou.site_a, mode="valid_rows")
+    (found,) = errors(run)
+    assert "ask a district admin to map this org unit" in found[3] and "Imports → Org units" not in found[3]
+    run = run_file(path, "google", actor=ou.district_admin, mode="valid_rows")
+    (found,) = errors(run)
+    assert "under Imports → Org units" in found[3]
+    OrgUnitMapping.objects.all().delete()
+    run = run_file(path, "google", actor=ou.site_tech, scope_site=ou.site_a)
+    assert run.status == Status.REJECTED
+    assert "ask a district admin" in issues(run)[0][3] and "Imports → Org units" not in issues(run)[0][3]

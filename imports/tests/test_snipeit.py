@@ -225,7 +225,7 @@ def test_site_staff_rows_for_other_sites_are_rejected(tmp_path, world):
     run = run_file(path, "snipeit", actor=world.site_tech, scope_site=world.site_a, mode="valid_rows")
     found = errors(run)
     assert [(line, column) for line, column, _, _ in found] == [(3, "Location"), (4, "Serial")]
-    assert "limited to Alder Elementary" in found[0][3] and "not one of your sites" in found[1][3]
+    assert "limited to Alder Elementary" in found[0][3] and "belongs to a device at another site" in found[1][3]
     assert Device.objects.filter(asset_tag="T-1").exists() and not Device.objects.filter(asset_tag="T-2").exists()
 
 

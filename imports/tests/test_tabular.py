@@ -227,7 +227,7 @@ def test_site_staff_rows_for_other_sites_are_rejected(tmp_path, world):
     run = run_file(path, "csv", actor=world.site_tech, scope_site=world.site_a, mode="valid_rows")
     found = errors(run)
     assert [(line, column) for line, column, _, _ in found] == [(3, "Current Site Code"), (4, "Serial Number")]
-    assert "limited to Alder Elementary" in found[0][3] and "not one of your sites" in found[1][3]
+    assert "limited to Alder Elementary" in found[0][3] and "belongs to a device at another site" in found[1][3]
     assert Device.objects.filter(asset_tag="T-1", current_site=world.site_a).exists()
     assert not Device.objects.filter(asset_tag="T-2").exists()
 

@@ -130,12 +130,19 @@ def test_history_lists_who_when_file_options_and_counts(client_for, world):
 
 def test_site_technician_cannot_import_people(client_for, world):
     client = client_for(world.site_tech)
-    assert client.get(reverse("imports:run_new")).status_code == 200  # may import devices later
+    page = client.get(reverse("imports:run_new"))
+    assert page.status_code == 200  # may import devices later
+    kinds = [value for value, _ in page.context["form"].fields["kind"].choices]
+    assert "oneroster" not in kinds and "google" in kinds  # not offered: it would be refused
+    assert "people" not in [value for value, _ in page.context["form"].fields["entity"].choices]
+    assert 'value="oneroster"' not in page.content.decode()
     response = upload(client, "roster.zip", roster_bytes(user("u1")), site=str(world.site_a.pk))
     assert response.status_code == 403
     assert "Only district admins" in response.content.decode()
     assert not ImportRun.objects.exists() and not Person.objects.filter(sourced_id="u1").exists()
     assert upload(client_for(world.principal), "roster.zip", roster_bytes(user("u1"))).status_code == 403
+    admin_kinds = client_for(world.district_admin).get(reverse("imports:run_new")).context["form"].fields["kind"]
+    assert "oneroster" in [value for value, _ in admin_kinds.choices]
 
 
 def test_a_roster_import_is_district_wide(client_for, world):
