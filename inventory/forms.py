@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from accounts.scoping import CHANGE, VIEW, scope_for
 from core.forms import IdChoiceField, ScopedFormMixin
@@ -44,11 +45,35 @@ class DeviceForm(ScopedFormMixin, forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["version"] = self.instance.updated_at.isoformat()
         self.model_choice("model").queryset = DeviceModel.objects.visible_to(user, VIEW).select_related("manufacturer")
         self.model_choice("owner_site").queryset = Site.objects.visible_to(user, CHANGE).filter(active=True)
         self.fields["asset_tag"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
+
+    def clean_wifi_mac(self) -> str:
+        """12 hex digits, with or without ``:``/``-`` separators; stored as ``AA:BB:CC:DD:EE:FF``."""
+        raw = self.cleaned_data.get("wifi_mac", "").strip()
+        if not raw:
+            return ""
+        digits = raw.replace(":", "").replace("-", "").replace(".", "").upper()
+        if len(digits) != 12 or any(c not in "0123456789ABCDEF" for c in digits):
+            raise forms.ValidationError("Expected a MAC address of 12 hex digits, e.g. 3C:22:FB:12:34:56.")
+        return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        bought, warranty = data.get("purchase_date"), data.get("warranty_end")
+        today = timezone.localdate()
+        if bought and bought > today:
+            self.add_error("purchase_date", "The purchase date is in the future.")
+        if bought and warranty and warranty < bought:
+            self.add_error("warranty_end", "The warranty cannot end before the purchase date.")
+        return data
 
 
 class TransferForm(ScopedFormMixin, forms.Form):

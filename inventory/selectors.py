@@ -30,6 +30,7 @@ def device_list(
     site_id: int | None = None,
     model_id: int | None = None,
     status: str = "",
+    overdue: bool = False,
     action: str = VIEW,
 ) -> QuerySet[Device]:
     """Devices ``user`` may see, filtered.
@@ -56,6 +57,8 @@ def device_list(
         qs = qs.filter(model_id=model_id)
     if status:
         qs = qs.filter(status=status)
+    if overdue:
+        qs = qs.filter(pk__in=assignment_overdue(user=user).values("device_id"))
     q = scan_clean(query)
     if q:
         from people.selectors import person_search

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from accounts.scoping import CHANGE, get_visible_or_404
-from core.errors import DomainError, WrongStateError
+from core.errors import ConflictError, DomainError, WrongStateError
 from inventory.events import event_record
 from inventory.models import Device, DeviceEvent, DeviceModel
 from sites.models import Location, Site
@@ -165,17 +165,25 @@ def device_update(
     actor: Any,
     source: str = DeviceEvent.Source.WEB,
     import_run_id: int | None = None,
+    expected_version: str | None = None,
     **changes: Any,
 ) -> Device:
     """Change a device's details (fields in :data:`EDITABLE_FIELDS`); records what changed.
 
-    Returns the device unchanged (and writes no event) when nothing differs.
+    ``expected_version`` is the device's ``updated_at`` (ISO text) when the form was
+    opened: if the device changed since, ConflictError instead of overwriting someone
+    else's edit. Returns the device unchanged (and writes no event) when nothing differs.
     Raises DomainError naming the field for a taken asset tag or serial.
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"device_update() got unexpected fields: {sorted(unknown)}")
     device = device_lock(device=device, actor=actor if source == DeviceEvent.Source.WEB else None)
+    if expected_version is not None and device.updated_at.isoformat() != expected_version:
+        raise ConflictError(
+            f"Someone else changed {device.asset_tag} after you opened this form. Reload it to see their changes, "
+            "then make yours again."
+        )
     if "asset_tag" in changes:
         changes["asset_tag"] = asset_tag_check(asset_tag=changes["asset_tag"], exclude_pk=device.pk)
     model = changes.get("model", device.model)

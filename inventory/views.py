@@ -42,7 +42,8 @@ def device_list_view(request: HtmxHttpRequest) -> HttpResponse:
         status = ""
     site_id = _int_or_none(request.GET.get("site"))
     model_id = _int_or_none(request.GET.get("model"))
-    qs = device_list(user=request.user, query=q, site_id=site_id, model_id=model_id, status=status)
+    overdue = request.GET.get("overdue") == "1"
+    qs = device_list(user=request.user, query=q, site_id=site_id, model_id=model_id, status=status, overdue=overdue)
     page = keyset_page(
         qs, sort_field="asset_tag", after=request.GET.get("after", ""), before=request.GET.get("before", "")
     )
@@ -52,6 +53,7 @@ def device_list_view(request: HtmxHttpRequest) -> HttpResponse:
         "status": status,
         "site_id": site_id,
         "model_id": model_id,
+        "overdue": overdue,
         "statuses": Device.Status.choices,
         "sites": Site.objects.visible_to(request.user).order_by("name"),
         "models": DeviceModel.objects.visible_to(request.user).select_related("manufacturer"),
@@ -94,6 +96,7 @@ def device_create_view(request: HtmxHttpRequest) -> HttpResponse:
     form = DeviceForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
+        data.pop("version", None)
         try:
             device = services.device_create(
                 actor=request.user,
@@ -118,8 +121,10 @@ def device_edit_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = DeviceForm(request.POST or None, instance=device, user=request.user)
     if request.method == "POST" and form.is_valid():
         fresh = Device.objects.get(pk=device.pk)
+        changes = dict(form.cleaned_data)
+        version = changes.pop("version", "") or None
         try:
-            services.device_update(device=fresh, actor=request.user, **form.cleaned_data)
+            services.device_update(device=fresh, actor=request.user, expected_version=version, **changes)
         except DomainError as error:
             form_error(form, error)
         else:

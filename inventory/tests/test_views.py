@@ -118,3 +118,50 @@ def test_device_actions_through_the_page(client_for, world):
     transfer = client.post(reverse("device_action", args=[world.device_a.pk, "transfer"]), {"site": world.site_b.pk})
     assert transfer.status_code == 302 and transfer.url == reverse("device_list")
     assert Device.objects.get(pk=world.device_a.pk).current_site == world.site_b
+
+
+def test_timeline_speaks_in_words(client_for, world):
+    device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech)
+    body = client_for(world.site_tech).get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
+    assert "Status:</span> In stock → Assigned" in body
+    assert "in_stock" not in body
+
+
+def test_a_stale_edit_form_does_not_overwrite_a_newer_edit(client_for, world):
+    url = reverse("device_edit", args=[world.device_a.pk])
+    client_a = client_for(world.site_tech)
+    form = client_a.get(url).context["form"]
+    stale = {k: v for k, v in form.initial.items() if v is not None}
+    stale.update({"model": world.device_a.model_id, "owner_site": world.site_a.pk, "vendor": "CDW-G"})
+    client_b = client_for(world.district_tech)
+    fresh = dict(stale, vendor="", notes="Screen cracked")
+    fresh["version"] = client_b.get(url).context["form"].initial["version"]
+    assert client_b.post(url, fresh).status_code == 302
+    response = client_a.post(url, stale)
+    assert response.status_code == 200
+    assert "changed CB-000001 after you opened this form" in response.content.decode()
+    assert Device.objects.get(pk=world.device_a.pk).notes == "Screen cracked"
+
+
+def test_mac_address_and_dates_are_checked(client_for, world):
+    url = reverse("device_edit", args=[world.device_a.pk])
+    data = {"asset_tag": "CB-000001", "model": world.device_a.model_id, "owner_site": world.site_a.pk,
+            "wifi_mac": "zz:zz", "purchase_date": "2024-08-01", "warranty_end": "2024-01-01"}  # fmt: skip
+    form = client_for(world.site_tech).post(url, data).context["form"]
+    assert "wifi_mac" in form.errors and "warranty_end" in form.errors
+    data.update(wifi_mac="3c22fb123456", warranty_end="2027-08-01")
+    assert client_for(world.site_tech).post(url, data).status_code == 302
+    assert Device.objects.get(pk=world.device_a.pk).wifi_mac == "3C:22:FB:12:34:56"
+
+
+def test_overdue_filter(client_for, world):
+    import datetime
+
+    from django.utils import timezone
+
+    result = device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech)
+    from custody.models import Assignment
+
+    Assignment.objects.filter(pk=result.assignment.pk).update(due_on=timezone.localdate() - datetime.timedelta(days=3))
+    page = client_for(world.district_tech).get(reverse("device_list"), {"overdue": "1", "exact": "0"}).context["page"]
+    assert [d.asset_tag for d in page.items] == ["CB-000001"]

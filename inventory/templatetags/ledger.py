@@ -1,0 +1,61 @@
+"""Template filters for showing device events in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from custody.models import Assignment
+from inventory.models import Device, DeviceEvent
+
+register = template.Library()
+
+_FIELD_LABELS = {
+    "status": "Status",
+    "holder": "Holder",
+    "due_on": "Due",
+    "condition": "Condition",
+    "loaner": "Loaner",
+    "current_site": "Site",
+    "owner_site": "Owner site",
+    "location": "Location",
+    "bundled_with": "Bundled with",
+    "asset_tag": "Asset tag",
+    "serial_number": "Serial number",
+}
+_STATUS = dict(Device.Status.choices)
+_CONDITION = dict(Assignment.Condition.choices)
+
+
+def _word(key: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if key == "status":
+        return str(_STATUS.get(value, value))
+    if key == "condition":
+        return str(_CONDITION.get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@register.filter
+def event_changes(event: DeviceEvent) -> list[tuple[str, str, str | None]]:
+    """``[(label, before, after)]`` in words, e.g. ``("Status", "In stock", "Assigned")``.
+
+    ``before`` is ``None`` for a value that only has an after-state (e.g. a new device).
+    Unchanged keys and empty "loaner: no" noise are left out.
+    """
+    before = event.before if isinstance(event.before, dict) else {}
+    after = event.after if isinstance(event.after, dict) else {}
+    rows: list[tuple[str, str, str | None]] = []
+    for key in [*after, *[k for k in before if k not in after]]:
+        if key == "loaner" and not after.get(key):
+            continue
+        old, new = before.get(key), after.get(key)
+        if key in before and old == new:
+            continue
+        label = _FIELD_LABELS.get(key, key.replace("_", " ").capitalize())
+        rows.append((label, _word(key, old) if key in before else None, _word(key, new)))
+    return rows
