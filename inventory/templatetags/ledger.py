@@ -41,7 +41,7 @@ def _word(key: str, value: Any) -> str:
 
 
 @register.filter
-def event_changes(event: DeviceEvent) -> list[tuple[str, str, str | None]]:
+def event_changes(event: DeviceEvent) -> list[tuple[str, str | None, str]]:
     """``[(label, before, after)]`` in words, e.g. ``("Status", "In stock", "Assigned")``.
 
     ``before`` is ``None`` for a value that only has an after-state (e.g. a new device).
@@ -49,7 +49,7 @@ def event_changes(event: DeviceEvent) -> list[tuple[str, str, str | None]]:
     """
     before = event.before if isinstance(event.before, dict) else {}
     after = event.after if isinstance(event.after, dict) else {}
-    rows: list[tuple[str, str, str | None]] = []
+    rows: list[tuple[str, str | None, str]] = []
     for key in [*after, *[k for k in before if k not in after]]:
         if key == "loaner" and not after.get(key):
             continue
