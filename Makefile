@@ -10,7 +10,7 @@ SCALE ?= small
 .PHONY: run setup test lint format bench check clean
 
 run: setup ## Set up and start the app on the demo district at http://127.0.0.1:8000
-	@$(PY) manage.py demo_logins
+	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 setup: $(VENV)/.installed ## Everything but starting the server: venv, install, migrate, seed the demo once

@@ -51,3 +51,12 @@ class StaffRole(models.Model):
     def __str__(self) -> str:
         where = self.site.code if self.site is not None else "district-wide"
         return f"{self.user} — {self.get_role_display()} ({where})"
+
+    def clean(self) -> None:
+        """Name the rule instead of the constraint: which roles need a site and which must not have one."""
+        from django.core.exceptions import ValidationError
+
+        if self.role in DISTRICT_ONLY_ROLES and self.site_id is not None:
+            raise ValidationError({"site": f"{self.get_role_display()} is district-wide: leave the site empty."})
+        if self.role in SITE_ONLY_ROLES and self.site_id is None:
+            raise ValidationError({"site": f"{self.get_role_display()} is held at a site: choose one."})

@@ -32,8 +32,9 @@ def ledger_view(action: str = VIEW) -> Callable[[Callable[..., HttpResponse]], C
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not scope_for(request.user).allows(action):
-                return render(request, "no_role.html", {"action": action}, status=403)
+            scope = scope_for(request.user)
+            if not scope.allows(action):
+                return render(request, "no_role.html", {"action": action, "has_role": scope.allows(VIEW)}, status=403)
             return view(request, *args, **kwargs)
 
         wrapped.ledger_action = action  # type: ignore[attr-defined]

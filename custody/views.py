@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.contrib import messages
@@ -147,6 +148,10 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "custody/check_in.html", {"form": form})
 
 
+def _with(accessories: list[Any]) -> str:
+    return f" (with {', '.join(a.device.asset_tag for a in accessories)})" if accessories else ""
+
+
 @ledger_view(CHANGE)
 def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
     """Bulk check-in (one asset tag per line) or check-out (``asset tag, student number`` per line).
@@ -165,7 +170,7 @@ def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
 
             def run_in(code: str) -> str:
                 outcome = device_check_in(device=_resolve_device(user, code), actor=user, condition=condition)
-                return f"checked in from {outcome.assignment.holder_label}"
+                return f"checked in from {outcome.assignment.holder_label}{_with(outcome.accessory_assignments)}"
 
             results = bulk_apply(((line, line) for line in form.cleaned_data["lines"]), run_in)
         else:
@@ -180,9 +185,14 @@ def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
                 outcome = device_check_out(
                     device=_resolve_device(user, parts[0]), person=person, actor=user, condition=condition
                 )
-                return f"checked out to {outcome.assignment.holder_label}"
+                return f"checked out to {outcome.assignment.holder_label}{_with(outcome.accessory_assignments)}"
 
             results = bulk_apply(((line, line) for line in form.cleaned_data["lines"]), run_out)
+        # Post/redirect/get: refreshing the result page must not run the bulk operation again.
+        request.session[f"bulk-{operation}"] = [asdict(r) for r in results]
+        return redirect("bulk", operation=operation)
+    if request.method == "GET":
+        results = [BulkItemResult(**r) for r in request.session.pop(f"bulk-{operation}", [])]
     return render(
         request,
         "custody/bulk.html",

@@ -79,15 +79,20 @@ def test_bulk_check_out_and_in_report_every_line(client_for, world):
     response = client.post(
         reverse("bulk", args=["check-out"]),
         {"lines": "CB-000001, 0041873\nCB-000002, 0041873\nnonsense\nCB-000001,0041873", "condition": "good"},
+        follow=True,
     )
     results = response.context["results"]
     assert [r.ok for r in results] == [True, False, False, False]
     assert "at your sites" in results[1].message
     assert "expected 'asset tag, student number'" in results[2].message
     assert "already checked out" in results[3].message
-    response = client.post(reverse("bulk", args=["check-in"]), {"lines": "CB-000001\nCB-000001", "condition": "fair"})
+    response = client.post(
+        reverse("bulk", args=["check-in"]), {"lines": "CB-000001\nCB-000001", "condition": "fair"}, follow=True
+    )
     results = response.context["results"]
     assert [r.ok for r in results] == [True, False] and results[1].warning
+    # Refreshing the result page shows nothing new and runs nothing again.
+    assert client.get(reverse("bulk", args=["check-in"])).context["results"] == []
 
 
 def test_principal_cannot_check_out(client_for, world):

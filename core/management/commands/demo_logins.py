@@ -14,8 +14,11 @@ DEMO_LOGINS = [
 class Command(BaseCommand):
     help = "Print the demo district's logins."
 
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="where the server listens")
+
     def handle(self, *args: object, **options: object) -> None:
-        self.stdout.write("\nDeviceLedger demo: open http://127.0.0.1:8000 and log in as (password: demo)")
+        self.stdout.write(f"\nDeviceLedger demo: open {options['url']} and log in as (password: demo)")
         for username, what in DEMO_LOGINS:
             self.stdout.write(f"  {username:<16} {what}")
         self.stdout.write("")
