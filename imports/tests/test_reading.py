@@ -442,7 +442,7 @@ def test_xlsx_round_trip_keeps_text(tmp_path: Path) -> None:
             {
                 "assettag": "0041873",
                 "serialnumber": "5CD1234XYZ",
-                "notes": "'=HYPERLINK(1)",
+                "notes": "=HYPERLINK(1)",  # a string cell: no apostrophe needed in XLSX
                 "status": "#N/A",
                 "cost": "",
             },
