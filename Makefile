@@ -41,6 +41,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
 check: $(VENV)/.installed ## Django system checks and missing-migration check
+	@mkdir -p var
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
