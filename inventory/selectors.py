@@ -8,7 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.scoping import HIDDEN_PERSON, VIEW, person_visibility
+from accounts.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent
 from people.models import Person
@@ -41,11 +41,10 @@ def device_list(
     assignment's holder label, or None). Returns an unordered queryset (callers page it).
     """
     # The holder's name only when the viewer may see that person (FERPA).
-    open_holder = (
-        Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
-        .filter(Q(person__isnull=True) | Q(person__in=Person.objects.visible_to(user)))
-        .values("holder_label")[:1]
-    )
+    open_holder = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
+    if not scope_for(user).allows_everywhere(VIEW):  # everyone is visible to district-wide roles
+        open_holder = open_holder.filter(Q(person__isnull=True) | Q(person__in=Person.objects.visible_to(user)))
+    open_holder = open_holder.values("holder_label")[:1]
     qs = (
         Device.objects.visible_to(user, action)
         .select_related("model__manufacturer", "current_site", "location")
