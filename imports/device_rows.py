@@ -375,6 +375,12 @@ class DeviceStep(SecondaryKeyStep):
         name = self.column_for.get(logical, logical)
         return self.cols.header(name) if self.cols.has(name) else name
 
+    def describe(self, device: dict[str, Any]) -> str:
+        """``serial X`` for a device the actor may see; ``at another site`` otherwise."""
+        if self.scope is not None and not self.scope.allows_site(device[self.device_site_field], VIEW):
+            return "at another site"
+        return f"serial {device['serial_number'] or 'none'}"
+
     def site_index(self) -> SiteIndex:
         if self.sites is None:
             self.sites = SiteIndex()
@@ -468,7 +474,7 @@ class DeviceStep(SecondaryKeyStep):
             return [self.reject(item, self.header_of("asset_tag"), tag, f"is {len(tag)} characters long; at most 64")]
         clash = ctx.live_tag_owner(tag, exclude_pk=None)
         if clash is not None:
-            return [self.reject(item, self.header_of("asset_tag"), tag, f"is already the asset tag of another live device (serial {clash['serial_number'] or 'none'}); asset tags are unique")]  # fmt: skip
+            return [self.reject(item, self.header_of("asset_tag"), tag, f"is already the asset tag of another live device ({self.describe(clash)}); asset tags are unique")]  # fmt: skip
         if record.current_site_id is None and record.owner_site_id is None:
             return [self.reject(item, self.header_of("site"), "", "is empty; a new device needs a site")]
         if record.model is None:
@@ -540,7 +546,7 @@ class DeviceStep(SecondaryKeyStep):
                 ]
             clash = None if retired else ctx.live_tag_owner(tag, exclude_pk=device["pk"])
             if clash is not None:
-                return [self.reject(item, self.header_of("asset_tag"), tag, f"is already the asset tag of another live device (serial {clash['serial_number'] or 'none'}); asset tags are unique")]  # fmt: skip
+                return [self.reject(item, self.header_of("asset_tag"), tag, f"is already the asset tag of another live device ({self.describe(clash)}); asset tags are unique")]  # fmt: skip
             change("asset_tag", "asset_tag", device["asset_tag"], tag)
         if record.serial and record.serial.lower() != device["serial_number"].lower():
             change("serial_number", "serial_number", device["serial_number"], record.serial)
@@ -570,8 +576,11 @@ class DeviceStep(SecondaryKeyStep):
         location_name = device["location__name"]
         location_id = device["location_id"]
         if record.current_site_id is not None and record.current_site_id != device["current_site_id"]:
+            out = ctx.open_holder(device["pk"]) is not None and device["status"] not in (Status.LOST, Status.STOLEN)
             if retired:
                 self.warn(item.line, self.header_of("site"), sites.name.get(record.current_site_id, ""), f"device {device['asset_tag']} is retired; it is not transferred", item.key)  # fmt: skip
+            elif out:  # the rule of inventory.services.device_transfer: the holder's school keeps seeing it
+                self.warn(item.line, self.header_of("site"), sites.name.get(record.current_site_id, ""), f"device {device['asset_tag']} is checked out; it is not transferred (check it in first)", item.key)  # fmt: skip
             elif not sites.active.get(record.current_site_id, False):
                 return [self.reject(item, self.header_of("site"), sites.name.get(record.current_site_id, ""), "is an inactive site; devices cannot be transferred there")]  # fmt: skip
             else:
@@ -639,11 +648,13 @@ class DeviceStep(SecondaryKeyStep):
         if len(people) > 1:
             return skipped(f"matches {len(people)} people (by {holder.by.replace('_', ' ')}); the device is not checked out")  # fmt: skip
         person = people[0]
-        open_holder = ctx.open_assignments.get(device_pk) if device_pk is not None else None
+        open_holder = ctx.open_holder(device_pk)
         if open_holder is not None:
             if open_holder[0] == person["pk"]:
                 return [Change(UNCHANGED, item, entity="checkouts")]
-            return skipped(f"but the device is checked out to {open_holder[1]} in DeviceLedger; nothing changed (check it in first)")  # fmt: skip
+            # Name the holder only to district-wide staff (FERPA: it may be another school's student).
+            whom = open_holder[1] if self.scope is None or self.scope.allows_everywhere(VIEW) else "someone else"
+            return skipped(f"but the device is checked out to {whom} in DeviceLedger; nothing changed (check it in first)")  # fmt: skip
         if person["status"] not in Person.CAN_RECEIVE_DEVICES:
             return skipped(f"is {Person.Status(person['status']).label.lower()}; devices only go to active people")
         if status not in Device.CHECKOUT_READY:
@@ -776,18 +787,25 @@ class _BatchContext:
                     "pk", "device_id", *LAST_SEEN_FIELDS
                 )
             }
-        self.open_assignments: dict[int, tuple[int | None, str]] = {}
+        self._known = known
+        self._open: dict[int, tuple[int | None, str]] | None = None
         holders = [r.holder for r in records if r.holder is not None]
         self._people: dict[tuple[str, str], list[dict[str, Any]]] = {}
         if holders:
-            if known:
-                self.open_assignments = {
-                    device_id: (person_id, label)
-                    for device_id, person_id, label in Assignment.objects.filter(
-                        device_id__in=known, checked_in_at__isnull=True
-                    ).values_list("device_id", "person_id", "holder_label")
-                }
             self._load_people(holders)
+
+    def open_holder(self, device_pk: int | None) -> tuple[int | None, str] | None:
+        """(person id, holder label) of the device's open assignment, or None (one query a batch)."""
+        if device_pk is None:
+            return None
+        if self._open is None:
+            self._open = {
+                device_id: (person_id, label)
+                for device_id, person_id, label in Assignment.objects.filter(
+                    device_id__in=self._known, checked_in_at__isnull=True
+                ).values_list("device_id", "person_id", "holder_label")
+            }
+        return self._open.get(device_pk)
 
     def match(self, record: DeviceRecord) -> tuple[dict[str, Any] | None, tuple[str, str, str] | None]:
         """(device, None) or (None, None) for a new device, or (None, (column, value, reason))."""
@@ -818,7 +836,7 @@ class _BatchContext:
                     and device["serial_number"]
                     and device["serial_number"].lower() != record.serial.lower()
                 ):
-                    return None, (step.header_of("asset_tag"), tag, f"belongs to another device (serial {device['serial_number']}) than serial {record.serial}; correct the tag or the serial")  # fmt: skip
+                    return None, (step.header_of("asset_tag"), tag, f"belongs to another device ({step.describe(device)}) than serial {record.serial}; correct the tag or the serial")  # fmt: skip
                 return device, None
         return None, None
 

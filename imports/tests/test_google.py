@@ -342,3 +342,22 @@ def test_unmapped_org_unit_message_suits_the_actor(tmp_path, ou):
     run = run_file(path, "google", actor=ou.site_tech, scope_site=ou.site_a)
     assert run.status == Status.REJECTED
     assert "ask a district admin" in issues(run)[0][3] and "Imports → Org units" not in issues(run)[0][3]
+
+
+def test_a_checked_out_device_is_not_transferred(tmp_path, ou):
+    from custody.services import device_check_out
+
+    device_check_out(device=ou.device_a, person=ou.person_a, actor=None)
+    run = run_file(write(tmp_path / "cros.csv", gam_row("SNA1", "", "/Students/B", device_id="g-9")), "google")
+    assert run.status == Status.DONE
+    assert any("is checked out; it is not transferred" in reason for *_, reason in issues(run))
+    ou.device_a.refresh_from_db()
+    assert ou.device_a.current_site == ou.site_a and ou.device_a.google_device_id == "g-9"  # the rest is applied
+    assert not DeviceEvent.objects.filter(device=ou.device_a, kind="transferred").exists()
+
+
+def test_clash_messages_do_not_describe_devices_the_actor_cannot_see(tmp_path, ou):
+    path = write(tmp_path / "cros.csv", gam_row("PF1", "CB-000002"))
+    run = run_file(path, "google", actor=ou.site_tech, scope_site=ou.site_a)
+    (_, column, _, reason), = errors(run)  # fmt: skip
+    assert "SNB1" not in reason and "another site" in reason
