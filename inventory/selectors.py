@@ -41,10 +41,10 @@ def device_list(
     assignment's holder label, or None). Returns an unordered queryset (callers page it).
     """
     # The holder's name only when the viewer may see that person (FERPA).
-    open_holder = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
+    holder_rows = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
     if not scope_for(user).allows_everywhere(VIEW):  # everyone is visible to district-wide roles
-        open_holder = open_holder.filter(Q(person__isnull=True) | Q(person__in=Person.objects.visible_to(user)))
-    open_holder = open_holder.values("holder_label")[:1]
+        holder_rows = holder_rows.filter(Q(person__isnull=True) | Q(person__in=Person.objects.visible_to(user)))
+    open_holder = holder_rows.values("holder_label")[:1]
     qs = (
         Device.objects.visible_to(user, action)
         .select_related("model__manufacturer", "current_site", "location")
