@@ -127,6 +127,20 @@ def normalize_mac(value: str) -> str | None:
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
+def date_problems(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rules of the device form (``inventory.forms.DeviceForm.clean``): (field, reason) for a
+    purchase date in the future or a warranty ending before the purchase."""
+    from django.utils import timezone
+
+    bought, warranty = details.get("purchase_date"), details.get("warranty_end")
+    problems = []
+    if bought and bought > timezone.localdate():
+        problems.append(("purchase_date", "is in the future"))
+    if bought and warranty and warranty < bought:
+        problems.append(("warranty_end", f"is before the purchase date ({bought}); the warranty cannot end before it"))
+    return problems
+
+
 def split_model(text: str, makers: dict[str, str] | None = None) -> tuple[str, str]:
     """A model string → (manufacturer, model name): ``"Lenovo 100e Chromebook Gen 3"`` →
     ``("Lenovo", "100e Chromebook Gen 3")``. The first word names the maker (spelled as in
@@ -564,6 +578,8 @@ class DeviceStep(SecondaryKeyStep):
             old = device[name]
             if name in ("purchase_order", "vendor", "funding_source", "wifi_mac", "google_device_id", "notes"):
                 old = old or ""
+            if name == "wifi_mac" and normalize_mac(old) == value:
+                continue  # the same address, written the old way
             if old != value:
                 change(name, name, old, value)
         if record.owner_site_id is not None and record.owner_site_id != device["owner_site_id"]:

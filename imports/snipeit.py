@@ -42,7 +42,16 @@ import datetime
 from typing import Any, ClassVar
 
 from accounts.scoping import scope_for
-from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, SiteIndex, check_date_order, split_model
+from imports.device_rows import (
+    DeviceRecord,
+    DeviceStep,
+    Holder,
+    ModelRef,
+    SiteIndex,
+    check_date_order,
+    date_problems,
+    split_model,
+)
 from imports.models import ImportRun
 from imports.people_rows import PeopleStep, PersonRecord, valid_email
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
@@ -287,6 +296,8 @@ class SnipeAssetStep(DeviceStep):
         notes = self.cell(row, "Notes")
         if notes:
             details["notes"] = notes
+        for name, reason in date_problems(details):
+            problem("Purchase Date" if name == "purchase_date" else "Warranty", str(details[name]), reason)
         holder = self._holder(row, key, problem)
         if problems:
             raise RowError.of(problems)

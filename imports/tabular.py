@@ -36,7 +36,16 @@ from typing import Any, ClassVar
 
 from accounts.scoping import scope_for
 from core.choices import normalize_grade
-from imports.device_rows import DeviceRecord, DeviceStep, ModelRef, SiteIndex, check_date_order, split_model
+from imports.device_rows import (
+    DeviceRecord,
+    DeviceStep,
+    ModelRef,
+    SiteIndex,
+    check_date_order,
+    date_problems,
+    normalize_mac,
+    split_model,
+)
 from imports.models import ImportRun
 from imports.people_rows import MAX_LENGTHS, PeopleStep, PersonRecord, valid_email
 from imports.pipeline import BoundColumns, FileError, Importer, Problem, RowError, Step
@@ -493,7 +502,15 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
                 problem("funding_source", raw, f"expected one of {labels}")
             else:
                 details["funding_source"] = code
-        for name, limit in (("purchase_order", 64), ("vendor", 120), ("wifi_mac", 17), ("google_device_id", 64)):
+        raw = self.text(row, "wifi_mac")
+        mac = normalize_mac(raw)
+        if mac is None:
+            problem("wifi_mac", raw, "expected a MAC address of 12 hex digits, e.g. 3C:22:FB:12:34:56")
+        elif mac:
+            details["wifi_mac"] = mac
+        for name, reason in date_problems(details):
+            problem(name, str(details[name]), reason)
+        for name, limit in (("purchase_order", 64), ("vendor", 120), ("google_device_id", 64)):
             text = self.text(row, name)
             if len(text) > limit:
                 problem(name, text, f"is {len(text)} characters long; at most {limit}")

@@ -303,3 +303,22 @@ def test_duplicate_serials_list_every_line(tmp_path, world):
     found = [(line, reason) for line, column, _, reason in errors(run) if column == "Serial Number"]
     assert [line for line, _ in found] == [2, 4] and all("(2, 4)" in reason for _, reason in found)
     assert run.counts["devices"]["created"] == 1
+
+
+def test_mac_and_date_rules_of_the_device_form(tmp_path, world):
+    Device.objects.filter(pk=world.device_a.pk).update(wifi_mac="8c-16-45-00-00-01")  # written before the form's rule
+    header = "Asset Tag,Serial Number,Current Site Code,Wi-Fi MAC,Purchase Date,Warranty End"
+    path = write(
+        tmp_path / "d.csv",
+        "CB-000001,SNA1,A,8C:16:45:00:00:01,,",
+        "CB-000002,SNB1,B,not-a-mac,,",
+        "CB-000003,SNC1,A,,2999-01-01,",
+        "CB-000004,SND1,A,,2024-01-01,2023-01-01",
+        header=header,
+    )
+    run = run_file(path, "csv", mode="valid_rows")
+    found = {(line, column): reason for line, column, _, reason in errors(run)}
+    assert "12 hex digits" in found[(3, "Wi-Fi MAC")]
+    assert "in the future" in found[(4, "Purchase Date")]
+    assert "before the purchase date" in found[(5, "Warranty End")]
+    assert run.counts["devices"]["unchanged"] == 1  # the same MAC, written the old way
