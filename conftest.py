@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 from django.core.cache import cache
 
@@ -30,3 +33,29 @@ def client_for(client):  # type: ignore[no-untyped-def]
         return client
 
     return login
+
+
+#: Debian's Chromium, driven by Playwright in browser tests (never ``playwright install``).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (apt install chromium)"
+)
+
+
+@pytest.fixture
+def page():  # type: ignore[no-untyped-def]
+    """A Playwright page in headless Chromium (``--no-sandbox``, no background networking)."""
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )  # fmt: skip
+        context = browser.new_context()
+        yield context.new_page()
+        context.close()
+        browser.close()

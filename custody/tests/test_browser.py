@@ -7,38 +7,14 @@ Drives Debian's Chromium (/usr/bin/chromium) with Playwright; `.ci/run` installs
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
+from conftest import needs_chromium
 from core.testing import PASSWORD, DeviceFactory
 from custody.models import Assignment
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (apt install chromium)"
-    ),
-]
-
-
-@pytest.fixture
-def page():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )  # fmt: skip
-        context = browser.new_context()
-        yield context.new_page()
-        context.close()
-        browser.close()
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.mark.django_db(transaction=True)
