@@ -154,13 +154,21 @@ class ImportRun(models.Model):
         return (timezone.now() - last).total_seconds() > 600
 
     def shown_counts(self) -> dict[str, dict[str, int]]:
-        """Applied counts once applied, else the planned ones."""
-        return self.counts if self.status in (self.Status.DONE, self.Status.FAILED) and self.counts else self.preview
+        """Applied counts once applied, else the planned ones (entities only: keys starting
+        with ``_``, like the deactivation guard, are not counts)."""
+        data = self.counts if self.status in (self.Status.DONE, self.Status.FAILED) and self.counts else self.preview
+        return {name: counts for name, counts in (data or {}).items() if not name.startswith("_")}
 
     def total(self, key: str, which: str = "shown") -> int:
         """Sum of one count key over all entities."""
         data: dict[str, Any] = self.shown_counts() if which == "shown" else getattr(self, which)
-        return sum(int(entity.get(key, 0)) for entity in data.values())
+        return sum(int(entity.get(key, 0)) for name, entity in data.items() if not name.startswith("_"))
+
+    def deactivation_guard(self) -> dict[str, Any]:
+        """What the preview found a bulk file would make inactive because it does not list it:
+        ``{"people", "active", "sites", "sites_in_use", "needs_confirmation"}`` (``{}``: nothing).
+        A run with ``needs_confirmation`` is committed only with ``confirm_deactivation``."""
+        return dict((self.preview or {}).get("_deactivation") or {})
 
 
 class ImportIssueQuerySet(ScopedQuerySet):

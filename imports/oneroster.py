@@ -4,8 +4,11 @@ Input: a zip (files at its root, or in one folder inside it), a folder, or a sin
 ``users.csv`` / ``orgs.csv``. Steps, in order:
 
 1. ``orgs.csv`` → the district's name (``type=district``) and sites (``type=school``: kind
-   school, code from ``identifier``, else ``sourcedId``). Other org types are skipped;
-   a department counts as its parent school for its users.
+   school). An existing site keeps its code; a new one takes ``identifier`` when it is a short
+   code (at most 32 characters, not all digits), else its ``sourcedId`` (at most 32), else a
+   code made from its name. An ``identifier`` that looks like a state / NCES id (digits) goes
+   to ``Site.state_id``. Other org types are skipped; a department counts as its parent school
+   for its users.
 2. ``roles.csv`` (1.2) → each user's role and site (the ``primary`` role wins).
 3. ``classes.csv`` + ``enrollments.csv`` → homerooms (a ``classType=homeroom`` class's title,
    for its student enrollments), only when the files have homeroom classes.
@@ -111,6 +114,30 @@ def role_key(value: str) -> str:
         if len(_ROLE_KEYS) < 1000:
             _ROLE_KEYS[value] = key
     return key
+
+
+#: Key of the deactivation guard in ``run.preview`` / the report's counts (not an entity).
+GUARD_KEY = "_deactivation"
+
+
+def deactivation_confirmed(options: dict[str, Any]) -> bool:
+    """``confirm_deactivation`` is on in a run's options (True, "yes", "true", "1", "on")."""
+    value = (options or {}).get("confirm_deactivation", False)
+    return value is True or str(value).strip().lower() in ("yes", "true", "1", "on")
+
+
+def deactivation_warning(guard: dict[str, Any]) -> str:
+    """The preview's warning about what a bulk file would make inactive."""
+    parts = []
+    if guard.get("people"):
+        parts.append(f"{guard['people']:,} of the {guard.get('active', 0):,} active people")
+    if guard.get("sites"):
+        in_use = guard.get("sites_in_use", 0)
+        parts.append(f"{guard['sites']} school(s)" + (f", {in_use} of them with active people or devices" if in_use else ""))  # fmt: skip
+    return (
+        "Warning: this bulk file does not list " + " and ".join(parts) + "; committing makes them inactive. "
+        "Check that the export is complete; the commit needs an explicit confirmation for this import."
+    )
 
 
 # --------------------------------------------------------------------------- the upload
@@ -325,6 +352,62 @@ class OneRosterImporter(Importer):
     def deactivate_missing(self) -> bool:
         return bool(self.options.get("deactivate_missing", True))
 
+    @property
+    def deactivation_confirmed(self) -> bool:
+        """The admin ticked "Yes, deactivate …" for this run (CLI: ``confirm_deactivation=yes``)."""
+        return deactivation_confirmed(self.options)
+
+    def guard(self) -> dict[str, Any]:
+        """What a bulk file would make inactive because it does not list it, kept with the
+        preview's counts (``run.preview["_deactivation"]``, see ``ImportRun.deactivation_guard``)."""
+        guard = self.report.counts.get(GUARD_KEY)
+        if guard is None:
+            guard = self.report.counts[GUARD_KEY] = {
+                "people": 0, "active": 0, "sites": 0, "sites_in_use": 0, "needs_confirmation": 0,
+            }  # fmt: skip
+        return guard
+
+    def guard_people(self, missing: int) -> None:
+        """Record (preview) or check (commit) the people a bulk file would make inactive.
+        Raises FileError at the commit when they are more than 20% of the active people and
+        the run was not confirmed."""
+        guard = self.guard()
+        active = Person.objects.filter(status=Person.Status.ACTIVE).count()
+        guard["people"], guard["active"] = missing, active
+        risky = missing > 0 and missing * 5 > active
+        if risky:
+            guard["needs_confirmation"] = 1
+            self.report.note(deactivation_warning(guard))
+        if risky and self.applying and not self.deactivation_confirmed:
+            raise FileError(
+                self.run.file_name,
+                f"this bulk file would make {missing:,} of the {active:,} active people inactive; nothing was "
+                "deactivated. Confirm the deactivation for this import (--option confirm_deactivation=yes).",
+            )
+
+    def guard_sites(self, site_ids: list[int]) -> None:
+        """As :meth:`guard_people`, for schools a bulk orgs.csv no longer lists: confirmation is
+        needed when any of them has active people or devices."""
+        from inventory.models import Device
+
+        guard = self.guard()
+        in_use = (
+            set(Person.objects.filter(status=Person.Status.ACTIVE, home_site_id__in=site_ids).values_list("home_site_id", flat=True).distinct())  # fmt: skip
+            | set(Device.objects.filter(current_site_id__in=site_ids).values_list("current_site_id", flat=True).distinct())  # fmt: skip
+            | set(Device.objects.filter(owner_site_id__in=site_ids).values_list("owner_site_id", flat=True).distinct())  # fmt: skip
+        ) if site_ids else set()  # fmt: skip
+        guard["sites"], guard["sites_in_use"] = len(site_ids), len(in_use)
+        if in_use:
+            guard["needs_confirmation"] = 1
+            self.report.note(deactivation_warning(guard))
+            if self.applying and not self.deactivation_confirmed:
+                raise FileError(
+                    self.run.file_name,
+                    f"this bulk file would make {len(in_use)} school(s) with active people or devices inactive; "
+                    "nothing was deactivated. Confirm the deactivation for this import "
+                    "(--option confirm_deactivation=yes).",
+                )
+
     def db_sites(self) -> dict[str, int]:
         """Every site with a sourcedId: sourcedId → id (a few thousand at most)."""
         if self._db_sites is None:
@@ -432,10 +515,31 @@ def _checked_text(step: Step, row: Row, name: str, max_length: int, *, required:
 
 
 class OrgRecord:
-    __slots__ = ("code", "deleted", "name", "type")
+    """``code``: a short code from ``identifier`` ("" when it is none: a new site's code is then
+    derived); ``state_id``: ``identifier`` when it looks like a state / NCES id, else ""."""
 
-    def __init__(self, type: str, name: str, code: str, deleted: bool) -> None:
-        self.type, self.name, self.code, self.deleted = type, name, code, deleted
+    __slots__ = ("code", "deleted", "name", "state_id", "type")
+
+    def __init__(self, type: str, name: str, code: str, deleted: bool, state_id: str = "") -> None:
+        self.type, self.name, self.code, self.deleted, self.state_id = type, name, code, deleted, state_id
+
+
+def looks_like_state_id(value: str) -> bool:
+    """An NCES or state school id: digits (``174008000001``), perhaps with ``-``/``.``
+    separators (``01-234-5678``); at most 40 characters, at least 4 digits."""
+    digits = sum(ch.isdigit() for ch in value)
+    return len(value) <= 40 and digits >= 4 and all(ch.isdigit() or ch in "-." for ch in value)
+
+
+def short_code(value: str) -> bool:
+    """True for an ``identifier`` usable as a site code: at most 32 characters, not all digits."""
+    return bool(value) and len(value) <= 32 and not looks_like_state_id(value) and not value.isdigit()
+
+
+def code_from_name(name: str) -> str:
+    """``"Prairie View Middle School"`` → ``"PRAIRIE-VIEW-MIDDLE-SCHOOL"`` (at most 32 characters)."""
+    words = "".join(ch if ch.isalnum() else " " for ch in name.upper()).split()
+    return "-".join(words)[:32].rstrip("-")
 
 
 class OrgStep(RosterStep):
@@ -473,22 +577,22 @@ class OrgStep(RosterStep):
         if org_type not in ("school", "district"):
             raise SkipRow()
         name = _checked_text(self, row, "name", 200, required=not deleted)
-        code = ""
+        code = state_id = ""
         if org_type == "school":
-            code = self._code(row, key)
-        return OrgRecord(org_type, name, code, deleted)
+            identifier = self.cell_identifier(row, "identifier")
+            if looks_like_state_id(identifier):
+                state_id = identifier  # an NCES / state id: never a site code
+            elif short_code(identifier):
+                code = identifier
+        return OrgRecord(org_type, name, code, deleted, state_id)
 
-    def _code(self, row: Row, key: str) -> str:
-        identifier = self.cell_identifier(row, "identifier")
-        if identifier and len(identifier) <= 32:
-            return identifier
-        if len(key) <= 32:
-            return key
-        raise RowError(
-            self.cols.header("identifier"),
-            identifier,
-            "a site code must have at most 32 characters, and neither identifier nor sourcedId is that short",
-        )
+    @staticmethod
+    def _new_code(item: Item) -> str:
+        """The code of a new site whose identifier is no short code: its sourcedId when that is
+        short (and not all digits), else one derived from its name."""
+        if len(item.key) <= 32 and not item.key.isdigit():
+            return item.key
+        return code_from_name(item.record.name) or item.key[:32]
 
     def plan(self, items: list[Item]) -> list[Change]:
         changes: list[Change] = []
@@ -499,6 +603,9 @@ class OrgStep(RosterStep):
         if not schools:
             return changes
         by_sid = {s.sourced_id: s for s in Site.objects.filter(sourced_id__in=[i.key for i in schools])}
+        for item in schools:
+            if item.key not in by_sid and not item.record.code and not item.record.deleted:
+                item.record.code = self._new_code(item)
         by_code = {s.code: s for s in Site.objects.filter(code__in=[i.record.code for i in schools if i.record.code])}
         for item in schools:
             changes.append(self._plan_school(item, by_sid.get(item.key), by_code))
@@ -522,25 +629,29 @@ class OrgStep(RosterStep):
             if site is not None and site.active:
                 return Change(DEACTIVATED, item, data={"pk": site.pk})
             return Change(UNCHANGED, item)
-        seen = self.codes.get(record.code)
-        if seen is not None and seen[1] != item.key:
-            return self.reject(item, self.cols.header("identifier"), record.code, f"site code '{record.code}' is also used by sourcedId '{seen[1]}' on line {seen[0]}; codes must be unique")  # fmt: skip
-        self.codes[record.code] = (item.line, item.key)
-        other = by_code.get(record.code)
-        if other is not None and (site is None or other.pk != site.pk):
-            if site is None and not other.sourced_id:
-                site = other  # a site made by hand: adopt it
-            else:
-                return self.reject(item, self.cols.header("identifier"), record.code, f"site code '{record.code}' belongs to {other.name} (sourcedId '{other.sourced_id or 'none'}')")  # fmt: skip
+        if site is None:  # an existing site keeps its code: only a new (or adopted) one needs one
+            seen = self.codes.get(record.code)
+            if seen is not None and seen[1] != item.key:
+                return self.reject(item, self.cols.header("identifier"), record.code, f"site code '{record.code}' is also used by sourcedId '{seen[1]}' on line {seen[0]}; codes must be unique")  # fmt: skip
+            self.codes[record.code] = (item.line, item.key)
+            other = by_code.get(record.code)
+            if other is not None:
+                if not other.sourced_id:
+                    site = other  # a site made by hand: adopt it
+                else:
+                    return self.reject(item, self.cols.header("identifier"), record.code, f"site code '{record.code}' belongs to {other.name} (sourcedId '{other.sourced_id or 'none'}')")  # fmt: skip
         if site is None:
             self._placeholder -= 1
             self.importer.site_ids[item.key] = self._placeholder
-            return Change(CREATED, item, data={"sourced_id": item.key, "code": record.code, "name": record.name})
+            data = {"sourced_id": item.key, "code": record.code, "name": record.name, "state_id": record.state_id}
+            return Change(CREATED, item, data=data)
         self.importer.site_ids[item.key] = site.pk
         fields = {}
-        for field, value in (("name", record.name), ("code", record.code), ("sourced_id", item.key)):
+        for field, value in (("name", record.name), ("sourced_id", item.key)):
             if getattr(site, field) != value:
                 fields[field] = value
+        if record.state_id and site.state_id != record.state_id:
+            fields["state_id"] = record.state_id
         if not site.active:
             fields["active"] = True
             return Change(REACTIVATED, item, data={"pk": site.pk, "fields": fields})
@@ -570,14 +681,15 @@ class OrgStep(RosterStep):
         keys = self.keys
         if not keys.rows:
             raise FileError(self.file, "has no rows; a bulk file lists every school, so none was made inactive")
-        missing = (
+        active = (
             Site.objects.filter(kind=Site.Kind.SCHOOL, active=True)
             .exclude(sourced_id="")
             .values_list("pk", "sourced_id")
         )
-        for pk, sourced_id in missing.iterator():
-            if sourced_id not in keys:
-                yield Change(DEACTIVATED, data={"pk": pk})
+        missing = [pk for pk, sourced_id in active.iterator() if sourced_id not in keys]
+        self.importer.guard_sites(missing)  # FileError at an unconfirmed commit
+        for pk in missing:
+            yield Change(DEACTIVATED, data={"pk": pk})
 
 
 # --------------------------------------------------------------------------- roles.csv (1.2)
@@ -820,6 +932,7 @@ class PeopleStep(UserStep):
         super().__init__(importer)
         self.guardian_rows = 0
         self.guardian_keys = KeyIndex()  # filled by the pre-scan, for the guardian step
+        self.deleted_keys: set[str] = set()  # people with status tobedeleted (they keep their guardians)
         self.homeroom_mode = ""
         self.homeroom_steps = homeroom_steps
 
@@ -847,6 +960,7 @@ class PeopleStep(UserStep):
     def parse(self, row: Row, key: str) -> PersonRecord | None:
         self.check_modified(row)
         if self.status(row) == "tobedeleted":
+            self.deleted_keys.add(key)
             return PersonRecord(None, deleted=True)
         role, raw_role = self.role_of(row, key)
         kind = ROLE_KINDS.get(role)
@@ -984,7 +1098,8 @@ class PeopleStep(UserStep):
         keys = self.keys
         if not keys.rows:
             raise FileError(self.file, "has no rows; a bulk file lists everyone, so nobody was made inactive")
-        last = active = missing = 0
+        last = 0
+        missing: list[int] = []
         while True:
             page = list(
                 Person.objects.filter(status=Person.Status.ACTIVE, pk__gt=last)
@@ -994,17 +1109,11 @@ class PeopleStep(UserStep):
             )
             if not page:
                 break
-            active += len(page)
-            for pk, sourced_id in page:
-                if sourced_id not in keys:
-                    missing += 1
-                    yield Change(DEACTIVATED, data=pk)
+            missing += [pk for pk, sourced_id in page if sourced_id not in keys]
             last = page[-1][0]
-        if missing > 10 and missing > active // 5:
-            self.report.note(
-                f"{self.file} is a bulk file without {missing:,} of the {active:,} active people from earlier "
-                "rosters: they become inactive. Check that the export is complete before committing."
-            )
+        self.importer.guard_people(len(missing))  # FileError at an unconfirmed commit
+        for pk in missing:
+            yield Change(DEACTIVATED, data=pk)
 
 
 def _person_fields(values: tuple[Any, ...]) -> dict[str, Any]:
@@ -1161,7 +1270,17 @@ class GuardianStep(UserStep):
             self.warn(None, "agentSourcedIds", guardian, f"is named by {len(students)} student(s) (e.g. '{students[0]}') but is not a guardian, parent or relative in users.csv")  # fmt: skip
         if self.mode != BULK or not self.importer.deactivate_missing or self.keys is None:
             return
+        if not self.people.guardian_rows:
+            return  # a file without guardian rows says nothing about guardians: every contact stays
+        # Stale links are removed only for students the file lists (not as tobedeleted) whose
+        # agents no longer include the guardian: a student missing from the file keeps theirs.
         keys, planned, desired = self.keys, self.planned, self.desired_pairs
+        students, deleted = self.people.keys, self.people.deleted_keys
+        assert students is not None
+        # Students still naming a guardian that has no row in this file: kept.
+        named = {
+            f"{guardian}\x1f{student}" for guardian, links in self.importer.agent_links.items() for student in links
+        }
         last = 0
         while True:
             page = list(
@@ -1172,8 +1291,11 @@ class GuardianStep(UserStep):
             if not page:
                 return
             for pk, sourced_id, student in page:
-                if sourced_id not in keys:
-                    yield Change(REMOVED, data=pk)  # the guardian is gone from the bulk file
-                elif sourced_id in planned and f"{sourced_id}\x1f{student}" not in desired:
+                if not student or student not in students or student in deleted:
+                    continue  # not in the file (or being deactivated): the student keeps their guardians
+                if sourced_id in keys and sourced_id not in planned:
+                    continue  # the guardian's row was rejected or skipped: nothing known about its links
+                pair = f"{sourced_id}\x1f{student}"
+                if pair not in desired and pair not in named:
                     yield Change(REMOVED, data=pk)  # the guardian is no longer linked to this student
             last = page[-1][0]

@@ -131,11 +131,17 @@ def import_run_start(*, run: ImportRun, phase: str, inline: bool | None = None) 
 
 
 @transaction.atomic
-def import_run_commit(*, run: ImportRun, actor: Any, mode: str | None = None) -> ImportRun:
+def import_run_commit(
+    *, run: ImportRun, actor: Any, mode: str | None = None, confirm_deactivation: bool = False
+) -> ImportRun:
     """Accept a previewed run: it becomes ``applying`` and its job is to be started by the caller
     (:func:`import_run_start` with ``phase="commit"``).
 
     ``mode`` may switch all-or-nothing to valid-rows (or back) at this point.
+    ``confirm_deactivation``: the admin confirmed, for this run, that a bulk file may make the
+    people and schools it does not list inactive (needed when the preview's deactivation guard
+    asks for it: over 20% of the active people, or a school with active people or devices; the
+    command line gives ``--option confirm_deactivation=yes`` instead).
 
     Raises:
         WrongStateError: the run is not waiting for a commit (already committed, a dry run…).
@@ -157,11 +163,23 @@ def import_run_commit(*, run: ImportRun, actor: Any, mode: str | None = None) ->
             "Apply the valid rows instead, or fix the file and upload it again.",
             field="mode",
         )
+    from imports.oneroster import deactivation_confirmed
+
+    if confirm_deactivation:
+        run.options = {**(run.options or {}), "confirm_deactivation": "yes"}
+    guard = run.deactivation_guard()
+    if guard.get("needs_confirmation") and not deactivation_confirmed(run.options):
+        raise DomainError(
+            f"This bulk file would make {guard.get('people', 0):,} people and {guard.get('sites', 0)} school(s) "
+            "that it does not list inactive. Tick the confirmation to commit it "
+            "(command line: --option confirm_deactivation=yes).",
+            field="confirm_deactivation",
+        )
     run.status = ImportRun.Status.APPLYING
     run.phase = "Waiting to start"
     run.progress_done = run.progress_total = 0
     run.heartbeat_at = timezone.now()
-    run.save(update_fields=["status", "mode", "phase", "progress_done", "progress_total", "heartbeat_at"])
+    run.save(update_fields=["status", "mode", "options", "phase", "progress_done", "progress_total", "heartbeat_at"])
     return run
 
 
@@ -324,7 +342,7 @@ def import_sites_write(
     updates: Sequence[tuple[int, dict[str, Any]]],
     deactivate_ids: Sequence[int],
 ) -> dict[str, int]:
-    """Create school sites (``{"sourced_id", "code", "name"}``), change fields of others,
+    """Create school sites (``{"sourced_id", "code", "name", "state_id"}``), change fields of others,
     deactivate some. Returns sourcedId → id of the created sites."""
     Site.objects.bulk_create([Site(kind=Site.Kind.SCHOOL, **fields) for fields in creates], batch_size=WRITE_BATCH)
     for pk, fields in updates:
@@ -340,7 +358,7 @@ def import_people_write(
     *,
     run: ImportRun,
     creates: Sequence[dict[str, Any]],
-    updates: Sequence[dict[str, Any]],
+    updates: Sequence[GuardianContact],
     update_fields: Sequence[str],
     deactivate_ids: Sequence[int],
 ) -> None:
@@ -361,7 +379,7 @@ def import_guardians_write(
     *,
     run: ImportRun,
     creates: Sequence[dict[str, Any]],
-    updates: Sequence[GuardianContact],
+    updates: Sequence[dict[str, Any]],
     remove_ids: Sequence[int],
 ) -> None:
     """Insert (``{field attname: value}``), update (name, relationship, email, phone) and

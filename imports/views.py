@@ -104,6 +104,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "count_rows": count_rows,
             "can_commit": can_commit and run.status == ImportRun.Status.PREVIEWED and not run.dry_run,
             "nothing_to_change": not changes and run.status in (ImportRun.Status.PREVIEWED, ImportRun.Status.DONE),
+            "guard": run.deactivation_guard() if run.status == ImportRun.Status.PREVIEWED else {},
+            "guardians_removed": int((run.preview or {}).get("guardians", {}).get("removed", 0)),
         },
     )
 
@@ -125,8 +127,9 @@ def run_commit(request: HttpRequest, pk: int) -> HttpResponse:
     """Commit a previewed run (optionally switching to apply the valid rows only)."""
     run = _run_or_404(request, pk, CHANGE)
     mode = request.POST.get("mode") or None
+    confirm = request.POST.get("confirm_deactivation") == "yes"
     try:
-        run = import_run_commit(run=run, actor=request.user, mode=mode)
+        run = import_run_commit(run=run, actor=request.user, mode=mode, confirm_deactivation=confirm)
     except DomainError as error:
         messages.error(request, str(error))
     else:

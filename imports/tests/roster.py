@@ -75,13 +75,14 @@ def standard_roster(path: Path, *user_lines: str, users_mode: str = "bulk", extr
 
 
 def run_import(path: Path, *, actor: Any = None, mode: str = "all_or_nothing", commit: bool = True,
-               options: dict | None = None, dry_run: bool = False) -> ImportRun:  # fmt: skip
-    """Create, preview and (when the preview allows it and ``commit``) commit an import."""
+               options: dict | None = None, dry_run: bool = False, confirm: bool = True) -> ImportRun:  # fmt: skip
+    """Create, preview and (when the preview allows it and ``commit``) commit an import;
+    ``confirm``: tick "Yes, deactivate …" (the people and schools a bulk file does not list)."""
     run = import_run_create(actor=actor, kind="oneroster", path=path, mode=mode, options=options, dry_run=dry_run)
     import_run_start(run=run, phase="preview", inline=True)
     run.refresh_from_db()
     if commit and run.status == ImportRun.Status.PREVIEWED and not dry_run:
-        run = import_run_commit(run=run, actor=actor)
+        run = import_run_commit(run=run, actor=actor, confirm_deactivation=confirm)
         import_run_start(run=run, phase="commit", inline=True)
         run.refresh_from_db()
     return run

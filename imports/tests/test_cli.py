@@ -82,7 +82,9 @@ def test_actor_is_checked(tmp_path, world):
     assert code != 0 and "Only district admins" in message
     code, _, message = cli("oneroster", str(folder), "--actor", "nobody-by-that-name")
     assert code != 0 and "No active user" in message
-    code, _, _ = cli("oneroster", str(folder), "--actor", "district-admin", "--no-progress")
+    code, _, _ = cli(
+        "oneroster", str(folder), "--actor", "district-admin", "--no-progress", "--option", "confirm_deactivation=yes"
+    )
     assert code == 0
     assert ImportRun.objects.filter(status="done").get().actor == world.district_admin
 

@@ -380,11 +380,36 @@ def test_reference_data_is_never_created_from_a_row_that_failed(tmp_path):
     assert run.status == Status.DONE
     assert set(Site.objects.values_list("sourced_id", "code")) == {
         ("sch1", "LMS"),
+        (long_id, "LONG"),
         ("sch4", "sch4"),
-    }  # sch4: sourcedId as code
+    }  # sch4: sourcedId as code; the long sourcedId: a code made from the name
     got = issues(run)
-    assert [(i[1], i[2]) for i in got] == [(3, "type"), (4, "identifier")]
-    assert "expected one of district, school" in got[0][4] and "at most 32" in got[1][4]
+    assert [(i[1], i[2]) for i in got] == [(3, "type")]
+    assert "expected one of district, school" in got[0][4]
+
+
+def test_an_existing_site_keeps_its_code_and_an_nces_identifier_is_its_state_id(tmp_path):
+    """The NCES id in ``identifier`` once replaced CLE-HS on every import."""
+    SiteFactory(code="CLE-HS", name="Cleveland High", sourced_id="sch1")
+    orgs = orgs_csv(
+        "dist,,,Maple Unified,district,MUSD,",
+        "sch1,,,Cleveland High,school,174008000001,dist",
+        "sch2,,,Adams Elementary,school,174008000002,dist",  # new: sourcedId as code
+        "{6F2C1A9E-0000-4000-8000-00000000000A},,,Prairie View Middle School,school,174008000003,dist",
+        "sch5,,,Short Code,school,SCS,dist",
+    )
+    folder = roster_dir(tmp_path / "r", {"manifest.csv": manifest(users="absent"), "orgs.csv": orgs})
+    run = run_import(folder)
+    assert run.status == Status.DONE, issues(run)
+    got = {s.sourced_id: (s.code, s.state_id) for s in Site.objects.all()}
+    assert got["sch1"] == ("CLE-HS", "174008000001")
+    assert got["sch2"] == ("sch2", "174008000002")
+    assert got["{6F2C1A9E-0000-4000-8000-00000000000A}"] == ("PRAIRIE-VIEW-MIDDLE-SCHOOL", "174008000003")
+    assert got["sch5"] == ("SCS", "")
+    assert run.counts["sites"]["updated"] == 1 and run.counts["sites"]["created"] == 3  # the state id
+    again = run_import(folder, commit=False)
+    assert again.preview["sites"]["updated"] == 0 and again.preview["sites"]["unchanged"] == 4
+    assert Site.objects.get(sourced_id="sch1").code == "CLE-HS"
 
 
 def test_site_code_clash_with_a_site_made_by_hand(tmp_path):
@@ -514,3 +539,93 @@ def test_unavailable_importers_say_so(tmp_path, monkeypatch, kind):
 
 def test_org_csv_header_constant_matches_the_spec():
     assert ORGS.split(",")[:5] == ["sourcedId", "status", "dateLastModified", "name", "type"]
+
+
+# --------------------------------------------------------------------------- a partial bulk file (QA)
+
+
+def _district(tmp_path):
+    """Three schools, ten students with guardians, a device at the third school."""
+    from core.testing import DeviceFactory
+
+    orgs = orgs_csv("dist,,,Maple Unified,district,MUSD,", "sch1,,,Lincoln Middle,school,LMS,dist",
+                    "sch2,,,Adams Elementary,school,AES,dist", "sch3,,,Cleveland High,school,CHS,dist")  # fmt: skip
+    lines = [user(f"s{n}", f"Kid{n}", "Ruiz", org=f"sch{1 + n % 3}", agents=f"g{n}") for n in range(10)]
+    lines += [user(f"g{n}", f"Parent{n}", "Ruiz", role="guardian") for n in range(10)]
+    files = {"manifest.csv": manifest(), "orgs.csv": orgs, "users.csv": users_csv(*lines)}
+    run = run_import(roster_dir(tmp_path / "full", files))
+    assert run.status == Status.DONE, issues(run)
+    DeviceFactory(current_site=Site.objects.get(sourced_id="sch3"), owner_site=Site.objects.get(sourced_id="sch3"))
+    assert GuardianContact.objects.count() == 10
+
+
+def test_a_partial_bulk_file_needs_a_confirmation_and_never_deletes_guardians(tmp_path):
+    _district(tmp_path)
+    partial = {"manifest.csv": manifest(), "orgs.csv": orgs_csv("sch1,,,Lincoln Middle,school,LMS,"),
+               "users.csv": users_csv(user("s3", "Kid3", "Ruiz", org="sch1"), user("s6", "Kid6", "Ruiz", org="sch1"))}  # fmt: skip
+    folder = roster_dir(tmp_path / "partial", partial)
+    run = run_import(folder, commit=False)
+    assert run.status == Status.PREVIEWED
+    guard = run.deactivation_guard()
+    assert guard["needs_confirmation"] and guard["people"] == 8 and guard["sites"] == 2 and guard["sites_in_use"] == 2
+    assert run.preview.get("guardians", {}).get("removed", 0) == 0  # no guardian rows: the file says nothing about them
+    assert any("Warning: this bulk file does not list 8 of the 10 active people" in note for note in run.notes)
+    with pytest.raises(DomainError, match="Tick the confirmation"):
+        import_run_commit(run=run, actor=None)
+    assert Person.objects.filter(status=Person.Status.ACTIVE).count() == 10
+    assert Site.objects.filter(active=True, sourced_id__startswith="sch").count() == 3
+    # The command line refuses too, unless told for this run.
+    from imports.tests.test_cli import cli
+
+    code, _, message = cli("oneroster", str(folder), "--no-progress")
+    assert code != 0 and "confirm_deactivation=yes" in message
+    assert Person.objects.filter(status=Person.Status.ACTIVE).count() == 10
+    code, _, message = cli("oneroster", str(folder), "--no-progress", "--option", "confirm_deactivation=yes")
+    assert code == 0, message
+    assert Person.objects.filter(status=Person.Status.ACTIVE).count() == 2
+    assert Site.objects.filter(active=True, sourced_id__startswith="sch").count() == 1
+    assert GuardianContact.objects.count() == 10  # the missing students keep theirs; so do s3 and s6
+
+
+def test_an_unconfirmed_commit_deactivates_nobody_even_if_the_data_changed(tmp_path):
+    """The commit phase checks again: a run previewed as harmless that became risky."""
+    _district(tmp_path)
+    lines = [user(f"s{n}", f"Kid{n}", "Ruiz", org=f"sch{1 + n % 3}", agents=f"g{n}") for n in range(10)]
+    lines += [user(f"g{n}", f"Parent{n}", "Ruiz", role="guardian") for n in range(10)]
+    orgs = orgs_csv("dist,,,Maple Unified,district,MUSD,", "sch1,,,Lincoln Middle,school,LMS,dist",
+                    "sch2,,,Adams Elementary,school,AES,dist", "sch3,,,Cleveland High,school,CHS,dist")  # fmt: skip
+    folder = roster_dir(tmp_path / "same", {"manifest.csv": manifest(), "orgs.csv": orgs, "users.csv": users_csv(*lines)})  # fmt: skip
+    run = run_import(folder, commit=False)
+    assert not run.deactivation_guard().get("needs_confirmation")
+    for n in range(10, 20):
+        PersonFactory(sourced_id=f"x{n}")  # people the file does not list, added since the preview
+    from imports.services import import_run_start
+
+    run = import_run_commit(run=run, actor=None)
+    import_run_start(run=run, phase="commit", inline=True)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert any("Confirm the deactivation for this import" in i[4] for i in issues(run))
+    assert not Person.objects.filter(sourced_id__startswith="x", status=Person.Status.INACTIVE).exists()
+
+
+def test_stale_guardian_links_are_removed_only_for_students_in_the_file(tmp_path):
+    _district(tmp_path)
+    # s0 now lists g1 instead of g0; s2 is in the file and still lists g2 (whose row is gone);
+    # s4 is missing (inactive, keeps g4); g5's row is there but names nobody else.
+    lines = [user("s0", "Kid0", "Ruiz", agents="g1"), user("s1", "Kid1", "Ruiz", agents="g1"),
+             user("s2", "Kid2", "Ruiz", agents="g2"), user("s3", "Kid3", "Ruiz", agents="g3"),
+             *(user(f"s{n}", f"Kid{n}", "Ruiz", agents=f"g{n}") for n in range(5, 10)),
+             user("g1", "Parent1", "Ruiz", role="guardian"), user("g3", "Parent3", "Ruiz", role="guardian"),
+             *(user(f"g{n}", f"Parent{n}", "Ruiz", role="guardian") for n in range(5, 10))]  # fmt: skip
+    orgs = orgs_csv("dist,,,Maple Unified,district,MUSD,", "sch1,,,Lincoln Middle,school,LMS,dist",
+                    "sch2,,,Adams Elementary,school,AES,dist", "sch3,,,Cleveland High,school,CHS,dist")  # fmt: skip
+    folder = roster_dir(tmp_path / "b", {"manifest.csv": manifest(), "orgs.csv": orgs, "users.csv": users_csv(*lines)})  # fmt: skip
+    run = run_import(folder)
+    assert run.status == Status.DONE, issues(run)
+    links = set(GuardianContact.objects.values_list("person__sourced_id", "sourced_id"))
+    assert ("s0", "g0") not in links and ("s0", "g1") in links  # s0's agents changed: the stale link goes
+    assert ("s2", "g2") in links  # still named by the student
+    assert ("s4", "g4") in links  # s4 is missing from the file: inactive, keeps the guardian
+    assert Person.objects.get(sourced_id="s4").status == Person.Status.INACTIVE
+    assert run.counts["guardians"]["removed"] == 1

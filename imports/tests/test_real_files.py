@@ -60,7 +60,12 @@ def test_oneroster_sample_through_the_web_page_as_a_zip(client_for, world):
     page = client.get(response.url).content.decode()
     assert "What would change" in page and "About the files" in page
     run = ImportRun.objects.get()
-    assert client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": run.mode}).status_code == 302
+    assert (
+        client.post(
+            reverse("imports:run_commit", args=[run.pk]), {"mode": run.mode, "confirm_deactivation": "yes"}
+        ).status_code
+        == 302
+    )
     run.refresh_from_db()
     assert run.status == ImportRun.Status.DONE
     assert Person.objects.filter(sourced_id__in=["user1", "user2"]).count() == 2

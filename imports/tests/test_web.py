@@ -55,7 +55,9 @@ def test_upload_preview_with_row_errors_then_commit_the_valid_rows(client_for, w
     assert "wizard" in page and "expected one of student" in page  # the row error, with its value
     assert "Apply the valid rows" in page
     assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 0  # nothing changed yet
-    response = client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "valid_rows"})
+    response = client.post(
+        reverse("imports:run_commit", args=[run.pk]), {"mode": "valid_rows", "confirm_deactivation": "yes"}
+    )
     assert response.status_code == 302
     run.refresh_from_db()
     assert run.status == Status.DONE and run.mode == ImportRun.Mode.VALID_ROWS
@@ -64,7 +66,9 @@ def test_upload_preview_with_row_errors_then_commit_the_valid_rows(client_for, w
     page = client.get(response.url).content.decode()
     assert "What was changed" in page and 'hx-trigger="every 1s"' not in page
     # committing twice does nothing more
-    response = client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "valid_rows"})
+    response = client.post(
+        reverse("imports:run_commit", args=[run.pk]), {"mode": "valid_rows", "confirm_deactivation": "yes"}
+    )
     assert response.status_code == 302
     assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
 
@@ -73,10 +77,31 @@ def test_second_upload_of_the_same_file_says_nothing_to_change(client_for, world
     client = client_for(world.district_admin)
     content = roster_bytes(user("u1"))
     upload(client, "roster.zip", content)
-    client.post(reverse("imports:run_commit", args=[ImportRun.objects.get().pk]), {"mode": "all_or_nothing"})
+    client.post(
+        reverse("imports:run_commit", args=[ImportRun.objects.get().pk]),
+        {"mode": "all_or_nothing", "confirm_deactivation": "yes"},
+    )
     response = upload(client, "roster.zip", content)
     page = client.get(response.url).content.decode()
     assert "Nothing to change" in page
+
+
+def test_a_bulk_file_missing_most_people_warns_and_needs_a_confirmation(client_for, world):
+    client = client_for(world.district_admin)
+    response = upload(client, "roster.zip", roster_bytes(user("u1")))  # the district's 2 people are not in it
+    run = ImportRun.objects.get()
+    page = client.get(response.url).content.decode()
+    warning = page.index("Warning: this bulk file would make 2 of the 2 active people")
+    assert warning < page.index("What would change")  # at the top, in red
+    assert 'class="msg error deactivation-warning"' in page
+    assert 'name="confirm_deactivation"' in page and "Yes, deactivate 2 people and 0 schools" in page
+    client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "all_or_nothing"})
+    run.refresh_from_db()
+    assert run.status == Status.PREVIEWED and Person.objects.filter(status=Person.Status.INACTIVE).count() == 0
+    client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "all_or_nothing", "confirm_deactivation": "yes"})
+    run.refresh_from_db()
+    assert run.status == Status.DONE and run.options["confirm_deactivation"] == "yes"
+    assert Person.objects.filter(status=Person.Status.INACTIVE).count() == 2
 
 
 def test_cancel_a_preview(client_for, world):
@@ -248,7 +273,7 @@ def test_embedded_mode_runs_the_job_in_a_background_thread(client_for, settings)
         time.sleep(0.05)
         run.refresh_from_db()
     assert run.status == Status.PREVIEWED, run.error
-    client.post(reverse("imports:run_commit", args=[run.pk]))
+    client.post(reverse("imports:run_commit", args=[run.pk]), {"confirm_deactivation": "yes"})
     while run.status != Status.DONE and time.monotonic() < deadline:
         time.sleep(0.05)
         run.refresh_from_db()
