@@ -9,6 +9,8 @@ Environment variables (all optional in development):
 - ``ALLOWED_HOSTS``: comma-separated host names. Default in debug: localhost names.
 - ``CSRF_TRUSTED_ORIGINS``: comma-separated origins (``https://ledger.example.org``).
 - ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/0``. Unset: jobs run in-process.
+- ``IMPORTS_SET_BASED``: ``0`` turns off the set-based OneRoster users.csv import on
+  PostgreSQL (staging table, SQL checks and upserts); default on. SQLite never uses it.
 - ``SECURE_SSL_REDIRECT``, ``SECURE_HSTS_SECONDS``: HTTPS hardening in production
   (defaults on / one year when ``DEBUG`` is off).
 """
@@ -190,6 +192,10 @@ if not DEBUG:
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# Imports: on PostgreSQL, OneRoster users.csv is staged with COPY and checked, planned and
+# applied in set-based SQL (imports/oneroster_sql.py); False keeps the row-by-row path.
+IMPORTS_SET_BASED = env_bool("IMPORTS_SET_BASED", True)
 
 LOGGING = {
     "version": 1,

@@ -339,9 +339,22 @@ class OneRosterImporter(Importer):
         self.report.note(f"OneRoster {self.version}: {described}.")
 
     def steps(self) -> list[Step]:
+        from imports.oneroster_sql import SetBasedUsersStep, set_based_enabled
+
         classes, enrollments = ClassStep(self), EnrollmentStep(self)
+        if set_based_enabled():  # PostgreSQL: users.csv in a few set-based statements
+            users = SetBasedUsersStep(self, homeroom_steps=(classes, enrollments))
+            return [OrgStep(self), RoleStep(self), classes, enrollments, users]
         people = PeopleStep(self, homeroom_steps=(classes, enrollments))
         return [OrgStep(self), RoleStep(self), classes, enrollments, people, GuardianStep(self, people)]
+
+    def _run_step(self, step: Step, *, number: int, of: int) -> None:
+        from imports.oneroster_sql import SetBasedUsersStep
+
+        if isinstance(step, SetBasedUsersStep):
+            step.run(number=number, of=of)  # its own passes (stage, check, plan, apply)
+        else:
+            super()._run_step(step, number=number, of=of)
 
     # -- shared look-ups ---------------------------------------------------------------
 
@@ -475,11 +488,10 @@ class RosterStep(Step):
     def status(self, row: Row) -> str:
         """``active`` or ``tobedeleted`` (OneRoster 1.0's ``inactive`` counts as deleted)."""
         value = self.cell(row, "status").strip().lower()
-        if value in ("", "active"):
-            return "active"
-        if value in ("tobedeleted", "inactive", "deleted"):
-            return "tobedeleted"
-        raise RowError(self.cols.header("status"), value, "expected active or tobedeleted")
+        status = status_of(value)
+        if status is None:
+            raise RowError(self.cols.header("status"), value, "expected active or tobedeleted")
+        return status
 
     def check_modified(self, row: Row) -> None:
         """Count (not reject) dateLastModified values that are not date-times."""
@@ -500,6 +512,38 @@ class RosterStep(Step):
                 f"(first on line {line}: '{raw[:40]}'); they are not used."
             )
         return []
+
+
+def status_of(value: str) -> str | None:
+    """A status cell (stripped, lower case) → ``active``, ``tobedeleted``, or ``None`` (not a status)."""
+    if value in ("", "active"):
+        return "active"
+    if value in ("tobedeleted", "inactive", "deleted"):
+        return "tobedeleted"
+    return None
+
+
+def grade_of(raw: str) -> tuple[str | None, str]:
+    """A grades cell → (CEDS code of its first grade, "") — "" when blank — or (None, the warning's
+    reason) when it is not a grade (the person's grade is then left as it was)."""
+    grades = parse_list(raw)
+    if not grades:
+        return "", ""
+    try:
+        return normalize_grade(grades[0]), ""
+    except ValueError as exc:
+        return None, f"{exc}; grade left as it was"
+
+
+def email_is_valid(value: str) -> bool:
+    """True for an address Django's EmailValidator accepts (at most 254 characters)."""
+    try:
+        if len(value) > 254:
+            raise ValidationError("too long")
+        _email_validator(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _checked_text(step: Step, row: Row, name: str, max_length: int, *, required: bool = False) -> str:
@@ -896,11 +940,7 @@ class UserStep(RosterStep):
         value = self.cell(row, "email")
         if not value:
             return ""
-        try:
-            if len(value) > 254:
-                raise ValidationError("too long")
-            _email_validator(value)
-        except ValidationError:
+        if not email_is_valid(value):
             self.warn(row.line, self.cols.header("email"), value, "is not an email address; left as it was", key)
             return None
         return value
@@ -1002,25 +1042,26 @@ class PeopleStep(UserStep):
 
     def _grade(self, row: Row, key: str) -> str | None:
         raw = self.cell(row, "grades")
-        grades = parse_list(raw)
-        if not grades:
-            return ""
-        try:
-            return normalize_grade(grades[0])
-        except ValueError as exc:
-            self.warn(row.line, self.cols.header("grades"), raw, f"{exc}; grade left as it was", key)
-            return None
+        grade, problem = grade_of(raw)
+        if problem:
+            self.warn(row.line, self.cols.header("grades"), raw, problem, key)
+        return grade
 
     def _home_site(self, row: Row, key: str) -> int:
+        roles = self.importer.roles
+        role_org = roles[key][1] if roles is not None and key in roles else ""
+        return self.home_site_for(role_org, self.cell(row, "primaryOrgSourcedId"), self.cell(row, "orgSourcedIds"))
+
+    def home_site_for(self, role_org: str, primary: str, orgs: str) -> int:
+        """The site of a person from their roles.csv org, primaryOrgSourcedId and orgSourcedIds
+        cells (the first that names a school wins); RowError when none does."""
         importer = self.importer
         candidates: list[tuple[str, str]] = []
-        roles = importer.roles
-        if roles is not None and key in roles and roles[key][1]:
-            candidates.append(("role", roles[key][1]))
-        primary = self.cell(row, "primaryOrgSourcedId")
+        if role_org:
+            candidates.append(("role", role_org))
         if primary:
             candidates.append(("primaryOrgSourcedId", primary))
-        for org in parse_list(self.cell(row, "orgSourcedIds")):
+        for org in parse_list(orgs):
             candidates.append(("orgSourcedIds", org))
         if not candidates:
             raise RowError(self.cols.header("orgSourcedIds"), "", "is empty; every person needs a school")

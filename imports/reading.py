@@ -843,6 +843,17 @@ class Table:
     def _switch_encoding(self, encoding: str) -> None:
         self.encoding = encoding
 
+    @property
+    def slots(self) -> list[str | None]:
+        """For every column position of the header line: its key, "" (a header without
+        letters or digits: ignored) or None (a blank header: its cells must stay empty)."""
+        return list(self._layout.slots)
+
+    def raw_chunks(self) -> Iterator[bytes]:
+        """The file's bytes from its very start (byte-order mark and header included), for a
+        loader that hands a clean CSV file to the database as it is."""
+        return self._source.chunks()
+
     def rows(self) -> Iterator[Row]:
         """Data rows after the header, one at a time, in file order.
 

@@ -358,7 +358,7 @@ def import_people_write(
     *,
     run: ImportRun,
     creates: Sequence[dict[str, Any]],
-    updates: Sequence[GuardianContact],
+    updates: Sequence[dict[str, Any]],
     update_fields: Sequence[str],
     deactivate_ids: Sequence[int],
 ) -> None:
@@ -382,12 +382,12 @@ def import_guardians_write(
     updates: Sequence[dict[str, Any]],
     remove_ids: Sequence[int],
 ) -> None:
-    """Insert (``{field attname: value}``), update (name, relationship, email, phone) and
-    remove guardian contacts."""
+    """Insert (``{field attname: value}``), update (``{"pk": …, "name", "relationship",
+    "email", "phone"}``) and remove guardian contacts."""
     if creates:
         _insert_rows(GuardianContact, creates)
     if updates:
-        GuardianContact.objects.bulk_update(updates, ["name", "relationship", "email", "phone"], batch_size=WRITE_BATCH)
+        _update_rows(GuardianContact, updates, ["name", "relationship", "email", "phone"])
     if remove_ids:
         GuardianContact.objects.filter(pk__in=remove_ids).delete()
 
