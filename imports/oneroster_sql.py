@@ -6,24 +6,28 @@ On PostgreSQL, with ``settings.IMPORTS_SET_BASED`` (default on), :class:`SetBase
 replaces those two steps and gives the same results — people, guardian contacts, counts,
 issues (in the same order) and notes — with a few statements over the whole file:
 
-1. **Stage** (once a run: the commit reuses the preview's table while the file is
-   unchanged): users.csv goes into an UNLOGGED table ``import_stage_<run id>`` of text
-   columns and the line number. A file that is plain UTF-8 with simple quoting (no quoted
+1. **Stage** (once a run): users.csv goes into an UNLOGGED table ``import_stage_<run id>_raw``
+   of text columns and the line number. A file that is plain UTF-8 with simple quoting (no quoted
    line breaks, no blank lines, a quote only around a whole field) is sent to ``COPY … FROM
    STDIN (FORMAT csv)`` as it is, its bytes checked on the way (:func:`_clean_blocks`);
    ``COPY`` fails on anything else it does not like, and then — or for any other file:
    Windows-1252, quoted line breaks, XLSX… — the rows stream through ``imports.reading``
    into the same ``COPY``. Cells are stripped like the reader strips them (``btrim``).
 2. **Distinct values** (one ``GROUPING SETS`` scan): statuses, roles, enabledUser, grades,
-   (roles.csv org, primaryOrgSourcedId, orgSourcedIds), and the few identifiers, dates and
-   email addresses that a strict SQL pattern cannot vouch for, are judged by the very
-   functions the Python path calls (``status_of``, ``role_key``, ``parse_bool``,
-   ``grade_of``, ``PeopleStep.home_site_for``, ``parse_identifier``, ``parse_datetime``,
-   ``email_is_valid``); the answers go back as small tables.
+   (roles.csv org, primaryOrgSourcedId, orgSourcedIds) combinations, and the few identifiers,
+   dates and email addresses that a strict SQL pattern cannot vouch for, are judged by the
+   very functions the Python path calls (``status_of``, ``role_key``, ``parse_bool``,
+   ``grade_of``, ``parse_identifier``, ``parse_datetime``, ``email_is_valid``); the answers
+   go back as ``CASE`` expressions (a few values) or small tables.
 3. **Parse**: one ``CREATE TABLE … AS SELECT`` joins the rows with those answers and gives
-   each row its first error (``err``, in the order the Python ``parse`` checks), its
-   warnings and its record; duplicate sourcedIds come from ``GROUP BY … HAVING count(*) > 1``
-   with ``array_agg`` of their lines.
+   each row its first error found without the database (``err0``, in the order the Python
+   ``parse`` checks), its warnings and its record: ``import_stage_<run id>``; duplicate
+   sourcedIds come from ``GROUP BY … HAVING count(*) > 1`` with ``array_agg`` of their lines
+   (``…_dups``), the combinations are numbered in ``…_combos``. These three tables are what
+   the commit reuses (while the upload's files are unchanged: their names, sizes and times);
+   the raw table is dropped. Each phase then asks ``PeopleStep.home_site_for`` the site of
+   every combination (the preview's placeholders or the commit's new ids) and reads the rows
+   through a view that adds ``site_id`` and ``err`` ("no school" when none is found).
 4. **Plan**: people against ``people_person`` (created / updated — ``IS DISTINCT FROM`` on
    the fields the import manages, a ``NULL`` meaning "leave as is" — / unchanged /
    deactivated / reactivated); guardians' students (their own agentSourcedIds, then the

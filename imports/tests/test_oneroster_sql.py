@@ -307,6 +307,33 @@ def test_every_row_error_and_warning_in_the_python_paths_order(tmp_path, setting
     assert any("dateLastModified" in note for note in got["runs"][0]["notes"])
 
 
+def test_many_distinct_values_are_joined_not_cased_and_stored_issues_are_capped(tmp_path, settings, monkeypatch):
+    """Answers with many distinct values go through temporary tables (forced here), and past
+    MAX_STORED_ISSUES the same issues are stored, counted and noted."""
+    import imports.oneroster_sql as oneroster_sql
+    import imports.pipeline as pipeline
+
+    monkeypatch.setattr(oneroster_sql, "MAX_CASE", 0)
+    monkeypatch.setattr(pipeline, "MAX_STORED_ISSUES", 7)
+    monkeypatch.setattr(oneroster_sql, "MAX_STORED_ISSUES", 7)
+    rows = [
+        user(
+            f"u{n}",
+            "Ana",
+            f"R{n}",
+            grades=["07", "kg", f"{n}th", "Other", ""][n % 5],
+            status=["", "active", "Active", "bogus"][n % 4],
+            role=["student", "Teacher", "wizard", "proctor"][n % 4],
+            email=["", "a@b.org", f"x{n}@", "ünï@exämple.org"][n % 4],
+        ).replace(",true,", [",true,", ",maybe,", ",TRUE,"][n % 3])  # fmt: skip
+        for n in range(40)
+    ]
+    rows += [user("g1", "Gil", "R", role="guardian", agents="u1,u5,nobody"), user("g2", "", "", role="parent")]
+    assert_same(
+        lambda base: [run_import(standard_roster(base, *rows), mode="valid_rows")], tmp_path, settings, monkeypatch
+    )
+
+
 def test_district_staff_go_to_the_district_office_or_are_an_error(tmp_path, settings, monkeypatch):
     def scenario(base: Path) -> list[ImportRun]:
         staff = user("a1", "Al", "Boss", role="administrator", org="dist", grades="")
