@@ -346,11 +346,17 @@ def importer_sources(env: dict[str, str], manage: Path) -> set[str] | None:
 
 
 #: Loads ``orgUnitPath,siteCode`` rows (argv[1]) as org-unit mappings; prints how many were saved.
+#: ``siteCode`` is the OneRoster org ``identifier``: the importer keeps an NCES-style identifier in
+#: ``Site.state_id`` (and makes the code from the name), so both are matched.
 _OU_MAP_SCRIPT = """
 import csv, sys
 from imports.services import org_unit_mapping_save
 from sites.models import Site
-sites = {s.code: s for s in Site.objects.all()}
+sites = {}
+for s in Site.objects.all():
+    sites[s.code] = s
+    if s.state_id:
+        sites.setdefault(s.state_id, s)
 saved = 0
 with open(sys.argv[1], encoding="utf-8", newline="") as handle:
     for row in csv.DictReader(handle):

@@ -50,17 +50,13 @@ keeps those found before it stops, at the end of the batch with the first error.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import logging
-import re
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from imports.models import ImportIssue, ImportRun
@@ -97,32 +93,38 @@ from imports.pipeline import (
     RowError,
     Step,
     _read_guard,
-    _rows,
 )
 from imports.reading import _CELL_STRIP, Table
+from imports.staging import (  # noqa: F401 - re-exported: the tests and older imports use these names
+    ANALYZE_AFTER,
+    FIELD_LIMIT,
+    STAGE_PREFIX,
+    NotClean,
+    StagedFile,
+    _clean_blocks,
+    _guarded,
+    _insert_select,
+    _Sql,
+    drop_stale_stages,
+    set_based_enabled,
+)
 from imports.values import _STRIP, parse_bool, parse_datetime, parse_identifier
 from people.models import GuardianContact, Person
 
 log = logging.getLogger(__name__)
 
-#: Prefix of the tables a run keeps between its preview and its commit.
-STAGE_PREFIX = "import_stage_"
 #: Bumped when the staged table's layout changes (an older preview's table is then reloaded).
 STAGE_VERSION = 1
 #: Rows per guardian batch in the Python path: warnings found while planning come per batch.
 GUARDIAN_BATCH = 500
 #: Errors held in memory during an all-or-nothing commit (as ``Report`` does).
 MAX_HELD = 1000
-#: Rows inserted into a table after which it is analyzed (its statistics would be far off).
-ANALYZE_AFTER = 10_000
 #: ``work_mem`` for the statements of a run (hash aggregates of a million keys stay in memory).
 WORK_MEM = "128MB"
 #: Answers with at most this many distinct values become a CASE expression (else a join).
 MAX_CASE = 64
 #: The answers judged in Python (see ``SetBasedUsersStep._answers``).
 MAP_NAMES = ("status", "role", "enabled", "grades", "date", "sid", "number", "email")
-#: A CSV field longer than this is a file error for the reader (Python's csv module limit).
-FIELD_LIMIT = csv.field_size_limit()
 
 #: Our column names the statements read, in the staged table's order (reader path).
 USED = (
@@ -185,171 +187,7 @@ NUMBER_SCIENTIFIC, NUMBER_LONG, NO_SITE = 18, 19, 20
 CONTACT_GIVEN_LONG, CONTACT_FAMILY_LONG, CONTACT_NO_NAME = 21, 22, 23
 
 
-def set_based_enabled() -> bool:
-    """True when OneRoster users.csv takes the set-based path: PostgreSQL and
-    ``settings.IMPORTS_SET_BASED`` (default ``True``)."""
-    return connection.vendor == "postgresql" and bool(getattr(settings, "IMPORTS_SET_BASED", True))
-
-
-def drop_stale_stages(*, keep: int | None = None) -> list[str]:
-    """Drop the staged tables of runs that are over (done, rejected, cancelled, failed, gone)
-    or that are not waiting for their commit. Returns the names dropped."""
-    waiting = {ImportRun.Status.UPLOADED, ImportRun.Status.VALIDATING, ImportRun.Status.PREVIEWED,
-               ImportRun.Status.APPLYING}  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE %s",
-            [STAGE_PREFIX.replace("_", r"\_") + "%"],
-        )
-        names = [row[0] for row in cursor.fetchall()]
-        ids: dict[str, int] = {}
-        for name in names:
-            match = re.fullmatch(rf"{STAGE_PREFIX}(\d+)(?:_\w+)?", name)
-            if match:
-                ids[name] = int(match[1])
-        statuses = dict(ImportRun.objects.filter(pk__in=set(ids.values())).values_list("pk", "status"))
-        dropped = [name for name, run_id in ids.items() if run_id != keep and statuses.get(run_id) not in waiting]
-        for name in dropped:
-            cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(name)} CASCADE")
-    return dropped
-
-
-# --------------------------------------------------------------------------- the clean-CSV check
-
-
-class NotClean(Exception):
-    """The file is not simple enough to COPY as it is (the reader takes it)."""
-
-
-_QUOTED = re.compile(rb'"(?:[^"\r\n]|"")*"')
-_BLANK_LINE = re.compile(rb"\n\r?\n")
-_TRAILING_BLANK = re.compile(rb"\n(?:\r?\n)+\Z")
-
-
-def _check_block(block: bytes, delimiter: int) -> None:
-    """NotClean unless ``block`` (whole lines) reads the same with ``COPY (FORMAT csv)`` as with
-    ``imports.reading``: no lone CR, no blank line, no ``\\.`` line, no over-long line, and
-    every quote inside a field that is quoted from its first to its last character."""
-    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
-        raise NotClean("a carriage return that does not end a line")
-    if block.startswith((b"\n", b"\r\n")) or _BLANK_LINE.search(block):
-        raise NotClean("a blank line")
-    if block.startswith(b"\\.") or b"\n\\." in block:
-        raise NotClean("a line starting with \\.")
-    if len(block) > FIELD_LIMIT and max(map(len, block.split(b"\n"))) > FIELD_LIMIT:
-        raise NotClean("a line longer than the CSV field limit")
-    quotes = block.count(b'"')
-    if not quotes:
-        return
-    seen = 0
-    end = len(block)
-    for match in _QUOTED.finditer(block):
-        start, stop = match.span()
-        if start and block[start - 1] not in (delimiter, 10):
-            raise NotClean("a quote inside a field")
-        if stop < end and block[stop] not in (delimiter, 10, 13):
-            raise NotClean("characters after a closing quote")
-        seen += block.count(b'"', start, stop)
-    if seen != quotes:
-        raise NotClean("a quote that does not enclose a whole field, or a quoted line break")
-
-
-def _clean_blocks(chunks: Iterable[bytes], delimiter: str) -> Iterator[tuple[bytes, bytes]]:
-    """``("header", line)`` once, then ``("rows", block)`` of whole data lines, each checked
-    by :func:`_check_block`; trailing blank lines at the end of the file are dropped."""
-    code = ord(delimiter)
-    buffer = b""
-    header = True
-    held_blank = False
-    for chunk in chunks:
-        buffer += chunk
-        cut = buffer.rfind(b"\n")
-        if cut < 0:
-            if len(buffer) > FIELD_LIMIT:
-                raise NotClean("a line longer than the CSV field limit")
-            continue
-        block, buffer = buffer[: cut + 1], buffer[cut + 1 :]
-        if header:
-            first = block.find(b"\n") + 1
-            line = block[:first]
-            _check_block(line, code)
-            yield b"header", line
-            block, header = block[first:], False
-            if not block:
-                continue
-        if held_blank:
-            raise NotClean("a blank line")
-        trailing = _TRAILING_BLANK.search(block)
-        if trailing:
-            block, held_blank = block[: trailing.start() + 1], True
-        _check_block(block, code)
-        yield b"rows", block
-    if buffer:
-        if header:
-            _check_block(buffer, code)
-            yield b"header", buffer
-            return
-        if held_blank and buffer.strip(b"\r\n"):
-            raise NotClean("a blank line")
-        if buffer.strip(b"\r\n"):
-            _check_block(buffer, code)
-            yield b"rows", buffer
-
-
-# --------------------------------------------------------------------------- the step
-
-
-class _Sql:
-    """Statements on one cursor, with the run's table names."""
-
-    def __init__(self, cursor: Any, run_id: int) -> None:
-        self.cursor = cursor
-        self.raw = cursor.cursor  # the psycopg cursor, for COPY
-        self.stage = f"{STAGE_PREFIX}{run_id}"
-        self.prefix = self.stage
-
-    def table(self, suffix: str) -> str:
-        return f"{self.prefix}_{suffix}"
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        started = time.perf_counter()
-        self.cursor.execute(sql, params)
-        if log.isEnabledFor(logging.DEBUG):
-            text = " ".join(sql.split())
-            log.debug("%.3f s  %s", time.perf_counter() - started, text[:110])
-
-    def run(self, sql: str, params: Any = None) -> int:
-        self.execute(sql, params)
-        return int(self.cursor.rowcount)
-
-    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        self.execute(sql, params)
-        return list(self.cursor.fetchall())
-
-    def one(self, sql: str, params: Any = None) -> tuple[Any, ...]:
-        self.execute(sql, params)
-        row = self.cursor.fetchone()
-        assert row is not None
-        return tuple(row)
-
-    def exists(self, name: str) -> bool:
-        return bool(self.one("SELECT to_regclass(%s) IS NOT NULL", [name])[0])
-
-    def load(self, name: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
-        """``CREATE TEMPORARY TABLE name (columns)`` filled by COPY. ``rows`` is read to the end
-        first: while COPY runs, the connection can run nothing else (a generator that queries
-        the database would wait on itself)."""
-        rows = list(rows)
-        self.run(f"DROP TABLE IF EXISTS {name}")
-        self.run(f"CREATE TEMPORARY TABLE {name} ({columns})")
-        with self.raw.copy(f"COPY {name} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        self.run(f"ANALYZE {name}")
-
-
-class SetBasedUsersStep(UserStep):
+class SetBasedUsersStep(StagedFile, UserStep):
     """users.csv → people and guardian contacts, set-based (PostgreSQL). See the module docstring.
 
     Replaces ``PeopleStep`` and ``GuardianStep``; the importer calls :meth:`run` instead of
@@ -357,6 +195,8 @@ class SetBasedUsersStep(UserStep):
     """
 
     entity = "people"
+    staged_names = USED
+    staged_key = "sourcedId"
 
     def __init__(self, importer: OneRosterImporter, *, homeroom_steps: tuple[Step, ...]) -> None:
         super().__init__(importer)
@@ -369,10 +209,6 @@ class SetBasedUsersStep(UserStep):
     @property
     def title(self) -> str:
         return "users.csv → people and guardian contacts"
-
-    @property
-    def progress(self) -> Any:
-        return self.importer.progress
 
     def enabled(self) -> bool:
         if not self.people.enabled():
@@ -488,103 +324,6 @@ class SetBasedUsersStep(UserStep):
         sql.run(f"COMMENT ON TABLE {sql.stage} IS {literal}")
         log.info("import %s: users.csv staged (%s, %s rows)", self.importer.run.pk, how, rows)
         return rows
-
-    def _copy_as_is(self, table: Table, label: str) -> tuple[dict[str, str], int] | None:
-        """COPY the file's bytes as they are, when it is clean UTF-8 CSV (None otherwise)."""
-        if table.encoding not in ("utf-8", "utf-8-sig") or not table.delimiter or table.header_line != 1:
-            return None
-        sql = self.sql
-        raw = sql.table("raw")
-        slots = table.slots
-        width = len(slots)
-        try:
-            with transaction.atomic():
-                blocks = _clean_blocks(_guarded(self.file, table.raw_chunks()), table.delimiter)
-                kind, header = next(blocks, (b"", b""))
-                if kind != b"header":
-                    return None
-                text = header.decode("utf-8-sig")
-                cells = next(csv.reader([text], delimiter=table.delimiter, skipinitialspace=True, strict=True), [])
-                physical = max(len(cells), width)
-                fields = [f"f{i}" for i in range(physical)]
-                sql.run(
-                    f"CREATE UNLOGGED TABLE {raw} (line integer GENERATED ALWAYS AS IDENTITY (START WITH 2), "
-                    + ", ".join(f"{f} text" for f in fields)
-                    + ")"
-                )
-                delimiter = psycopg.sql.Literal(table.delimiter).as_string(sql.raw.connection)
-                with sql.raw.copy(
-                    f"COPY {raw} ({', '.join(fields)}) FROM STDIN (FORMAT csv, DELIMITER {delimiter})"
-                ) as copy:
-                    progress = self.progress
-                    for _, block in blocks:
-                        copy.write(block)
-                        progress.advance(block.count(b"\n"))
-                copied = max(int(sql.raw.rowcount), 0)
-                positions = {key: index for index, key in enumerate(slots) if key}
-                columns = {
-                    name: f"f{positions[key]}"
-                    for name in USED
-                    if (key := self.cols.keys.get(name)) is not None and key in positions
-                }
-                blank = [f"f{i}" for i, key in enumerate(slots) if key is None] + fields[width:]
-                rows = self._drop_blank_records(fields, columns["sourcedId"], blank, copied)
-                if rows is None:
-                    raise NotClean("a value under a blank header")
-                return columns, rows
-        except NotClean as exc:
-            log.info("import %s: users.csv read by the reader (%s)", self.importer.run.pk, exc)
-        except psycopg.Error as exc:
-            log.info("import %s: users.csv read by the reader (COPY: %s)", self.importer.run.pk, exc)
-        return None
-
-    def _drop_blank_records(self, fields: list[str], sid: str, blank: list[str], copied: int) -> int | None:
-        """Delete the records whose cells are all blank (the reader skips them); None when a
-        column with a blank header (or none) has a value (the reader's file error)."""
-        sql = self.sql
-        raw = sql.table("raw")
-        everything = f"btrim(concat({', '.join(fields)}), %(c)s) = ''"
-        checks = [f"count(*) FILTER (WHERE btrim(coalesce({sid}, ''), %(c)s) = '' AND {everything})"]
-        if blank:
-            filled = " OR ".join(f"btrim(coalesce({f}, ''), %(c)s) <> ''" for f in blank)
-            checks.append(f"bool_or({filled})")
-        found = sql.one(f"SELECT {', '.join(checks)} FROM {raw}", {"c": _CELL_STRIP})
-        if len(found) > 1 and found[1]:
-            return None
-        if found[0]:
-            sql.run(
-                f"DELETE FROM {raw} WHERE btrim(coalesce({sid}, ''), %(c)s) = '' AND {everything}",
-                {"c": _CELL_STRIP},
-            )
-        return copied - int(found[0])
-
-    def _copy_through_reader(self, table: Table, label: str) -> tuple[dict[str, str], int]:
-        """Stream the rows through ``imports.reading`` (any encoding or dialect) into COPY."""
-        sql = self.sql
-        raw = sql.table("raw")
-        bound = [(name, key) for name in USED if (key := self.cols.keys.get(name))]
-        names = [name for name, _ in bound]
-        keys = [key for _, key in bound]
-        columns = {name: f"f{i}" for i, name in enumerate(names)}
-        rows = 0
-        progress = self.progress
-        # In a transaction, so that progress is saved through its own connection (not in the COPY).
-        with transaction.atomic():
-            sql.run(f"DROP TABLE IF EXISTS {raw}")
-            sql.run(
-                f"CREATE UNLOGGED TABLE {raw} (line integer, "
-                + ", ".join(f"{column} text" for column in columns.values())
-                + ")"
-            )
-            with sql.raw.copy(f"COPY {raw} (line, {', '.join(columns.values())}) FROM STDIN") as copy:
-                for row in _rows(self.file, table):
-                    values = row.values
-                    copy.write_row((row.line, *[values[key] for key in keys]))
-                    rows += 1
-                    progress.advance()
-        return columns, rows
-
-    # -- 2. the distinct values, judged in Python -----------------------------------------
 
     def _trimmed(self) -> str:
         """The staged rows with every used column stripped as the reader strips cells, under
@@ -1404,14 +1143,6 @@ class SetBasedUsersStep(UserStep):
 # --------------------------------------------------------------------------- helpers
 
 
-def _guarded(file: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Read errors of the raw bytes are the file's errors (as in the reader)."""
-    try:
-        yield from chunks
-    except OSError as exc:
-        raise FileError(file, f"cannot be read: {exc}") from None
-
-
 def _bool_problem(value: str) -> str | None:
     try:
         parse_bool(value)
@@ -1434,32 +1165,3 @@ def _identifier_problem(value: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
-
-
-def _insert_select(model: type[models.Model], fields: dict[str, str], source: str, now: Any, sql: _Sql) -> int:
-    """``INSERT INTO model (every concrete column) SELECT …`` with ``fields`` (attname → SQL over
-    ``source``); other columns get their defaults, ``auto_now``/``auto_now_add`` columns ``now``.
-    After many rows the table is analyzed, so that the next statements plan with its new size."""
-    columns: list[str] = []
-    values: list[str] = []
-    params: dict[str, Any] = {}
-    quote = connection.ops.quote_name
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(quote(str(field.column)))
-        if field.attname in fields:
-            values.append(fields[field.attname])
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            params["now"] = now
-            values.append("%(now)s")
-        else:
-            name = f"d_{field.attname}"
-            params[name] = field.get_db_prep_save(field.get_default(), connection)
-            values.append(f"%({name})s")
-    inserted = sql.run(
-        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} {source}", params
-    )
-    if inserted >= ANALYZE_AFTER:
-        sql.run(f"ANALYZE {model._meta.db_table}")
-    return inserted
