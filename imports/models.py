@@ -46,8 +46,10 @@ class ImportRun(models.Model):
                           ↘ rejected        ↘ failed   (and previewed → cancelled)
 
     ``rejected``: nothing was applied because the file could not be read, the user may not
-    import it, or (all-or-nothing) some rows have errors. ``failed``: an unexpected error
-    while working (``error`` says what; in valid-rows mode earlier batches stay applied).
+    import it, or (all-or-nothing) some rows have errors. ``failed``: the commit was stopped by
+    a file error found while committing (a file that can no longer be read, a check made again
+    such as the OneRoster safety stop) or by an unexpected error (``error`` says which; in
+    valid-rows mode earlier batches stay applied).
 
     ``preview`` holds the planned counts and ``counts`` the applied ones, both shaped
     ``{"people": {"created": 3, "updated": 0, …}, "sites": {…}}`` (keys from
@@ -153,10 +155,16 @@ class ImportRun(models.Model):
         last = self.heartbeat_at or self.created_at
         return (timezone.now() - last).total_seconds() > 600
 
+    @property
+    def counts_applied(self) -> bool:
+        """The counts shown are what the commit applied (else the preview's plan: also after
+        a commit that failed without applying anything, e.g. all-or-nothing)."""
+        return self.status in (self.Status.DONE, self.Status.FAILED) and bool(self.counts)
+
     def shown_counts(self) -> dict[str, dict[str, int]]:
         """Applied counts once applied, else the planned ones (entities only: keys starting
         with ``_``, like the deactivation guard, are not counts)."""
-        data = self.counts if self.status in (self.Status.DONE, self.Status.FAILED) and self.counts else self.preview
+        data = self.counts if self.counts_applied else self.preview
         return {name: counts for name, counts in (data or {}).items() if not name.startswith("_")}
 
     def total(self, key: str, which: str = "shown") -> int:

@@ -126,6 +126,12 @@ def deactivation_confirmed(options: dict[str, Any]) -> bool:
     return value is True or str(value).strip().lower() in ("yes", "true", "1", "on")
 
 
+#: What to do when the commit's safety stop refused (the run is over; the preview will ask).
+RECONFIRM = (
+    "Import the file again and tick the confirmation on its preview (command line: --option confirm_deactivation=yes)."
+)
+
+
 def deactivation_warning(guard: dict[str, Any]) -> str:
     """The preview's warning about what a bulk file would make inactive."""
     parts = []
@@ -394,8 +400,8 @@ class OneRosterImporter(Importer):
         if risky and self.applying and not self.deactivation_confirmed:
             raise FileError(
                 self.run.file_name,
-                f"this bulk file would make {missing:,} of the {active:,} active people inactive; nothing was "
-                "deactivated. Confirm the deactivation for this import (--option confirm_deactivation=yes).",
+                f"this bulk file would now make {missing:,} of the {active:,} active people inactive (the people "
+                f"changed since the preview); nothing was deactivated. {RECONFIRM}",
             )
 
     def guard_sites(self, site_ids: list[int]) -> None:
@@ -416,9 +422,8 @@ class OneRosterImporter(Importer):
             if self.applying and not self.deactivation_confirmed:
                 raise FileError(
                     self.run.file_name,
-                    f"this bulk file would make {len(in_use)} school(s) with active people or devices inactive; "
-                    "nothing was deactivated. Confirm the deactivation for this import "
-                    "(--option confirm_deactivation=yes).",
+                    f"this bulk file would now make {len(in_use)} school(s) with active people or devices inactive "
+                    f"(the schools changed since the preview); nothing was deactivated. {RECONFIRM}",
                 )
 
     def db_sites(self) -> dict[str, int]:

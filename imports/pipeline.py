@@ -258,6 +258,8 @@ class Report:
         self.errors = 0
         self.warnings = 0
         self.file_errors = 0
+        #: (file, reason) of the first file-level error: what stops a commit.
+        self.first_file_error: tuple[str, str] | None = None
         self.rows_seen = 0
         self.notes: list[str] = []
         self._buffer: list[ImportIssue] = []
@@ -312,6 +314,8 @@ class Report:
 
     def file_error(self, file: str, reason: str) -> None:
         self.file_errors += 1
+        if self.first_file_error is None:
+            self.first_file_error = (file, reason)
         self.error(file=file, line=None, reason=reason)
 
     def note(self, text: str) -> None:
@@ -631,16 +635,24 @@ class Importer:
             except FileError as exc:
                 self.report.file_error(exc.file, exc.reason)
                 self.failed_files.add(exc.file)
+                if apply:
+                    raise self._commit_stop(exc.file) from None
                 return
             steps = self.steps()
             for number, step in enumerate(steps, start=1):
                 if step.enabled():
                     self._run_step(step, number=number, of=len(steps))
                 if apply and self.report.file_errors:
-                    raise FileError(step.file, "the file could not be read while committing; nothing more applied")
+                    raise self._commit_stop(step.file)
         finally:
             self.report.flush()
             self.close()
+
+    def _commit_stop(self, file: str) -> FileError:
+        """The file error reported while committing (a read failure, or a check made again at
+        the commit such as the OneRoster safety stop): it stops the commit, as it was reported."""
+        reported_file, reason = self.report.first_file_error or (file, "could not be imported")
+        return FileError(reported_file or file, reason)
 
     def _run_step(self, step: Step, *, number: int, of: int) -> None:
         label = f"Step {number} of {of}: {step.title}"
@@ -887,10 +899,29 @@ def _commit(run: ImportRun, importer: Importer, report: Report) -> None:
     except FileError as exc:
         report.flush_held()
         run.counts = {} if all_or_nothing else report.counts
-        _finish(run, report, status=ImportRun.Status.FAILED, error=str(exc))
+        _finish(
+            run, report, status=ImportRun.Status.FAILED, error=commit_stopped_text(exc, all_or_nothing=all_or_nothing)
+        )
         return
     run.counts = report.counts
     _finish(run, report, status=ImportRun.Status.DONE)
+
+
+#: How every read failure's reason starts (``_read_guard``, ``_rows`` and the importers' own).
+READ_FAILURE = "cannot be read"
+
+
+def commit_stopped_text(exc: FileError, *, all_or_nothing: bool) -> str:
+    """The run's error when a file error stopped its commit: what stopped it, and what stays
+    applied. "Could not be read" only when the file could not be read."""
+    applied = "Nothing was imported." if all_or_nothing else "Nothing more was applied."
+    where = exc.file or "the upload"
+    if exc.reason.startswith(READ_FAILURE):
+        return f"{where} could not be read while committing ({exc.reason}). {applied}"
+    reason = exc.reason.rstrip()
+    if not reason.endswith("."):
+        reason += "."
+    return f"The commit was stopped: {where}: {reason} {applied}"
 
 
 def _all_or_nothing_text(report: Report) -> str:

@@ -105,3 +105,27 @@ def test_progress_line_goes_to_stderr(tmp_path, capsys):
     folder = standard_roster(tmp_path / "r", user("u1"))
     call_command("import", "oneroster", str(folder), stdout=io.StringIO())
     assert "users.csv → people" in capsys.readouterr().err
+
+
+def test_a_commit_stopped_by_the_safety_stop_says_why_and_that_the_counts_are_the_preview_s(tmp_path, monkeypatch):
+    import importlib
+
+    from core.testing import PersonFactory
+
+    command = importlib.import_module("imports.management.commands.import")
+    commit = command.import_run_commit
+
+    def commit_after_a_change(**kwargs):
+        for n in range(10):
+            PersonFactory(sourced_id=f"x{n}")  # added between the preview and the commit
+        return commit(**kwargs)
+
+    monkeypatch.setattr(command, "import_run_commit", commit_after_a_change)
+    folder = standard_roster(tmp_path / "r", user("u1"))
+    code, out, message = cli("oneroster", str(folder), "--no-progress")
+    assert code == 1
+    assert message.startswith("The commit was stopped: r: this bulk file would now make 10 of the 11 active people")
+    assert "could not be read" not in message and message.endswith("Nothing was imported.")
+    report = out.split("Report", 1)[1]
+    assert "The commit did not complete: these are the preview's planned counts." in report
+    assert Person.objects.filter(sourced_id="u1").count() == 0

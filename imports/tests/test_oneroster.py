@@ -8,7 +8,7 @@ from core.errors import DomainError
 from core.testing import PersonFactory, SiteFactory, make_user
 from imports.models import ImportRun
 from imports.pipeline import ImportRefused
-from imports.services import import_run_commit, import_run_create
+from imports.services import import_run_commit, import_run_create, import_run_start
 from imports.tests.roster import (
     ORGS,
     USERS_11,
@@ -605,8 +605,56 @@ def test_an_unconfirmed_commit_deactivates_nobody_even_if_the_data_changed(tmp_p
     import_run_start(run=run, phase="commit", inline=True)
     run.refresh_from_db()
     assert run.status == Status.FAILED
-    assert any("Confirm the deactivation for this import" in i[4] for i in issues(run))
+    assert any("tick the confirmation on its preview" in i[4] for i in issues(run))
     assert not Person.objects.filter(sourced_id__startswith="x", status=Person.Status.INACTIVE).exists()
+
+
+@pytest.mark.parametrize("mode", ["all_or_nothing", "valid_rows"])
+def test_a_commit_stopped_by_the_safety_stop_says_so_not_that_the_file_was_unreadable(tmp_path, mode):
+    folder = standard_roster(tmp_path / "r", user("u1"), user("u2", "Ben", "Lee"))
+    run = run_import(folder, commit=False, mode=mode)
+    assert run.status == Status.PREVIEWED and not run.deactivation_guard().get("needs_confirmation")
+    for n in range(10):
+        PersonFactory(sourced_id=f"x{n}")  # added since the preview: the file would now deactivate them
+    run = import_run_commit(run=run, actor=None)
+    import_run_start(run=run, phase="commit", inline=True)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert "could not be read" not in run.error
+    assert run.error.startswith("The commit was stopped: r: this bulk file would now make 10 of the 12 active people")
+    assert "tick the confirmation on its preview" in run.error
+    applied = "Nothing was imported." if mode == "all_or_nothing" else "Nothing more was applied."
+    assert run.error.endswith(applied)
+    assert Person.objects.filter(status=Person.Status.INACTIVE).count() == 0
+    assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == (0 if mode == "all_or_nothing" else 2)
+
+
+@pytest.mark.parametrize("mode", ["all_or_nothing", "valid_rows"])
+def test_a_file_unreadable_at_the_commit_still_says_it_could_not_be_read(tmp_path, mode):
+    folder = standard_roster(tmp_path / "r", user("u1"))
+    run = run_import(folder, commit=False, mode=mode)
+    (folder / "users.csv").write_bytes(b"PK\x03\x04 not really a zip \x00\xff")  # damaged since the preview
+    run = import_run_commit(run=run, actor=None, confirm_deactivation=True)
+    import_run_start(run=run, phase="commit", inline=True)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert run.error.startswith("users.csv could not be read while committing (cannot be read: ")
+    assert Person.objects.count() == 0
+
+
+@pytest.mark.parametrize("mode", ["all_or_nothing", "valid_rows"])
+def test_an_upload_gone_at_the_commit_fails_the_run_with_its_reason(tmp_path, mode):
+    """A file error while opening the upload at the commit stops it too (it used to finish as
+    "done" in valid-rows mode, or as "rejected" for "1 row error(s)" in all-or-nothing)."""
+    folder = standard_roster(tmp_path / "r", user("u1"))
+    run = run_import(folder, commit=False, mode=mode)
+    (folder / "users.csv").unlink()
+    run = import_run_commit(run=run, actor=None, confirm_deactivation=True)
+    import_run_start(run=run, phase="commit", inline=True)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert run.error.startswith("The commit was stopped: users.csv: is missing: manifest.csv lists it as bulk.")
+    assert Person.objects.count() == 0
 
 
 def test_stale_guardian_links_are_removed_only_for_students_in_the_file(tmp_path):

@@ -73,6 +73,27 @@ def test_upload_preview_with_row_errors_then_commit_the_valid_rows(client_for, w
     assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
 
 
+def test_a_commit_stopped_by_the_safety_stop_shows_why_and_that_nothing_was_changed(client_for, world):
+    from core.testing import PersonFactory
+
+    client = client_for(world.district_admin)
+    everyone = [user(sid) for sid in Person.objects.values_list("sourced_id", flat=True)]
+    response = upload(client, "roster.zip", roster_bytes(*everyone, user("u1")))
+    run = ImportRun.objects.get()
+    assert run.status == Status.PREVIEWED and not run.deactivation_guard().get("needs_confirmation")
+    for n in range(10):
+        PersonFactory(sourced_id=f"x{n}")  # added since the preview: the file would now deactivate them
+    client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "all_or_nothing"})
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    page = client.get(response.url).content.decode()
+    assert "The commit was stopped: roster.zip: this bulk file would now make 10 of the" in page
+    assert "tick the confirmation on its preview" in page and "Nothing was imported." in page
+    assert "could not be read" not in page
+    assert "What was changed" not in page and "What the preview planned (the commit did not complete)" in page
+    assert Person.objects.filter(sourced_id="u1").count() == 0
+
+
 def test_second_upload_of_the_same_file_says_nothing_to_change(client_for, world):
     client = client_for(world.district_admin)
     content = roster_bytes(user("u1"))

@@ -90,6 +90,8 @@ class Command(BaseCommand):
         run = run_phase(run_id=run.pk, phase="commit", echo=self._echo)
         self._end_progress()
         self.stdout.write(self.style.MIGRATE_HEADING("Report"))
+        if not run.counts_applied and run.status != ImportRun.Status.DONE and run.shown_counts():
+            self.stdout.write("The commit did not complete: these are the preview's planned counts.")
         self._print_run(run)
         if run.status != ImportRun.Status.DONE:
             raise CommandError(run.error or f"The import is {run.get_status_display().lower()}.", returncode=1)
