@@ -250,7 +250,8 @@ class ColumnMapping(models.Model):
 
     ``source_name`` is what the user calls the source ("Lincoln spreadsheet", "Destiny
     export"); ``kind`` is what the rows are (``devices`` or ``people``); ``mapping`` is
-    ``{"our_field": "Their Header", …}``. District-wide reference data.
+    ``{"our_field": "Their Header", …}`` (``""``: not in this file, never guessed from the
+    headers). District-wide reference data.
     """
 
     kind = models.CharField(max_length=20)

@@ -226,11 +226,13 @@ def org_unit_mapping_delete(*, actor: Any, mapping: OrgUnitMapping) -> None:
 
 @transaction.atomic
 def column_mapping_remember(*, actor: Any, kind: str, source_name: str, mapping: dict[str, str]) -> ColumnMapping:
-    """Remember how ``source_name``'s columns map to our fields (``{"asset_tag": "Tag #", …}``)."""
+    """Remember how ``source_name``'s columns map to our fields (``{"asset_tag": "Tag #", …}``).
+    A field mapped to ``""`` ("not in this file") is remembered too: the next file from that
+    source leaves it out instead of finding it by the aliases."""
     name = source_name.strip()
     if not name or len(name) > 120:
         raise DomainError("Name the source in 1 to 120 characters.", field="source_name")
-    clean = {str(k): str(v) for k, v in mapping.items() if v}
+    clean = {str(k): str(v or "") for k, v in mapping.items()}
     remembered, _ = ColumnMapping.objects.update_or_create(
         kind=kind, source_name=name, defaults={"mapping": clean, "updated_by_label": actor_label(actor)}
     )

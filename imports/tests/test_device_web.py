@@ -55,6 +55,36 @@ def test_column_mapping_step_remembered_per_source(client_for, world):
     assert '<option value="Campus" selected>' in page
 
 
+def test_a_remembered_not_in_this_file_stays_left_out_and_chosen(client_for, world):
+    """A field mapped to "not in this file" and remembered is not guessed from the headers
+    next time (here "Room", an alias of the location, holds something else)."""
+    import re
+
+    sheet = b"Property No,Mfr Serial,Mfr,Device,Campus,Room\nP-1,SN1,Acer,Chromebook 311,A,Cart 9\n"
+    client = client_for(world.district_admin)
+    upload(client, "lincoln.csv", sheet, "csv", entity="devices", source_name="Lincoln sheet")
+    run = ImportRun.objects.get()
+    response = client.post(
+        reverse("imports:run_columns", args=[run.pk]),
+        {"entity": "devices", "source_name": "Lincoln sheet", "remember": "on", "field_asset_tag": "Property No",
+         "field_serial_number": "Mfr Serial", "field_manufacturer": "Mfr", "field_model_name": "Device",
+         "field_current_site": "Campus", "field_location": ""},
+    )  # fmt: skip
+    assert response.status_code == 302
+    remembered = ColumnMapping.objects.get(kind="devices", source_name="Lincoln sheet").mapping
+    assert remembered["location"] == "" and remembered["asset_tag"] == "Property No"
+    # the next file from that source leaves the location out, and the page shows it so
+    upload(client, "lincoln-2.csv", sheet, "csv", source_name="Lincoln sheet")
+    again = ImportRun.objects.order_by("-pk").first()
+    assert again.pk != run.pk and again.status == Status.PREVIEWED, again.error
+    assert any("ignored column(s) Room" in note for note in again.notes), again.notes
+    page = client.get(reverse("imports:run_columns", args=[again.pk])).content.decode()
+    location = re.search(r'<select name="field_location".*?</select>', page, re.S).group(0)
+    assert '<option value="" selected>' in location and '<option value="Room" selected>' not in location
+    campus = re.search(r'<select name="field_current_site".*?</select>', page, re.S).group(0)
+    assert '<option value="Campus" selected>' in campus
+
+
 def test_site_staff_map_their_own_import_but_do_not_remember_for_everyone(client_for, world):
     client = client_for(world.site_tech)
     upload(client, "mine.csv", SHEET.replace(b",B\n", b",A\n"), "csv", site=str(world.site_a.pk))
