@@ -493,14 +493,15 @@ class DeviceStep(SecondaryKeyStep):
             return [self.reject(item, self.header_of("site"), "", "is empty; a new device needs a site")]
         if record.model is None:
             return [self.reject(item, self.header_of("model"), "", "is empty; a new device needs a model")]
-        ref = catalog.spelled(record.model)
-        resolved, changes = self._model_changes(ref, catalog)
         current = record.current_site_id or record.owner_site_id
         assert current is not None
         owner = record.owner_site_id or current
         for site_id in {current, owner}:
             if not sites.active.get(site_id, False):
                 return [self.reject(item, self.header_of("site"), sites.name.get(site_id, ""), "is an inactive site; devices cannot be added there")]  # fmt: skip
+        # Only now (a rejected row must not leave its model "planned": it would never be created).
+        ref = catalog.spelled(record.model)
+        resolved, changes = self._model_changes(ref, catalog)
         location_id = None
         if record.location:
             location_id = ctx.location_id(current, record.location)

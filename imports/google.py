@@ -135,7 +135,19 @@ class GoogleImporter(Importer):
         return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
 
     def steps(self) -> list[Step]:
+        from imports.google_sql import SetBasedGoogleStep, set_based_google_enabled
+
+        if set_based_google_enabled(self):  # PostgreSQL: the file in a few set-based statements
+            return [SetBasedGoogleStep(self)]
         return [GoogleDeviceStep(self)]
+
+    def _run_step(self, step: Step, *, number: int, of: int) -> None:
+        from imports.google_sql import SetBasedGoogleStep
+
+        if isinstance(step, SetBasedGoogleStep):
+            step.run(number=number, of=of)  # its own passes (stage, check, plan, apply)
+        else:
+            super()._run_step(step, number=number, of=of)
 
 
 class GoogleDeviceStep(DeviceStep):

@@ -337,22 +337,30 @@ def _guarded(file: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
         raise FileError(file, f"cannot be read: {exc}") from None
 
 
-def _insert_select(model: type[models.Model], fields: dict[str, str], source: str, now: Any, sql: _Sql) -> int:
+def _insert_select(
+    model: type[models.Model],
+    fields: dict[str, str],
+    source: str,
+    now: Any,
+    sql: _Sql,
+    params: dict[str, Any] | None = None,
+) -> int:
     """``INSERT INTO model (every concrete column) SELECT …`` with ``fields`` (attname → SQL over
     ``source``); other columns get their defaults, ``auto_now``/``auto_now_add`` columns ``now``.
+    The primary key is written only when ``fields`` gives it. ``params`` are passed to the
+    statement (``%(now)s`` always is).
     After many rows the table is analyzed, so that the next statements plan with its new size."""
     columns: list[str] = []
     values: list[str] = []
-    params: dict[str, Any] = {}
+    params = {**(params or {}), "now": now}
     quote = connection.ops.quote_name
     for field in model._meta.concrete_fields:
-        if field.primary_key:
+        if field.primary_key and field.attname not in fields:
             continue
         columns.append(quote(str(field.column)))
         if field.attname in fields:
             values.append(fields[field.attname])
         elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            params["now"] = now
             values.append("%(now)s")
         else:
             name = f"d_{field.attname}"

@@ -281,8 +281,11 @@ def test_bad_date_order_option_is_a_file_error(tmp_path, ou):
     assert run.status == Status.REJECTED and "date_order must be MDY or DMY" in issues(run)[0][3]
 
 
-def test_statistics_are_refreshed_while_a_large_import_inserts(tmp_path, ou, monkeypatch):
+def test_statistics_are_refreshed_while_a_large_import_inserts(tmp_path, ou, monkeypatch, settings):
+    """The row-by-row path (the set-based path analyzes after its INSERT … SELECT)."""
     from django.db import connection
+
+    settings.IMPORTS_SET_BASED = False
 
     from imports.device_rows import DeviceStep
     from imports.services import import_statistics_refresh
@@ -361,3 +364,24 @@ def test_clash_messages_do_not_describe_devices_the_actor_cannot_see(tmp_path, o
     run = run_file(path, "google", actor=ou.site_tech, scope_site=ou.site_a)
     (_, column, _, reason), = errors(run)  # fmt: skip
     assert "SNB1" not in reason and "another site" in reason
+
+
+def test_a_model_first_named_by_a_rejected_row_is_still_created_for_a_later_row(tmp_path, ou):
+    """Regression: the row-by-row path marked the model "planned" before refusing the row (an
+    inactive site), so the later row's device pointed at a model never created (RuntimeError)."""
+    from sites.models import Site
+
+    closed = Site.objects.create(code="C", name="Cedar Closed", active=False)
+    OrgUnitMapping.objects.create(path_prefix="/Students/C", site=closed)
+    path = write(
+        tmp_path / "cros.csv",
+        gam_row("PF23", "X23", "/Students/C", model="Acme Z1"),
+        gam_row("PF24", "X24", "/Students/A", model="Acme Z1"),
+    )
+    run = run_file(path, "google", mode="valid_rows")
+    assert run.status == Status.DONE, run.error
+    assert run.counts["models"]["created"] == 1 and run.counts["devices"]["created"] == 1
+    assert Device.objects.get(serial_number="PF24").model.name == "Z1"
+    assert [reason for _line, _col, _value, reason in errors(run)] == [
+        "is an inactive site; devices cannot be added there"
+    ]

@@ -1,0 +1,891 @@
+"""Google Admin ChromeOS devices → devices, models and last-seen facts, set-based on PostgreSQL.
+
+The Python path (``google.GoogleDeviceStep``) reads the file row by row twice a phase (key
+pre-scan, then parse) and plans and writes a thousand rows a batch. On PostgreSQL, with
+``settings.IMPORTS_SET_BASED`` (default on) and without the ``create_checkouts`` option,
+:class:`SetBasedGoogleStep` replaces it and gives the same devices, models, last-seen facts,
+events, counts, notes and issues (the same issues, ordered by line: duplicate serial numbers
+first, then each line's warning, its parse errors, its planning error or warning):
+
+1. **Stage** (each phase): the file goes into an UNLOGGED table through
+   :class:`imports.staging.StagedFile` (COPY as it is when it is clean UTF-8 CSV, else
+   through ``imports.reading``).
+2. **Distinct values, judged in Python** (one ``GROUPING SETS`` scan): org unit paths
+   (``GoogleImporter.site_of`` and ``require_site``), model names (``split_model``,
+   ``ModelCatalog``), AUE values (``parse_aue``), and the few ``lastSync`` values, serials
+   and asset ids that a strict SQL pattern cannot vouch for (``parse_datetime``,
+   ``parse_identifier``). The answers go back as small temporary tables.
+3. **Parse** (``CREATE TABLE … AS SELECT``): every row with its values, its parse problems
+   (in the order ``GoogleDeviceStep.parse_device`` finds them), repeated serial numbers and
+   asset ids (every line listed).
+4. **Plan**: the parsed rows against ``inventory_device`` (match on serial number ignoring
+   case, narrowed by maker; else on a live device's asset tag), scope, tag clashes, transfers
+   (not of retired or checked-out devices), and ``inventory_devicelastseen``.
+5. **Apply** (commit only): models (Python, a few), ``INSERT … SELECT`` of new devices with
+   ids taken from the table's sequence, ``UPDATE … FROM``, the events (``created``,
+   ``updated``, ``transferred``: source import, the run's id and actor, one timestamp) and the
+   last-seen facts, in one transaction; rows with errors are left out (valid rows) or nothing
+   is applied (all or nothing).
+6. **Issues**: counted in SQL; the first ``MAX_STORED_ISSUES`` are worded in Python with the
+   Python path's messages.
+
+The ``create_checkouts`` option (people matched by email, ``device_check_out`` per device)
+stays on the Python path. Within one file the set-based path also refuses a new device
+whose serial number (used as its asset tag) is another row's asset id; the Python path
+leaves that to the database's unique index.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.scoping import VIEW
+from imports.device_rows import ModelRef, lines_text, split_model
+from imports.google import GoogleDeviceStep, GoogleImporter, model_category, parse_aue
+from imports.models import ImportIssue, ImportRun
+from imports.oneroster_sql import MAYBE_SCIENTIFIC
+from imports.pipeline import (
+    CREATED,
+    MAX_ISSUE_VALUE,
+    MAX_STORED_ISSUES,
+    REJECTED,
+    UNCHANGED,
+    UPDATED,
+    AllOrNothingAborted,
+    FileError,
+    RowError,
+    _read_guard,
+)
+from imports.reading import _CELL_STRIP, Table
+from imports.staging import StagedFile, _insert_select, _Sql, drop_stale_stages, set_based_enabled
+from imports.values import parse_datetime, parse_identifier
+from inventory.models import Device, DeviceEvent, DeviceLastSeen
+
+log = logging.getLogger(__name__)
+
+#: Our column names the statements read (the step's columns but the annotated user).
+USED = (
+    "serialNumber",
+    "orgUnitPath",
+    "annotatedAssetId",
+    "model",
+    "recentUsers.0.email",
+    "lastSync",
+    "osVersion",
+    "autoUpdateExpiration",
+    "bootMode",
+    "status",
+    "macAddress",
+    "deviceId",
+)
+ALIAS = dict(
+    zip(USED, ("serial", "ou", "tag", "model", "recent", "sync", "osv", "aue", "boot", "gstatus", "mac", "devid"), strict=True)
+)  # fmt: skip
+#: Python's whitespace (``str.strip()``), for the most recent user.
+PY_SPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+#: A lastSync value this matches is a moment PostgreSQL reads as Python does (day checked apart).
+SYNC_OK = (
+    r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+
+
+def sync_vouched(expr: str) -> str:
+    """SQL: true when ``expr`` matches :data:`SYNC_OK` and its day exists in its month."""
+    days = (
+        f"extract(day FROM make_date(substr({expr}, 1, 4)::int, substr({expr}, 6, 2)::int, 1)"
+        " + interval '1 month - 1 day')"
+    )
+    return f"CASE WHEN {expr} ~ %(sync_ok)s THEN substr({expr}, 9, 2)::int <= {days} ELSE false END"
+
+
+MAC_OK = r"^[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}$"
+WORK_MEM = "128MB"
+
+# Issue codes (``code`` of the issues table): parse, then planning.
+KEY_PROBLEM, KEY_EMPTY, KEY_LONG, KEY_DUP, TAG_DUP = 1, 2, 3, 4, 5
+MAC_WARNING = 10
+TAG_PROBLEM, TAG_LONG, OU_EMPTY, OU_PROBLEM, AUE_PROBLEM, MODEL_LONG, SYNC_PROBLEM, DEVID_LONG = range(11, 19)
+SERIAL_AMBIGUOUS, TAG_OTHER_DEVICE, OUT_OF_SCOPE, NEW_TAG_LONG, TAG_CLASH, TAG_IN_FILE = range(30, 36)
+NO_MODEL, SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING = range(36, 41)
+WARNINGS = (MAC_WARNING, RETIRED_WARNING, OUT_WARNING)
+
+
+def set_based_google_enabled(importer: GoogleImporter) -> bool:
+    """True when this Google import takes the set-based path: PostgreSQL, ``IMPORTS_SET_BASED``
+    on, and no check-outs to create (those stay row by row)."""
+    return set_based_enabled() and not importer.create_checkouts
+
+
+class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
+    """The device list, set-based (PostgreSQL). See the module docstring; the importer calls
+    :meth:`run` instead of the pipeline's streaming passes."""
+
+    staged_names = USED
+    staged_key = "serialNumber"
+
+    def run(self, *, number: int, of: int) -> None:
+        """Stage, check, plan and (commit) apply the file. File errors are reported as the
+        pipeline reports them; AllOrNothingAborted goes up to the pipeline."""
+        label = f"Step {number} of {of}: {self.title}"
+        try:
+            self.progress.start(f"{label} — reading", 0)
+            table = _read_guard(self.file, self.open)
+            self.bind(table)
+            with connection.cursor() as cursor:
+                self.sql = _Sql(cursor, self.importer.run.pk)
+                cursor.execute(f"SET work_mem = '{WORK_MEM}'")
+                try:
+                    self._run(table, label)
+                finally:
+                    self._drop_work_tables()
+        except FileError as exc:
+            self.failed = True
+            self.report.file_error(exc.file or self.file, exc.reason)
+            self.importer.failed_files.add(self.file)
+
+    def _run(self, table: Table, label: str) -> None:
+        importer, report = self.importer, self.report
+        drop_stale_stages(keep=importer.run.pk)
+        self._drop_work_tables()
+        loaded = self._copy_as_is(table, label)
+        if loaded is None:
+            loaded = self._copy_through_reader(table, label)
+        self.staged_columns, rows = loaded
+        report.rows_seen += rows
+        self.progress.start(f"{label} — {'applying' if importer.applying else 'checking'}", rows)
+        self._answers()
+        self._parse()
+        self._plan()
+        self._count()
+        all_or_nothing = importer.applying and importer.run.mode == ImportRun.Mode.ALL_OR_NOTHING
+        if all_or_nothing and self.error_count:
+            self._store_issues()
+            raise AllOrNothingAborted()
+        if importer.applying:
+            with transaction.atomic():
+                self._apply()
+        self._store_issues()
+        self.progress.done = rows
+        self.progress.save(force=True)
+        for _change in self.finish():  # the note on tags taken from serial numbers
+            pass
+
+    # -- 2. distinct values -----------------------------------------------------------------
+
+    def _t(self, name: str) -> str:
+        return self.sql.table(name)
+
+    def _trimmed(self) -> str:
+        cells = []
+        for name in USED:
+            column = self.staged_columns.get(name)
+            value = f"btrim(coalesce({column}, ''), %(c)s)" if column else "''::text"
+            cells.append(f"{value} AS {ALIAS[name]}")
+        return f"SELECT line, {', '.join(cells)} FROM {self._t('raw')} OFFSET 0"
+
+    def _answers(self) -> None:
+        """The org units, models, AUE values and the doubtful serials, asset ids and lastSync
+        values of the file, judged in Python into temporary tables ``…_ou``, ``…_model``,
+        ``…_aue``, ``…_sync`` and ``…_ident``."""
+        sql = self.sql
+        found = sql.rows(
+            f"""
+            SELECT CASE WHEN GROUPING(ou) = 0 THEN 'ou' WHEN GROUPING(model) = 0 THEN 'model'
+                        WHEN GROUPING(aue) = 0 THEN 'aue' WHEN GROUPING(sync_c) = 0 THEN 'sync'
+                        ELSE 'ident' END, ou, model, aue, sync_c, ident_c
+            FROM (SELECT ou, model, aue,
+                         CASE WHEN sync <> '' AND NOT ({sync_vouched("sync")}) THEN sync END AS sync_c,
+                         unnest(ARRAY[CASE WHEN serial ~ %(sci)s THEN serial END,
+                                      CASE WHEN tag ~ %(sci)s THEN tag END]) AS ident_c
+                  FROM ({self._trimmed()}) s) x
+            GROUP BY GROUPING SETS ((ou), (model), (aue), (sync_c), (ident_c))
+            """,
+            {"c": _CELL_STRIP, "sync_ok": SYNC_OK, "sci": MAYBE_SCIENTIFIC},
+        )
+        importer = self.importer
+        order = importer.options.get("date_order", "MDY")
+        catalog = self.model_catalog()
+        ous, model_rows, aues, syncs, idents = [], [], [], [], []
+        for kind, ou, model, aue, sync, ident in found:
+            if kind == "ou" and ou is not None:
+                site_id, problem = None, None
+                if ou:
+                    site_id = importer.site_of(ou)
+                    if site_id is None:
+                        problem = importer.unmapped_reason
+                    else:
+                        try:
+                            importer.require_site(site_id, "", ou)
+                        except RowError as exc:
+                            problem = exc.problems[0].reason
+                ous.append((ou, site_id, problem))
+            elif kind == "model" and model:
+                if len(model) > 150:
+                    model_rows.append((model, True, None, None, None, None, None, None, None, None))
+                    continue
+                maker, name = split_model(model, catalog.makers)
+                ref = catalog.spelled(ModelRef(maker[:100], name, None, model_category(model)))
+                resolved = catalog.resolve(ref)
+                key = ref.key()
+                model_rows.append(
+                    (model, False, maker[:100].lower(), ref.manufacturer, ref.name, ref.category,
+                     "\x1f".join(key), catalog.labels.get(resolved[0], ref.label) if resolved else ref.label,
+                     resolved[0] if resolved else None, resolved[1] if resolved else None)
+                )  # fmt: skip
+            elif kind == "aue" and aue is not None:
+                try:
+                    aues.append((aue, parse_aue(aue, order=order), None))
+                except ValueError as exc:
+                    aues.append((aue, None, str(exc)))
+            elif kind == "sync" and sync is not None:
+                try:
+                    syncs.append((sync, parse_datetime(sync), None))
+                except ValueError as exc:
+                    syncs.append((sync, None, str(exc)))
+            elif kind == "ident" and ident is not None:
+                try:
+                    parse_identifier(ident)
+                except ValueError as exc:
+                    idents.append((ident, str(exc)))
+        sql.load(self._t("ou"), "raw text PRIMARY KEY, site_id integer, problem text", ous)
+        sql.load(
+            self._t("model"),
+            "raw text PRIMARY KEY, too_long boolean, maker_l text, maker text, name text, category text, "
+            "key text, label text, model_id integer, maker_id integer",
+            model_rows,
+        )
+        sql.load(self._t("aue"), "raw text PRIMARY KEY, value date, problem text", aues)
+        sql.load(self._t("sync"), "raw text PRIMARY KEY, value timestamptz, problem text", syncs)
+        sql.load(self._t("ident"), "raw text PRIMARY KEY, problem text", idents)
+
+    # -- 3. parse ------------------------------------------------------------------------------
+
+    def _parse(self) -> None:
+        """``…_rows``: each row's values and its parse state — ``kerr`` (the key's error: Excel
+        notation, empty, too long), ``dup`` (repeated serial), ``tagdup`` (repeated asset id),
+        ``perr`` (any parse problem) — and ``…_dups`` / ``…_tagdups`` with their lines."""
+        sql = self.sql
+        rows, t = self._t("rows"), self._t
+        sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {rows} AS
+            SELECT s.*, upper(s.serial) AS key,
+                   CASE WHEN ks.raw IS NOT NULL THEN {KEY_PROBLEM} WHEN s.serial = '' THEN {KEY_EMPTY}
+                        WHEN char_length(s.serial) > 100 THEN {KEY_LONG} ELSE 0 END AS kerr,
+                   ks.problem AS key_problem, ts.problem AS tag_problem,
+                   o.site_id, o.problem AS ou_problem,
+                   a.value AS aue_value, a.problem AS aue_problem,
+                   m.too_long AS model_long, m.maker_l, m.key AS model_key, m.model_id, m.maker_id,
+                   CASE WHEN s.sync = '' THEN NULL
+                        WHEN {sync_vouched("s.sync")} THEN s.sync::timestamptz
+                        ELSE y.value END AS sync_value,
+                   y.problem AS sync_problem,
+                   CASE WHEN s.mac = '' THEN ''
+                        WHEN s.mac ~ %(mac_ok)s THEN
+                          regexp_replace(upper(regexp_replace(s.mac, '[^0-9A-Fa-f]', '', 'g')),
+                                         '(..)(?=.)', '\\1:', 'g')
+                   END AS mac_norm,
+                   false AS dup, false AS tagdup, false AS perr
+            FROM ({self._trimmed()}) s
+            LEFT JOIN {t("ident")} ks ON ks.raw = s.serial
+            LEFT JOIN {t("ident")} ts ON ts.raw = s.tag
+            LEFT JOIN {t("ou")} o ON o.raw = s.ou
+            LEFT JOIN {t("aue")} a ON a.raw = s.aue
+            LEFT JOIN {t("model")} m ON m.raw = s.model
+            LEFT JOIN {t("sync")} y ON y.raw = s.sync
+            """,
+            {"c": _CELL_STRIP, "sync_ok": SYNC_OK, "mac_ok": MAC_OK},
+        )
+        dups, tagdups = t("dups"), t("tagdups")
+        sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {dups} AS
+            SELECT key, array_agg(line ORDER BY line) AS lines FROM {rows} WHERE kerr = 0
+            GROUP BY key HAVING count(*) > 1
+            """
+        )
+        sql.run(f"UPDATE {rows} r SET dup = true FROM {dups} d WHERE d.key = r.key AND r.kerr = 0")
+        sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {tagdups} AS
+            SELECT lower(tag) AS tag_l, array_agg(line ORDER BY line) AS lines FROM {rows} WHERE tag <> ''
+            GROUP BY lower(tag) HAVING count(*) > 1
+            """
+        )
+        sql.run(
+            f"UPDATE {rows} r SET tagdup = true FROM {tagdups} d "
+            f"WHERE r.tag <> '' AND d.tag_l = lower(r.tag) AND r.kerr = 0 AND NOT r.dup"
+        )
+        sql.run(
+            f"""
+            UPDATE {rows} SET perr = true
+            WHERE kerr = 0 AND NOT dup AND NOT tagdup
+              AND (tag_problem IS NOT NULL OR char_length(tag) > 64 OR site_id IS NULL OR ou_problem IS NOT NULL
+                   OR aue_problem IS NOT NULL OR model_long OR sync_problem IS NOT NULL
+                   OR char_length(devid) > 64)
+            """
+        )
+        sql.run(f"CREATE INDEX ON {rows} (line)")
+        sql.run(f"ANALYZE {rows}")
+
+    # -- 4. plan -------------------------------------------------------------------------------
+
+    def _plan(self) -> None:
+        """``…_plan``: one row per parsed row — the device it matches (or none), its planning
+        error or warning, what changes, and the outcomes for devices and last-seen facts."""
+        sql, t = self.sql, self._t
+        rows, plan = t("rows"), t("plan")
+        device = Device._meta.db_table
+        retired, lost, stolen = Device.Status.RETIRED, Device.Status.LOST, Device.Status.STOLEN
+        site_field = self.device_site_field
+        scope_site = self.importer.run.scope_site_id
+        # Serial candidates (every device, retired ones too) and the narrowing by maker.
+        sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {t("serial")} AS
+            SELECT r.line, count(*) AS n, array_agg(d.id ORDER BY d.id) AS ids,
+                   count(*) FILTER (WHERE lower(mk.name) = r.maker_l) AS n_maker,
+                   array_agg(d.id ORDER BY d.id) FILTER (WHERE lower(mk.name) = r.maker_l) AS maker_ids
+            FROM {rows} r
+            JOIN {device} d ON lower(d.serial_number) = lower(r.serial)
+            LEFT JOIN inventory_manufacturer mk ON mk.id = d.manufacturer_id
+            WHERE r.kerr = 0 AND NOT r.dup AND NOT r.tagdup AND NOT r.perr
+            GROUP BY r.line
+            """
+        )
+        sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {t("match")} AS
+            SELECT r.line,
+                   CASE WHEN sc.n = 1 THEN sc.ids[1]
+                        WHEN sc.n > 1 AND r.maker_l IS NOT NULL AND sc.n_maker = 1 THEN sc.maker_ids[1]
+                        WHEN sc.n IS NULL THEN tg.id END AS device_id,
+                   CASE WHEN sc.n > 1 AND NOT (r.maker_l IS NOT NULL AND sc.n_maker = 1) THEN
+                          CASE WHEN r.maker_l IS NOT NULL AND sc.n_maker > 1 THEN sc.maker_ids ELSE sc.ids END
+                   END AS ambiguous,
+                   CASE WHEN sc.n IS NULL AND tg.id IS NOT NULL AND tg.serial_number <> ''
+                         AND lower(tg.serial_number) <> lower(r.serial) THEN tg.id END AS tag_other
+            FROM {rows} r
+            LEFT JOIN {t("serial")} sc ON sc.line = r.line
+            LEFT JOIN LATERAL (
+                SELECT d.id, d.serial_number FROM {device} d
+                WHERE r.tag <> '' AND lower(d.asset_tag) = lower(r.tag) AND d.status <> %(retired)s
+                ORDER BY d.id LIMIT 1
+            ) tg ON sc.n IS NULL
+            WHERE r.kerr = 0 AND NOT r.dup AND NOT r.tagdup AND NOT r.perr
+            """,
+            {"retired": retired},
+        )
+        in_file_tags = t("filetags")
+        sql.run(
+            f"CREATE UNLOGGED TABLE {in_file_tags} AS SELECT lower(tag) AS tag_l, min(line) AS line "
+            f"FROM {rows} WHERE tag <> '' GROUP BY lower(tag)"
+        )
+        sql.run(f"ANALYZE {t('match')}")
+        sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {plan} AS
+            SELECT b.*,
+                   CASE WHEN b.code IS NOT NULL AND b.code NOT IN ({RETIRED_WARNING}, {OUT_WARNING}) THEN '{REJECTED}'
+                        WHEN b.device_id IS NULL THEN '{CREATED}'
+                        WHEN b.tag_change OR b.serial_change OR b.mac_change OR b.devid_change OR b.transfer
+                          THEN '{UPDATED}'
+                        ELSE '{UNCHANGED}' END AS outcome,
+                   CASE WHEN NOT %(has_last_seen)s THEN NULL
+                        WHEN b.code IS NOT NULL AND b.code NOT IN ({RETIRED_WARNING}, {OUT_WARNING}) THEN NULL
+                        WHEN b.ls_id IS NULL THEN '{CREATED}'
+                        WHEN b.ls_sync IS NOT DISTINCT FROM b.sync_value AND b.ls_user = b.recent_user
+                         AND b.ls_os = b.os_version AND b.ls_aue IS NOT DISTINCT FROM b.aue_value
+                         AND b.ls_boot = b.boot_mode AND b.ls_status = b.google_status THEN '{UNCHANGED}'
+                        ELSE '{UPDATED}' END AS ls_outcome
+            FROM (
+              SELECT r.line, r.key, r.serial, r.tag, r.site_id, r.model_key, r.model_id AS model_pk,
+                     r.maker_id AS maker_pk, r.aue_value, r.mac_norm, r.devid,
+                     r.sync_value, left(btrim(split_part(r.recent, ',', 1), %(space)s), 254) AS recent_user,
+                     left(r.osv, 64) AS os_version, left(r.boot, 32) AS boot_mode,
+                     left(upper(r.gstatus), 32) AS google_status,
+                     m.device_id, m.ambiguous, m.tag_other,
+                     d.asset_tag AS old_tag, d.serial_number AS old_serial, d.status AS old_status,
+                     d.current_site_id AS old_site, d.{site_field} AS scope_site_of, d.wifi_mac AS old_mac,
+                     d.google_device_id AS old_devid, loc.name AS old_location,
+                     l.id AS ls_id, l.last_sync AS ls_sync, l.recent_user AS ls_user, l.os_version AS ls_os,
+                     l.auto_update_expiration AS ls_aue, l.boot_mode AS ls_boot, l.google_status AS ls_status,
+                     coalesce(nullif(r.tag, ''), r.serial) AS new_tag,
+                     clash.id AS clash_id, ft.line AS file_tag_line,
+                     coalesce(x.tag_change, false) AS tag_change,
+                     coalesce(x.serial_change, false) AS serial_change,
+                     coalesce(x.mac_change, false) AS mac_change,
+                     coalesce(x.devid_change, false) AS devid_change,
+                     coalesce(x.transfer, false) AS transfer,
+                     CASE
+                       WHEN m.ambiguous IS NOT NULL THEN {SERIAL_AMBIGUOUS}
+                       WHEN m.tag_other IS NOT NULL THEN {TAG_OTHER_DEVICE}
+                       WHEN m.device_id IS NOT NULL AND %(scope_site)s::int IS NOT NULL
+                            AND d.{site_field} IS DISTINCT FROM %(scope_site)s::int THEN {OUT_OF_SCOPE}
+                       WHEN m.device_id IS NULL THEN
+                         CASE WHEN char_length(coalesce(nullif(r.tag, ''), r.serial)) > 64 THEN {NEW_TAG_LONG}
+                              WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
+                              WHEN r.tag = '' AND ft.line IS NOT NULL THEN {TAG_IN_FILE}
+                              WHEN r.model_key IS NULL THEN {NO_MODEL}
+                              WHEN NOT ns.active THEN {SITE_INACTIVE_NEW} END
+                       WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
+                       WHEN r.site_id <> d.current_site_id THEN
+                         CASE WHEN d.status = %(retired)s THEN {RETIRED_WARNING}
+                              WHEN x.checked_out THEN {OUT_WARNING}
+                              WHEN NOT ns.active THEN {SITE_INACTIVE} END
+                     END AS code
+              FROM {rows} r
+              JOIN {t("match")} m ON m.line = r.line
+              LEFT JOIN {device} d ON d.id = m.device_id
+              LEFT JOIN sites_location loc ON loc.id = d.location_id
+              LEFT JOIN {DeviceLastSeen._meta.db_table} l ON l.device_id = m.device_id
+              JOIN sites_site ns ON ns.id = r.site_id
+              LEFT JOIN {in_file_tags} ft ON ft.tag_l = lower(r.serial) AND ft.line <> r.line
+              LEFT JOIN LATERAL (
+                SELECT e.id FROM {device} e
+                WHERE e.status <> %(retired)s AND e.id IS DISTINCT FROM m.device_id
+                  AND lower(e.asset_tag) = lower(coalesce(nullif(r.tag, ''), r.serial))
+                  AND (m.device_id IS NULL OR (r.tag <> '' AND r.tag <> d.asset_tag AND d.status <> %(retired)s))
+                ORDER BY e.id LIMIT 1
+              ) clash ON m.ambiguous IS NULL AND m.tag_other IS NULL
+              LEFT JOIN LATERAL (
+                SELECT r.tag <> '' AND r.tag <> d.asset_tag AS tag_change,
+                       lower(r.serial) <> lower(d.serial_number) AS serial_change,
+                       r.mac_norm <> '' AND coalesce(d.wifi_mac, '') <> r.mac_norm
+                         AND {self._mac_sql("coalesce(d.wifi_mac, '')")} IS DISTINCT FROM r.mac_norm AS mac_change,
+                       r.devid <> '' AND coalesce(d.google_device_id, '') <> r.devid AS devid_change,
+                       r.site_id <> d.current_site_id AND d.status <> %(retired)s AND ns.active
+                         AND NOT (EXISTS (SELECT 1 FROM custody_assignment a
+                                          WHERE a.device_id = d.id AND a.checked_in_at IS NULL)
+                                  AND d.status NOT IN (%(lost)s, %(stolen)s)) AS transfer,
+                       EXISTS (SELECT 1 FROM custody_assignment a WHERE a.device_id = d.id AND a.checked_in_at IS NULL)
+                         AND d.status NOT IN (%(lost)s, %(stolen)s) AS checked_out
+              ) x ON m.device_id IS NOT NULL
+            ) b
+            """,
+            {
+                "space": PY_SPACE,
+                "scope_site": scope_site,
+                "retired": retired,
+                "lost": lost,
+                "stolen": stolen,
+                "has_last_seen": self.has_last_seen,
+            },  # fmt: skip
+        )
+        sql.run(f"ANALYZE {plan}")
+
+    @staticmethod
+    def _mac_sql(expr: str) -> str:
+        """``normalize_mac`` in SQL (NULL when not a MAC address, ``''`` for blank)."""
+        text = f"btrim({expr})"
+        return (
+            f"CASE WHEN {text} = '' THEN '' WHEN {text} ~ '{MAC_OK}' THEN "
+            f"regexp_replace(upper(regexp_replace({text}, '[^0-9A-Fa-f]', '', 'g')), '(..)(?=.)', '\\1:', 'g') END"
+        )
+
+    # -- counts and the issues ---------------------------------------------------------------
+
+    def _count(self) -> None:
+        """Counts on the report (devices, models, last seen) and the issues table."""
+        sql, t, report = self.sql, self._t, self.report
+        rows, plan = t("rows"), t("plan")
+        rejected_early = sql.one(f"SELECT count(*) FROM {rows} WHERE kerr <> 0 OR dup OR tagdup OR perr")[0]
+        outcomes = dict(sql.rows(f"SELECT outcome, count(*) FROM {plan} GROUP BY outcome"))
+        for outcome in (CREATED, UPDATED, UNCHANGED):
+            if outcomes.get(outcome):
+                report.count("devices", outcome, int(outcomes[outcome]))
+        if rejected_early or outcomes.get(REJECTED):
+            report.count("devices", REJECTED, int(rejected_early) + int(outcomes.get(REJECTED, 0)))
+        self.new_models = sql.rows(
+            f"""
+            SELECT DISTINCT ON (p.model_key) p.model_key, m.maker, m.name, m.category, p.aue_value
+            FROM {plan} p JOIN {rows} r ON r.line = p.line JOIN {t("model")} m ON m.raw = r.model
+            WHERE p.outcome = '{CREATED}' AND p.model_pk IS NULL
+            ORDER BY p.model_key, p.line
+            """
+        )
+        if self.new_models:
+            report.count("models", CREATED, len(self.new_models))
+        if self.has_last_seen:
+            for outcome, n in sql.rows(
+                f"SELECT ls_outcome, count(*) FROM {plan} WHERE ls_outcome IS NOT NULL GROUP BY ls_outcome"
+            ):
+                report.count("last_seen", outcome, int(n))
+        from_serial = sql.one(
+            f"SELECT count(*), min(line) FROM {plan} WHERE device_id IS NULL AND tag = '' "
+            f"AND ambiguous IS NULL AND tag_other IS NULL"
+        )
+        self.tags_from_serial, self.tag_from_serial_line = int(from_serial[0]), from_serial[1]
+        self._issue_table()
+
+    def _issue_table(self) -> None:
+        """``…_issues``: (section, line, ord, code, severity-free facts) for every issue."""
+        sql, t = self.sql, self._t
+        rows, plan, issues = t("rows"), t("plan"), t("issues")
+        ok = "r.kerr = 0 AND NOT r.dup AND NOT r.tagdup"
+        sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {issues} AS
+            SELECT 0 AS section, d.lines[2] AS first, l.line, 0 AS ord, {KEY_DUP} AS code, d.key AS value,
+                   d.key AS key, cardinality(d.lines) AS n, d.lines[1:50] AS lines, NULL::int AS ref
+            FROM {t("dups")} d CROSS JOIN LATERAL unnest(d.lines) AS l(line)
+            UNION ALL
+            SELECT 1, r.line, r.line, 0, CASE r.kerr WHEN {KEY_PROBLEM} THEN {KEY_PROBLEM}
+                   WHEN {KEY_EMPTY} THEN {KEY_EMPTY} ELSE {KEY_LONG} END, r.serial, '', 0, NULL,
+                   NULL
+            FROM {rows} r WHERE r.kerr <> 0
+            UNION ALL
+            SELECT 1, r.line, r.line, 0, {TAG_DUP}, r.tag, r.key, cardinality(d.lines), d.lines[1:50], NULL
+            FROM {rows} r JOIN {t("tagdups")} d ON d.tag_l = lower(r.tag) WHERE r.tagdup
+            UNION ALL
+            SELECT 1, r.line, r.line, 0, {MAC_WARNING}, r.mac, r.key, 0, NULL, NULL
+            FROM {rows} r WHERE {ok} AND r.mac_norm IS NULL
+            UNION ALL
+            SELECT 1, r.line, r.line, p.ord, p.code, p.value, r.key, 0, NULL, NULL
+            FROM {rows} r CROSS JOIN LATERAL (VALUES
+                (1, CASE WHEN r.tag_problem IS NOT NULL THEN {TAG_PROBLEM}
+                         WHEN char_length(r.tag) > 64 THEN {TAG_LONG} END, r.tag),
+                (2, CASE WHEN r.ou = '' THEN {OU_EMPTY} WHEN r.ou_problem IS NOT NULL THEN {OU_PROBLEM} END, r.ou),
+                (3, CASE WHEN r.aue_problem IS NOT NULL THEN {AUE_PROBLEM} END, r.aue),
+                (4, CASE WHEN r.model_long THEN {MODEL_LONG} END, r.model),
+                (5, CASE WHEN r.sync_problem IS NOT NULL THEN {SYNC_PROBLEM} END, r.sync),
+                (6, CASE WHEN char_length(r.devid) > 64 THEN {DEVID_LONG} END, r.devid)
+            ) AS p(ord, code, value)
+            WHERE {ok} AND r.perr AND p.code IS NOT NULL
+            UNION ALL
+            SELECT 1, p.line, p.line, 10, p.code, NULL, p.key, 0, NULL, NULL
+            FROM {plan} p WHERE p.code IS NOT NULL
+            """
+        )
+        counts = dict(sql.rows(f"SELECT code IN ({', '.join(map(str, WARNINGS))}), count(*) FROM {issues} GROUP BY 1"))
+        self.error_count = int(counts.get(False, 0))
+        self.warning_count = int(counts.get(True, 0))
+
+    def _store_issues(self) -> None:
+        """Count the issues on the report and store the first ones (worded in Python) in order;
+        during an all-or-nothing commit only errors, held in memory (as ``Report`` does)."""
+        report, sql, t = self.report, self.sql, self._t
+        report.errors += self.error_count
+        report.warnings += self.warning_count
+        if report.hold:
+            room = 1000 - len(report._held)
+            where = f"WHERE i.code NOT IN ({', '.join(map(str, WARNINGS))})"
+        else:
+            report.flush()
+            room = MAX_STORED_ISSUES - report._stored
+            where = ""
+        if room <= 0 or not (self.error_count or self.warning_count):
+            return
+        found = sql.rows(
+            f"""
+            SELECT i.line, i.code, i.value, i.key, i.n, i.lines, r.tag, r.serial, r.mac, r.key_problem,
+                   r.tag_problem, r.ou, r.ou_problem, r.aue, r.aue_problem, r.model, r.sync, r.sync_problem,
+                   r.devid, p.ambiguous, p.tag_other, p.old_tag, p.scope_site_of, p.clash_id, p.file_tag_line,
+                   p.new_tag, p.site_id
+            FROM {t("issues")} i
+            LEFT JOIN {t("rows")} r ON r.line = i.line AND i.section = 1
+            LEFT JOIN {t("plan")} p ON p.line = i.line AND i.ord = 10
+            {where}
+            ORDER BY i.section, i.first, i.line, i.ord
+            LIMIT %(room)s
+            """,
+            {"room": room},
+        )
+        devices = self._devices_for_messages(found)
+        issues = []
+        for row in found:
+            severity, column, value, reason = self._issue(row, devices)
+            if len(value) > MAX_ISSUE_VALUE:
+                value = value[: MAX_ISSUE_VALUE - 1] + "…"
+            issues.append(
+                ImportIssue(run_id=report.run.pk, severity=severity, file=self.file[:255], line=row[0],
+                            column=column[:255], value=value, reason=reason, key=(row[3] or "")[:255])
+            )  # fmt: skip
+        if report.hold:
+            report._held.extend(issues)
+            return
+        ImportIssue.objects.bulk_create(issues, batch_size=1000)
+        report._stored += len(issues)
+
+    def _devices_for_messages(self, found: list[tuple[Any, ...]]) -> dict[int, dict[str, Any]]:
+        """The devices the messages name (ambiguous serials, tag owners, clashes)."""
+        ids: set[int] = set()
+        for row in found:
+            ids.update(row[19] or [])
+            ids.update(i for i in (row[20], row[23]) if i)
+        values = ("pk", "asset_tag", "serial_number", "manufacturer__name", "current_site_id", "owner_site_id")
+        return {d["pk"]: d for d in Device.objects.filter(pk__in=ids).values(*values)} if ids else {}
+
+    def _issue(self, row: tuple[Any, ...], devices: dict[int, dict[str, Any]]) -> tuple[str, str, str, str]:
+        """(severity, column, value, reason) of one issue row, in the Python path's words."""
+        (line, code, value, _key, n, lines, tag, serial, mac, key_problem, tag_problem, ou, ou_problem, aue,
+         aue_problem, model, sync, sync_problem, devid, ambiguous, tag_other, old_tag, scope_site_of, clash_id,
+         file_tag_line, new_tag, site_id) = row  # fmt: skip
+        header = self.cols.header
+        error, warning = ImportIssue.Severity.ERROR, ImportIssue.Severity.WARNING
+        run = self.importer.run
+        sites = self.site_index()
+        if code == KEY_DUP:
+            reason = f"{self.key_label} '{value}' appears on {n} lines ({lines_text(lines)}); none of them is imported until only one is left"
+            return error, header(self.key_label), value, reason
+        if code in (KEY_PROBLEM, KEY_EMPTY, KEY_LONG):
+            reason = {
+                KEY_PROBLEM: key_problem,
+                KEY_EMPTY: "is empty; every row needs a serialNumber",
+                KEY_LONG: f"is {len(value)} characters long; at most 100",
+            }[code]
+            return error, header("serialNumber"), value, reason
+        if code == TAG_DUP:
+            name = header("annotatedAssetId")
+            reason = f"{name} '{value}' appears on {n} lines ({lines_text(lines)}); none of them is imported until only one is left"
+            return error, name, value, reason
+        if code == MAC_WARNING:
+            return warning, header("macAddress"), mac, "is not a MAC address (12 hex digits); not kept"
+        if code == TAG_PROBLEM:
+            return error, header("annotatedAssetId"), tag, tag_problem
+        if code == TAG_LONG:
+            return error, header("annotatedAssetId"), tag, f"is {len(tag)} characters long; at most 64"
+        if code == OU_EMPTY:
+            return error, header("orgUnitPath"), "", "is empty; the org unit decides the device's site"
+        if code == OU_PROBLEM:
+            return error, header("orgUnitPath"), ou, ou_problem
+        if code == AUE_PROBLEM:
+            return error, header("autoUpdateExpiration"), aue, aue_problem
+        if code == MODEL_LONG:
+            return error, header("model"), model, f"is {len(model)} characters long; at most 150"
+        if code == SYNC_PROBLEM:
+            return error, header("lastSync"), sync, sync_problem
+        if code == DEVID_LONG:
+            return error, header("deviceId"), devid, f"is {len(devid)} characters long; at most 64"
+        if code == SERIAL_AMBIGUOUS:
+            found = [devices[i] for i in ambiguous if i in devices]
+            tags = ", ".join(f"{d['asset_tag']} ({d['manufacturer__name']})" for d in found[:5])
+            reason = f"matches {len(ambiguous)} devices ({tags}); give the manufacturer to tell them apart"
+            return error, self.header_of("serial"), serial, reason
+        if code == TAG_OTHER_DEVICE:
+            reason = f"belongs to another device ({self.describe(devices[tag_other])}) than serial {serial}; correct the tag or the serial"
+            return error, self.header_of("asset_tag"), tag, reason
+        if code == OUT_OF_SCOPE:
+            limited = f"this import is limited to {run.scope_site}"
+            if self.scope is not None and not self.scope.allows_site(scope_site_of, VIEW):
+                return error, self.header_of("serial"), serial, f"belongs to a device at another site; {limited}"
+            where = sites.name.get(scope_site_of, "another site")
+            return (
+                error,
+                self.header_of("serial"),
+                serial,
+                f"is device {old_tag} at {where}, which is not one of your sites; {limited}",
+            )
+        if code == NEW_TAG_LONG:
+            return error, self.header_of("asset_tag"), new_tag, f"is {len(new_tag)} characters long; at most 64"
+        if code == TAG_CLASH:
+            reason = f"is already the asset tag of another live device ({self.describe(devices[clash_id])}); asset tags are unique"
+            return error, self.header_of("asset_tag"), new_tag, reason
+        if code == TAG_IN_FILE:
+            reason = f"is the serial number, used as the asset tag of this new device, and the asset id on line {file_tag_line}; asset tags are unique"
+            return error, self.header_of("asset_tag"), new_tag, reason
+        if code == NO_MODEL:
+            return error, self.header_of("model"), "", "is empty; a new device needs a model"
+        if code == SITE_INACTIVE_NEW:
+            return (
+                error,
+                self.header_of("site"),
+                sites.name.get(site_id, ""),
+                "is an inactive site; devices cannot be added there",
+            )
+        if code == SITE_INACTIVE:
+            return (
+                error,
+                self.header_of("site"),
+                sites.name.get(site_id, ""),
+                "is an inactive site; devices cannot be transferred there",
+            )
+        if code == RETIRED_WARNING:
+            return (
+                warning,
+                self.header_of("site"),
+                sites.name.get(site_id, ""),
+                f"device {old_tag} is retired; it is not transferred",
+            )
+        if code == OUT_WARNING:
+            return (
+                warning,
+                self.header_of("site"),
+                sites.name.get(site_id, ""),
+                f"device {old_tag} is checked out; it is not transferred (check it in first)",
+            )
+        raise AssertionError(f"unknown issue code {code}")  # pragma: no cover
+
+    # -- 5. apply --------------------------------------------------------------------------------
+
+    def _apply(self) -> None:
+        """Models, devices, events and last-seen facts of the planned rows (in the caller's
+        transaction)."""
+        from imports import services
+
+        sql, t, run = self.sql, self._t, self.importer.run
+        plan = t("plan")
+        now = timezone.now()
+        created_models = t("newmodels")
+        if self.new_models:
+            made = services.import_device_models_write(
+                run=run,
+                models=[{"manufacturer": maker, "name": name, "model_number": "", "category": category,
+                         "auto_update_expiration": aue} for _key, maker, name, category, aue in self.new_models],
+            )  # fmt: skip
+            sql.load(
+                created_models,
+                "key text PRIMARY KEY, model_id integer, maker_id integer",
+                ((key, *made[tuple(key.split("\x1f"))]) for key, *_rest in self.new_models),
+            )
+            sql.run(
+                f"UPDATE {plan} p SET model_pk = c.model_id, maker_pk = c.maker_id FROM {created_models} c "
+                f"WHERE p.model_pk IS NULL AND p.model_key = c.key AND p.outcome = '{CREATED}'"
+            )
+        device = Device._meta.db_table
+        sql.run(f"ALTER TABLE {plan} ADD COLUMN new_id bigint")
+        sql.run(
+            f"UPDATE {plan} SET new_id = nextval(pg_get_serial_sequence('{device}', 'id')) WHERE outcome = '{CREATED}'"
+        )
+        _insert_select(
+            Device,
+            {
+                "id": "p.new_id",
+                "asset_tag": "p.new_tag",
+                "serial_number": "p.serial",
+                "manufacturer_id": "p.maker_pk",
+                "model_id": "p.model_pk",
+                "status": f"'{Device.Status.IN_STOCK}'",
+                "owner_site_id": "p.site_id",
+                "current_site_id": "p.site_id",
+                "location_id": "NULL",
+                "wifi_mac": "coalesce(p.mac_norm, '')",
+                "google_device_id": "p.devid",
+            },
+            f"FROM {plan} p WHERE p.outcome = '{CREATED}' ORDER BY p.line",
+            now,
+            sql,
+        )
+        sql.run(
+            f"""
+            UPDATE {device} d SET
+              asset_tag = CASE WHEN p.tag_change THEN p.tag ELSE d.asset_tag END,
+              serial_number = CASE WHEN p.serial_change THEN p.serial ELSE d.serial_number END,
+              wifi_mac = CASE WHEN p.mac_change THEN p.mac_norm ELSE d.wifi_mac END,
+              google_device_id = CASE WHEN p.devid_change THEN p.devid ELSE d.google_device_id END,
+              current_site_id = CASE WHEN p.transfer THEN p.site_id ELSE d.current_site_id END,
+              location_id = CASE WHEN p.transfer THEN NULL ELSE d.location_id END,
+              updated_at = %(now)s
+            FROM {plan} p WHERE p.device_id = d.id AND p.outcome = '{UPDATED}'
+            """,
+            {"now": now},
+        )
+        self._events(now)
+        if self.has_last_seen:
+            self._last_seen(now)
+
+    def _events(self, now: Any) -> None:
+        """``created`` / ``updated`` / ``transferred`` events, in line order (updated before
+        transferred, as the Python path writes them)."""
+        from inventory.events import actor_label
+
+        sql, t, run = self.sql, self._t, self.importer.run
+        plan = t("plan")
+        label = run.actor_label or actor_label(run.actor)
+        kinds = DeviceEvent.Kind
+        site_code = "(SELECT code FROM sites_site WHERE id = {})"
+        before_updated = (
+            "jsonb_strip_nulls(jsonb_build_object("
+            "'asset_tag', CASE WHEN p.tag_change THEN p.old_tag END, "
+            "'serial_number', CASE WHEN p.serial_change THEN p.old_serial END, "
+            "'wifi_mac', CASE WHEN p.mac_change THEN coalesce(p.old_mac, '') END, "
+            "'google_device_id', CASE WHEN p.devid_change THEN coalesce(p.old_devid, '') END))"
+        )
+        after_updated = (
+            "jsonb_strip_nulls(jsonb_build_object("
+            "'asset_tag', CASE WHEN p.tag_change THEN p.tag END, "
+            "'serial_number', CASE WHEN p.serial_change THEN p.serial END, "
+            "'wifi_mac', CASE WHEN p.mac_change THEN p.mac_norm END, "
+            "'google_device_id', CASE WHEN p.devid_change THEN p.devid END))"
+        )
+        source = f"""
+            FROM (
+              SELECT p.line, 0 AS ord, coalesce(p.new_id, p.device_id) AS device_id, '{kinds.CREATED}' AS kind,
+                     '{{}}'::jsonb AS before,
+                     jsonb_build_object('asset_tag', p.new_tag, 'status', '{Device.Status.IN_STOCK}',
+                                        'owner_site', {site_code.format("p.site_id")},
+                                        'current_site', {site_code.format("p.site_id")}) AS after
+              FROM {plan} p WHERE p.outcome = '{CREATED}'
+              UNION ALL
+              SELECT p.line, 1, p.device_id, '{kinds.UPDATED}', {before_updated}, {after_updated}
+              FROM {plan} p
+              WHERE p.outcome = '{UPDATED}' AND (p.tag_change OR p.serial_change OR p.mac_change OR p.devid_change)
+              UNION ALL
+              SELECT p.line, 2, p.device_id, '{kinds.TRANSFERRED}',
+                     jsonb_build_object('current_site', {site_code.format("p.old_site")}, 'location', p.old_location),
+                     jsonb_build_object('current_site', {site_code.format("p.site_id")}, 'location', NULL)
+              FROM {plan} p WHERE p.outcome = '{UPDATED}' AND p.transfer
+            ) e ORDER BY e.line, e.ord
+        """
+        _insert_select(
+            DeviceEvent,
+            {
+                "device_id": "e.device_id",
+                "occurred_at": "%(now)s",
+                "kind": "e.kind",
+                "actor_id": "%(actor)s::int",
+                "actor_label": "%(label)s",
+                "person_id": "NULL",
+                "person_label": "''",
+                "before": "e.before",
+                "after": "e.after",
+                "note": "''",
+                "source": f"'{DeviceEvent.Source.IMPORT}'",
+                "import_run_id": str(int(run.pk)),
+            },
+            source,
+            now,
+            sql,
+            {"actor": run.actor_id, "label": label},
+        )
+
+    def _last_seen(self, now: Any) -> None:
+        sql, t, run = self.sql, self._t, self.importer.run
+        plan = t("plan")
+        fields = {
+            "last_sync": "p.sync_value",
+            "recent_user": "p.recent_user",
+            "os_version": "p.os_version",
+            "auto_update_expiration": "p.aue_value",
+            "boot_mode": "p.boot_mode",
+            "google_status": "p.google_status",
+        }
+        _insert_select(
+            DeviceLastSeen,
+            {"device_id": "coalesce(p.new_id, p.device_id)", **fields, "source_run_id": str(int(run.pk))},
+            f"FROM {plan} p WHERE p.ls_outcome = '{CREATED}' ORDER BY p.line",
+            now,
+            sql,
+        )
+        assignments = ", ".join(f"{name} = {expr}" for name, expr in fields.items())
+        sql.run(
+            f"UPDATE {DeviceLastSeen._meta.db_table} l SET {assignments}, source_run_id = %(run)s, "
+            f"updated_at = %(now)s FROM {plan} p WHERE p.ls_id = l.id AND p.ls_outcome = '{UPDATED}'",
+            {"run": run.pk, "now": now},
+        )
+
+    # -- clean-up ----------------------------------------------------------------------------
+
+    def _drop_work_tables(self) -> None:
+        sql = self.sql
+        names = ("raw", "rows", "dups", "tagdups", "serial", "match", "filetags", "plan", "issues", "newmodels")
+        sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in names)} CASCADE")
+        temporary = ("ou", "model", "aue", "sync", "ident")
+        sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in temporary)}")
+        sql.run("RESET work_mem")
