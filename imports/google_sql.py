@@ -37,10 +37,12 @@ leaves that to the database's unique index.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -106,6 +108,8 @@ def sync_vouched(expr: str) -> str:
 
 MAC_OK = r"^[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}$"
 WORK_MEM = "128MB"
+#: Bumped when the staged table's layout changes (an older preview's table is then reloaded).
+STAGE_VERSION = 1
 
 # Issue codes (``code`` of the issues table): parse, then planning.
 KEY_PROBLEM, KEY_EMPTY, KEY_LONG, KEY_DUP, TAG_DUP = 1, 2, 3, 4, 5
@@ -153,10 +157,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         importer, report = self.importer, self.report
         drop_stale_stages(keep=importer.run.pk)
         self._drop_work_tables()
-        loaded = self._copy_as_is(table, label)
-        if loaded is None:
-            loaded = self._copy_through_reader(table, label)
-        self.staged_columns, rows = loaded
+        rows = self._stage(table, label)
         report.rows_seen += rows
         self.progress.start(f"{label} — {'applying' if importer.applying else 'checking'}", rows)
         self._answers()
@@ -175,6 +176,40 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         self.progress.save(force=True)
         for _change in self.finish():  # the note on tags taken from serial numbers
             pass
+        if importer.applying or importer.run.dry_run or report.file_errors:
+            self.sql.run(f"DROP TABLE IF EXISTS {self._t('raw')}")  # no commit will read it
+
+    # -- 1. stage ------------------------------------------------------------------------------
+
+    def _fingerprint(self) -> str:
+        path = self.importer.run.source_path
+        stat = path.stat()
+        return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+    def _stage(self, table: Table, label: str) -> int:
+        """The file's rows in ``…_raw`` (made by the preview, reused by the commit while the
+        upload is unchanged); returns the number of rows and sets :attr:`staged_columns`."""
+        sql = self.sql
+        raw = self._t("raw")
+        fingerprint = self._fingerprint()
+        if sql.exists(raw):
+            comment = sql.one("SELECT obj_description(%s::regclass, 'pg_class')", [raw])[0]
+            try:
+                meta = json.loads(comment or "{}")
+            except ValueError:
+                meta = {}
+            if meta.get("version") == STAGE_VERSION and meta.get("fingerprint") == fingerprint:
+                self.staged_columns = dict(meta["columns"])
+                return int(meta["rows"])
+        sql.run(f"DROP TABLE IF EXISTS {raw}")
+        loaded = self._copy_as_is(table, label)
+        if loaded is None:
+            loaded = self._copy_through_reader(table, label)
+        self.staged_columns, rows = loaded
+        meta = {"version": STAGE_VERSION, "fingerprint": fingerprint, "rows": rows, "columns": self.staged_columns}
+        literal = psycopg.sql.Literal(json.dumps(meta)).as_string(sql.raw.connection)
+        sql.run(f"COMMENT ON TABLE {raw} IS {literal}")
+        return rows
 
     # -- 2. distinct values -----------------------------------------------------------------
 
@@ -884,7 +919,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
 
     def _drop_work_tables(self) -> None:
         sql = self.sql
-        names = ("raw", "rows", "dups", "tagdups", "serial", "match", "filetags", "plan", "issues", "newmodels")
+        names = ("rows", "dups", "tagdups", "serial", "match", "filetags", "plan", "issues", "newmodels")
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in names)} CASCADE")
         temporary = ("ou", "model", "aue", "sync", "ident")
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in temporary)}")

@@ -301,3 +301,33 @@ def test_a_serial_used_as_tag_that_is_another_rows_asset_id_is_a_row_error(tmp_p
     assert Device.objects.filter(asset_tag="BBB2", serial_number="AAA1").exists()
     issue = run.issues.get()
     assert issue.line == 3 and "asset id on line 2" in issue.reason
+
+
+def test_the_commit_reuses_the_previews_staged_file_unless_the_upload_changed(tmp_path, settings, monkeypatch, ou):
+    from imports.services import import_run_commit, import_run_create, import_run_start
+
+    settings.IMPORTS_SET_BASED = True
+    copies: list[str] = []
+    original = google_sql.SetBasedGoogleStep._copy_as_is
+
+    def counted(self: Any, *args: Any) -> Any:
+        copies.append(self.file)
+        return original(self, *args)
+
+    monkeypatch.setattr(google_sql.SetBasedGoogleStep, "_copy_as_is", counted)
+    runs = []
+    for name, change in (("same.csv", False), ("changed.csv", True)):
+        path = write(tmp_path / name, gam_row("RS1", "RS1-T"))
+        run = import_run_create(actor=None, kind="google", path=path, mode="all_or_nothing")
+        import_run_start(run=run, phase="preview", inline=True)
+        if change:  # the kept upload is replaced between the preview and the commit
+            write(run.source_path, gam_row("RS2", "RS2-T"), gam_row("RS3", "RS3-T"))
+        run = import_run_commit(run=run, actor=None)
+        import_run_start(run=run, phase="commit", inline=True)
+        run.refresh_from_db()
+        runs.append(run)
+    assert copies == ["same.csv", "changed.csv", "changed.csv"]
+    assert runs[0].counts["devices"]["created"] == 1 and runs[1].counts["devices"]["created"] == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'import\\_stage\\_%%'")
+        assert cursor.fetchone()[0] == 0  # nothing is left behind after the commits
