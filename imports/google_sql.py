@@ -120,6 +120,29 @@ NO_MODEL, SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING = range
 WARNINGS = (MAC_WARNING, RETIRED_WARNING, OUT_WARNING)
 
 
+def _trim_sql(column: str) -> str:
+    """SQL: the cell stripped as ``imports.reading`` strips it (``btrim`` with its characters,
+    only when the first or the last character may be one of them: all are below ``!`` or
+    above ``~`` + 6, and ``btrim`` with a multibyte set is slow)."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN '' "
+        f"WHEN ascii({column}) BETWEEN 33 AND 132 AND ascii(right({column}, 1)) BETWEEN 33 AND 132 THEN {column} "
+        f"ELSE btrim({column}, %(c)s) END"
+    )
+
+
+def _colons(digits: str) -> str:
+    """SQL: 12 hex digits as ``AA:BB:CC:DD:EE:FF``."""
+    return "concat_ws(':', " + ", ".join(f"substr({digits}, {i}, 2)" for i in range(1, 12, 2)) + ")"
+
+
+def _maybe_scientific(column: str) -> str:
+    """SQL: the cell may be Excel's scientific notation (``strpos`` first: the pattern needs
+    ``E+``/``E-``)."""
+    probes = " OR ".join(f"strpos({column}, '{p}') > 0" for p in ("E+", "E-", "e+", "e-"))
+    return f"(({probes}) AND {column} ~ %(sci)s)"
+
+
 def set_based_google_enabled(importer: GoogleImporter) -> bool:
     """True when this Google import takes the set-based path: PostgreSQL, ``IMPORTS_SET_BASED``
     on, and no check-outs to create (those stay row by row)."""
@@ -216,32 +239,49 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
     def _t(self, name: str) -> str:
         return self.sql.table(name)
 
-    def _trimmed(self) -> str:
+    def _trim(self) -> None:
+        """``…_trim``: the staged rows with every used cell stripped as the reader strips cells
+        (under its alias) and the facts the later statements test more than once: whether
+        ``lastSync`` is a moment SQL may read (``sync_ok``), the normalized MAC address
+        (``mac_norm``: ``''`` for blank, NULL when not a MAC address) and whether the serial or
+        the asset id may be Excel's scientific notation (``serial_sci``, ``tag_sci``)."""
         cells = []
         for name in USED:
             column = self.staged_columns.get(name)
-            value = f"btrim(coalesce({column}, ''), %(c)s)" if column else "''::text"
-            cells.append(f"{value} AS {ALIAS[name]}")
-        return f"SELECT line, {', '.join(cells)} FROM {self._t('raw')} OFFSET 0"
+            cells.append(f"{_trim_sql(column) if column else chr(39) * 2 + '::text'} AS {ALIAS[name]}")
+        plain_mac = "char_length(q.mac) = 12 AND translate(upper(q.mac), '0123456789ABCDEF', '') = ''"
+        self.sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {self._t("trim")} AS
+            SELECT q.*,
+                   CASE WHEN q.sync = '' THEN NULL ELSE {sync_vouched("q.sync")} END AS sync_ok,
+                   CASE WHEN q.mac = '' THEN ''
+                        WHEN {plain_mac} THEN {_colons("upper(q.mac)")}
+                        WHEN q.mac ~ %(mac_ok)s THEN {_colons("upper(translate(q.mac, ':-.', ''))")}
+                   END AS mac_norm,
+                   {_maybe_scientific("q.serial")} AS serial_sci, {_maybe_scientific("q.tag")} AS tag_sci
+            FROM (SELECT line, {", ".join(cells)} FROM {self._t("raw")} OFFSET 0) q
+            """,
+            {"c": _CELL_STRIP, "sync_ok": SYNC_OK, "mac_ok": MAC_OK, "sci": MAYBE_SCIENTIFIC},
+        )
+        self.sql.run(f"ANALYZE {self._t('trim')} (ou, model, aue, sync_ok, serial_sci, tag_sci)")
 
     def _answers(self) -> None:
         """The org units, models, AUE values and the doubtful serials, asset ids and lastSync
         values of the file, judged in Python into temporary tables ``…_ou``, ``…_model``,
         ``…_aue``, ``…_sync`` and ``…_ident``."""
         sql = self.sql
+        self._trim()
         found = sql.rows(
             f"""
             SELECT CASE WHEN GROUPING(ou) = 0 THEN 'ou' WHEN GROUPING(model) = 0 THEN 'model'
                         WHEN GROUPING(aue) = 0 THEN 'aue' WHEN GROUPING(sync_c) = 0 THEN 'sync'
-                        ELSE 'ident' END, ou, model, aue, sync_c, ident_c
-            FROM (SELECT ou, model, aue,
-                         CASE WHEN sync <> '' AND NOT ({sync_vouched("sync")}) THEN sync END AS sync_c,
-                         unnest(ARRAY[CASE WHEN serial ~ %(sci)s THEN serial END,
-                                      CASE WHEN tag ~ %(sci)s THEN tag END]) AS ident_c
-                  FROM ({self._trimmed()}) s) x
-            GROUP BY GROUPING SETS ((ou), (model), (aue), (sync_c), (ident_c))
-            """,
-            {"c": _CELL_STRIP, "sync_ok": SYNC_OK, "sci": MAYBE_SCIENTIFIC},
+                        ELSE 'ident' END, ou, model, aue, sync_c, coalesce(serial_c, tag_c)
+            FROM (SELECT ou, model, aue, CASE WHEN NOT sync_ok THEN sync END AS sync_c,
+                         CASE WHEN serial_sci THEN serial END AS serial_c, CASE WHEN tag_sci THEN tag END AS tag_c
+                  FROM {self._t("trim")}) x
+            GROUP BY GROUPING SETS ((ou), (model), (aue), (sync_c), (serial_c), (tag_c))
+            """
         )
         importer = self.importer
         order = importer.options.get("date_order", "MDY")
@@ -307,64 +347,66 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         ``perr`` (any parse problem) — and ``…_dups`` / ``…_tagdups`` with their lines."""
         sql = self.sql
         rows, t = self._t("rows"), self._t
+        trim = t("trim")
+        key_ok = (
+            f"s.serial <> '' AND char_length(s.serial) <= 100 "
+            f"AND NOT (s.serial_sci AND EXISTS (SELECT 1 FROM {t('ident')} i WHERE i.raw = s.serial))"
+        )
+        # Repeated serial numbers (rows whose key parsed) and asset ids (every row), without their
+        # lines first: grouping a million keys is cheap, gathering a million arrays is not.
+        sql.run(
+            f"CREATE TEMPORARY TABLE {t('dupkeys')} AS SELECT upper(s.serial) AS key FROM {trim} s "
+            f"WHERE {key_ok} GROUP BY 1 HAVING count(*) > 1"
+        )
+        sql.run(
+            f"CREATE TEMPORARY TABLE {t('tagdupkeys')} AS SELECT lower(s.tag) AS tag_l FROM {trim} s "
+            f"WHERE s.tag <> '' GROUP BY 1 HAVING count(*) > 1"
+        )
         sql.run(
             f"""
             CREATE UNLOGGED TABLE {rows} AS
-            SELECT s.*, upper(s.serial) AS key,
-                   CASE WHEN ks.raw IS NOT NULL THEN {KEY_PROBLEM} WHEN s.serial = '' THEN {KEY_EMPTY}
-                        WHEN char_length(s.serial) > 100 THEN {KEY_LONG} ELSE 0 END AS kerr,
-                   ks.problem AS key_problem, ts.problem AS tag_problem,
-                   o.site_id, o.problem AS ou_problem,
-                   a.value AS aue_value, a.problem AS aue_problem,
-                   m.too_long AS model_long, m.maker_l, m.key AS model_key, m.model_id, m.maker_id,
-                   CASE WHEN s.sync = '' THEN NULL
-                        WHEN {sync_vouched("s.sync")} THEN s.sync::timestamptz
-                        ELSE y.value END AS sync_value,
-                   y.problem AS sync_problem,
-                   CASE WHEN s.mac = '' THEN ''
-                        WHEN s.mac ~ %(mac_ok)s THEN
-                          regexp_replace(upper(regexp_replace(s.mac, '[^0-9A-Fa-f]', '', 'g')),
-                                         '(..)(?=.)', '\\1:', 'g')
-                   END AS mac_norm,
-                   false AS dup, false AS tagdup, false AS perr
-            FROM ({self._trimmed()}) s
-            LEFT JOIN {t("ident")} ks ON ks.raw = s.serial
-            LEFT JOIN {t("ident")} ts ON ts.raw = s.tag
-            LEFT JOIN {t("ou")} o ON o.raw = s.ou
-            LEFT JOIN {t("aue")} a ON a.raw = s.aue
-            LEFT JOIN {t("model")} m ON m.raw = s.model
-            LEFT JOIN {t("sync")} y ON y.raw = s.sync
-            """,
-            {"c": _CELL_STRIP, "sync_ok": SYNC_OK, "mac_ok": MAC_OK},
+            SELECT b.*,
+                   coalesce(b.kerr = 0 AND NOT b.dup AND NOT b.tagdup
+                            AND (b.tag_problem IS NOT NULL OR char_length(b.tag) > 64 OR b.site_id IS NULL
+                                 OR b.ou_problem IS NOT NULL OR b.aue_problem IS NOT NULL OR b.model_long
+                                 OR b.sync_problem IS NOT NULL OR char_length(b.devid) > 64), false) AS perr
+            FROM (
+              SELECT s.line, s.serial, s.ou, s.tag, s.model, s.recent, s.sync, s.osv, s.aue, s.boot, s.gstatus,
+                     s.mac, s.devid, s.mac_norm, upper(s.serial) AS key,
+                     CASE WHEN ks.raw IS NOT NULL THEN {KEY_PROBLEM} WHEN s.serial = '' THEN {KEY_EMPTY}
+                          WHEN char_length(s.serial) > 100 THEN {KEY_LONG} ELSE 0 END AS kerr,
+                     ks.problem AS key_problem, ts.problem AS tag_problem,
+                     o.site_id, o.problem AS ou_problem,
+                     a.value AS aue_value, a.problem AS aue_problem,
+                     coalesce(m.too_long, false) AS model_long, m.maker_l, m.key AS model_key, m.model_id, m.maker_id,
+                     CASE WHEN s.sync = '' THEN NULL WHEN s.sync_ok THEN s.sync::timestamptz ELSE y.value END
+                       AS sync_value,
+                     y.problem AS sync_problem,
+                     dk.key IS NOT NULL AS dup,
+                     dt.tag_l IS NOT NULL AND ks.raw IS NULL AND s.serial <> '' AND char_length(s.serial) <= 100
+                       AND dk.key IS NULL AS tagdup
+              FROM {trim} s
+              LEFT JOIN {t("ident")} ks ON ks.raw = s.serial
+              LEFT JOIN {t("ident")} ts ON ts.raw = s.tag
+              LEFT JOIN {t("ou")} o ON o.raw = s.ou
+              LEFT JOIN {t("aue")} a ON a.raw = s.aue
+              LEFT JOIN {t("model")} m ON m.raw = s.model
+              LEFT JOIN {t("sync")} y ON y.raw = s.sync
+              LEFT JOIN {t("dupkeys")} dk ON dk.key = upper(s.serial) AND {key_ok}
+              LEFT JOIN {t("tagdupkeys")} dt ON s.tag <> '' AND dt.tag_l = lower(s.tag)
+            ) b
+            """
         )
+        sql.run(f"DROP TABLE {trim}")
         dups, tagdups = t("dups"), t("tagdups")
         sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {dups} AS
-            SELECT key, array_agg(line ORDER BY line) AS lines FROM {rows} WHERE kerr = 0
-            GROUP BY key HAVING count(*) > 1
-            """
-        )
-        sql.run(f"UPDATE {rows} r SET dup = true FROM {dups} d WHERE d.key = r.key AND r.kerr = 0")
-        sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {tagdups} AS
-            SELECT lower(tag) AS tag_l, array_agg(line ORDER BY line) AS lines FROM {rows} WHERE tag <> ''
-            GROUP BY lower(tag) HAVING count(*) > 1
-            """
+            f"CREATE UNLOGGED TABLE {dups} AS SELECT key, array_agg(line ORDER BY line) AS lines "
+            f"FROM {rows} WHERE dup GROUP BY key"
         )
         sql.run(
-            f"UPDATE {rows} r SET tagdup = true FROM {tagdups} d "
-            f"WHERE r.tag <> '' AND d.tag_l = lower(r.tag) AND r.kerr = 0 AND NOT r.dup"
-        )
-        sql.run(
-            f"""
-            UPDATE {rows} SET perr = true
-            WHERE kerr = 0 AND NOT dup AND NOT tagdup
-              AND (tag_problem IS NOT NULL OR char_length(tag) > 64 OR site_id IS NULL OR ou_problem IS NOT NULL
-                   OR aue_problem IS NOT NULL OR model_long OR sync_problem IS NOT NULL
-                   OR char_length(devid) > 64)
-            """
+            f"CREATE UNLOGGED TABLE {tagdups} AS SELECT r.tag_l, array_agg(r.line ORDER BY r.line) AS lines "
+            f"FROM (SELECT lower(tag) AS tag_l, line FROM {rows} WHERE tag <> '') r "
+            f"JOIN {t('tagdupkeys')} k ON k.tag_l = r.tag_l GROUP BY r.tag_l"
         )
         sql.run(f"CREATE INDEX ON {rows} (line)")
         sql.run(f"ANALYZE {rows}")
@@ -380,6 +422,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         retired, lost, stolen = Device.Status.RETIRED, Device.Status.LOST, Device.Status.STOLEN
         site_field = self.device_site_field
         scope_site = self.importer.run.scope_site_id
+        ok = "r.kerr = 0 AND NOT r.dup AND NOT r.tagdup AND NOT r.perr"
         # Serial candidates (every device, retired ones too) and the narrowing by maker.
         sql.run(
             f"""
@@ -390,9 +433,21 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             FROM {rows} r
             JOIN {device} d ON lower(d.serial_number) = lower(r.serial)
             LEFT JOIN inventory_manufacturer mk ON mk.id = d.manufacturer_id
-            WHERE r.kerr = 0 AND NOT r.dup AND NOT r.tagdup AND NOT r.perr
+            WHERE {ok}
             GROUP BY r.line
             """
+        )
+        # Live devices holding a tag this file may give (an asset id, or a serial used as the tag
+        # of a new device): at most one a tag (the unique live asset tag index).
+        sql.run(
+            f"""
+            CREATE TEMPORARY TABLE {t("live")} AS
+            SELECT lower(d.asset_tag) AS tag_l, d.id, d.serial_number FROM {device} d
+            WHERE d.status <> %(retired)s AND lower(d.asset_tag) IN (
+                SELECT lower(r.tag) FROM {rows} r WHERE {ok} AND r.tag <> ''
+                UNION ALL SELECT lower(r.serial) FROM {rows} r WHERE {ok} AND r.tag = '')
+            """,
+            {"retired": retired},
         )
         sql.run(
             f"""
@@ -408,21 +463,25 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                          AND lower(tg.serial_number) <> lower(r.serial) THEN tg.id END AS tag_other
             FROM {rows} r
             LEFT JOIN {t("serial")} sc ON sc.line = r.line
-            LEFT JOIN LATERAL (
-                SELECT d.id, d.serial_number FROM {device} d
-                WHERE r.tag <> '' AND lower(d.asset_tag) = lower(r.tag) AND d.status <> %(retired)s
-                ORDER BY d.id LIMIT 1
-            ) tg ON sc.n IS NULL
-            WHERE r.kerr = 0 AND NOT r.dup AND NOT r.tagdup AND NOT r.perr
-            """,
-            {"retired": retired},
+            LEFT JOIN {t("live")} tg ON sc.n IS NULL AND r.tag <> '' AND tg.tag_l = lower(r.tag)
+            WHERE {ok}
+            """
         )
-        in_file_tags = t("filetags")
+        # Asset ids of the file that are the serial of an untagged row (its new device's tag).
         sql.run(
-            f"CREATE UNLOGGED TABLE {in_file_tags} AS SELECT lower(tag) AS tag_l, min(line) AS line "
-            f"FROM {rows} WHERE tag <> '' GROUP BY lower(tag)"
+            f"""
+            CREATE TEMPORARY TABLE {t("filetags")} AS
+            SELECT lower(tag) AS tag_l, min(line) AS line FROM {rows}
+            WHERE tag <> '' AND lower(tag) IN (SELECT lower(r.serial) FROM {rows} r WHERE {ok} AND r.tag = '')
+            GROUP BY 1
+            """
+        )
+        sql.run(
+            f"CREATE TEMPORARY TABLE {t('open')} AS SELECT DISTINCT device_id FROM custody_assignment "
+            "WHERE checked_in_at IS NULL"
         )
         sql.run(f"ANALYZE {t('match')}")
+        checked_out = "(oa.device_id IS NOT NULL AND d.status NOT IN (%(lost)s, %(stolen)s))"
         sql.run(
             f"""
             CREATE UNLOGGED TABLE {plan} AS
@@ -453,11 +512,16 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                      l.auto_update_expiration AS ls_aue, l.boot_mode AS ls_boot, l.google_status AS ls_status,
                      coalesce(nullif(r.tag, ''), r.serial) AS new_tag,
                      clash.id AS clash_id, ft.line AS file_tag_line,
-                     coalesce(x.tag_change, false) AS tag_change,
-                     coalesce(x.serial_change, false) AS serial_change,
-                     coalesce(x.mac_change, false) AS mac_change,
-                     coalesce(x.devid_change, false) AS devid_change,
-                     coalesce(x.transfer, false) AS transfer,
+                     coalesce(m.device_id IS NOT NULL AND r.tag <> '' AND r.tag <> d.asset_tag, false) AS tag_change,
+                     coalesce(m.device_id IS NOT NULL AND lower(r.serial) <> lower(d.serial_number), false)
+                       AS serial_change,
+                     coalesce(m.device_id IS NOT NULL AND r.mac_norm <> '' AND coalesce(d.wifi_mac, '') <> r.mac_norm
+                              AND {self._mac_sql("coalesce(d.wifi_mac, '')")} IS DISTINCT FROM r.mac_norm, false)
+                       AS mac_change,
+                     coalesce(m.device_id IS NOT NULL AND r.devid <> ''
+                              AND coalesce(d.google_device_id, '') <> r.devid, false) AS devid_change,
+                     coalesce(m.device_id IS NOT NULL AND r.site_id <> d.current_site_id AND d.status <> %(retired)s
+                              AND ns.active AND NOT {checked_out}, false) AS transfer,
                      CASE
                        WHEN m.ambiguous IS NOT NULL THEN {SERIAL_AMBIGUOUS}
                        WHEN m.tag_other IS NOT NULL THEN {TAG_OTHER_DEVICE}
@@ -472,7 +536,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                        WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
                        WHEN r.site_id <> d.current_site_id THEN
                          CASE WHEN d.status = %(retired)s THEN {RETIRED_WARNING}
-                              WHEN x.checked_out THEN {OUT_WARNING}
+                              WHEN {checked_out} THEN {OUT_WARNING}
                               WHEN NOT ns.active THEN {SITE_INACTIVE} END
                      END AS code
               FROM {rows} r
@@ -481,27 +545,13 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
               LEFT JOIN sites_location loc ON loc.id = d.location_id
               LEFT JOIN {DeviceLastSeen._meta.db_table} l ON l.device_id = m.device_id
               JOIN sites_site ns ON ns.id = r.site_id
-              LEFT JOIN {in_file_tags} ft ON ft.tag_l = lower(r.serial) AND ft.line <> r.line
-              LEFT JOIN LATERAL (
-                SELECT e.id FROM {device} e
-                WHERE e.status <> %(retired)s AND e.id IS DISTINCT FROM m.device_id
-                  AND lower(e.asset_tag) = lower(coalesce(nullif(r.tag, ''), r.serial))
-                  AND (m.device_id IS NULL OR (r.tag <> '' AND r.tag <> d.asset_tag AND d.status <> %(retired)s))
-                ORDER BY e.id LIMIT 1
-              ) clash ON m.ambiguous IS NULL AND m.tag_other IS NULL
-              LEFT JOIN LATERAL (
-                SELECT r.tag <> '' AND r.tag <> d.asset_tag AS tag_change,
-                       lower(r.serial) <> lower(d.serial_number) AS serial_change,
-                       r.mac_norm <> '' AND coalesce(d.wifi_mac, '') <> r.mac_norm
-                         AND {self._mac_sql("coalesce(d.wifi_mac, '')")} IS DISTINCT FROM r.mac_norm AS mac_change,
-                       r.devid <> '' AND coalesce(d.google_device_id, '') <> r.devid AS devid_change,
-                       r.site_id <> d.current_site_id AND d.status <> %(retired)s AND ns.active
-                         AND NOT (EXISTS (SELECT 1 FROM custody_assignment a
-                                          WHERE a.device_id = d.id AND a.checked_in_at IS NULL)
-                                  AND d.status NOT IN (%(lost)s, %(stolen)s)) AS transfer,
-                       EXISTS (SELECT 1 FROM custody_assignment a WHERE a.device_id = d.id AND a.checked_in_at IS NULL)
-                         AND d.status NOT IN (%(lost)s, %(stolen)s) AS checked_out
-              ) x ON m.device_id IS NOT NULL
+              LEFT JOIN {t("filetags")} ft ON r.tag = '' AND ft.tag_l = lower(r.serial)
+              LEFT JOIN {t("live")} clash
+                ON m.ambiguous IS NULL AND m.tag_other IS NULL
+               AND clash.tag_l = lower(coalesce(nullif(r.tag, ''), r.serial))
+               AND clash.id IS DISTINCT FROM m.device_id
+               AND (m.device_id IS NULL OR (r.tag <> '' AND r.tag <> d.asset_tag AND d.status <> %(retired)s))
+              LEFT JOIN {t("open")} oa ON oa.device_id = m.device_id
             ) b
             """,
             {
@@ -539,10 +589,11 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             report.count("devices", REJECTED, int(rejected_early) + int(outcomes.get(REJECTED, 0)))
         self.new_models = sql.rows(
             f"""
-            SELECT DISTINCT ON (p.model_key) p.model_key, m.maker, m.name, m.category, p.aue_value
-            FROM {plan} p JOIN {rows} r ON r.line = p.line JOIN {t("model")} m ON m.raw = r.model
-            WHERE p.outcome = '{CREATED}' AND p.model_pk IS NULL
-            ORDER BY p.model_key, p.line
+            SELECT f.model_key, m.maker, m.name, m.category, p.aue_value
+            FROM (SELECT model_key, min(line) AS line FROM {plan}
+                  WHERE outcome = '{CREATED}' AND model_pk IS NULL GROUP BY model_key) f
+            JOIN {plan} p ON p.line = f.line JOIN {rows} r ON r.line = f.line JOIN {t("model")} m ON m.raw = r.model
+            ORDER BY f.model_key
             """
         )
         if self.new_models:
@@ -784,14 +835,16 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                 f"WHERE p.model_pk IS NULL AND p.model_key = c.key AND p.outcome = '{CREATED}'"
             )
         device = Device._meta.db_table
-        sql.run(f"ALTER TABLE {plan} ADD COLUMN new_id bigint")
+        # The new devices' ids, drawn from the table's sequence (a narrow table: updating the
+        # wide plan table would rewrite every row).
         sql.run(
-            f"UPDATE {plan} SET new_id = nextval(pg_get_serial_sequence('{device}', 'id')) WHERE outcome = '{CREATED}'"
+            f"CREATE UNLOGGED TABLE {t('newids')} AS SELECT line, nextval(pg_get_serial_sequence('{device}', 'id')) "
+            f"AS id FROM {plan} WHERE outcome = '{CREATED}'"
         )
         _insert_select(
             Device,
             {
-                "id": "p.new_id",
+                "id": "n.id",
                 "asset_tag": "p.new_tag",
                 "serial_number": "p.serial",
                 "manufacturer_id": "p.maker_pk",
@@ -803,7 +856,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                 "wifi_mac": "coalesce(p.mac_norm, '')",
                 "google_device_id": "p.devid",
             },
-            f"FROM {plan} p WHERE p.outcome = '{CREATED}' ORDER BY p.line",
+            f"FROM {plan} p JOIN {t('newids')} n ON n.line = p.line ORDER BY p.line",
             now,
             sql,
         )
@@ -851,12 +904,10 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         )
         source = f"""
             FROM (
-              SELECT p.line, 0 AS ord, coalesce(p.new_id, p.device_id) AS device_id, '{kinds.CREATED}' AS kind,
-                     '{{}}'::jsonb AS before,
+              SELECT p.line, 0 AS ord, n.id AS device_id, '{kinds.CREATED}' AS kind, '{{}}'::jsonb AS before,
                      jsonb_build_object('asset_tag', p.new_tag, 'status', '{Device.Status.IN_STOCK}',
-                                        'owner_site', {site_code.format("p.site_id")},
-                                        'current_site', {site_code.format("p.site_id")}) AS after
-              FROM {plan} p WHERE p.outcome = '{CREATED}'
+                                        'owner_site', ns.code, 'current_site', ns.code) AS after
+              FROM {plan} p JOIN {t("newids")} n ON n.line = p.line JOIN sites_site ns ON ns.id = p.site_id
               UNION ALL
               SELECT p.line, 1, p.device_id, '{kinds.UPDATED}', {before_updated}, {after_updated}
               FROM {plan} p
@@ -903,8 +954,8 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         }
         _insert_select(
             DeviceLastSeen,
-            {"device_id": "coalesce(p.new_id, p.device_id)", **fields, "source_run_id": str(int(run.pk))},
-            f"FROM {plan} p WHERE p.ls_outcome = '{CREATED}' ORDER BY p.line",
+            {"device_id": "coalesce(n.id, p.device_id)", **fields, "source_run_id": str(int(run.pk))},
+            f"FROM {plan} p LEFT JOIN {t('newids')} n ON n.line = p.line WHERE p.ls_outcome = '{CREATED}' ORDER BY p.line",
             now,
             sql,
         )
@@ -919,8 +970,8 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
 
     def _drop_work_tables(self) -> None:
         sql = self.sql
-        names = ("rows", "dups", "tagdups", "serial", "match", "filetags", "plan", "issues", "newmodels")
+        names = ("trim", "rows", "dups", "tagdups", "serial", "match", "plan", "issues", "newmodels", "newids")
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in names)} CASCADE")
-        temporary = ("ou", "model", "aue", "sync", "ident")
+        temporary = ("ou", "model", "aue", "sync", "ident", "dupkeys", "tagdupkeys", "live", "filetags", "open")
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in temporary)}")
         sql.run("RESET work_mem")
