@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 
 from core.testing import World, make_world
 
@@ -56,6 +57,14 @@ def page():  # type: ignore[no-untyped-def]
                   "--disable-sync", "--no-first-run", "--disable-quic"],
         )  # fmt: skip
         context = browser.new_context()
-        yield context.new_page()
-        context.close()
-        browser.close()
+        try:
+            yield context.new_page()
+        finally:
+            # While Playwright's event loop runs in this thread, Django keeps this thread's
+            # database connections apart (asgiref's Local follows the running loop's context):
+            # the test's queries opened one that the test database teardown never sees, and
+            # PostgreSQL then refused to drop the test database ("being accessed by other
+            # users"). Close them here, while that loop still runs.
+            connections.close_all()
+            context.close()
+            browser.close()

@@ -10,38 +10,35 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
+from conftest import needs_chromium
 from core.testing import PASSWORD
 from imports.models import ImportRun
 from imports.tasks import wait_for_threads
 from imports.tests.roster import manifest, orgs_csv, roster_zip, user, users_csv
 from people.models import Person
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (apt install chromium)"
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture
-def page():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
-    from playwright.sync_api import sync_playwright
+def connections_seen():
+    """Database connections the test used while the browser ran; after the shared ``page``
+    fixture is torn down (this fixture is set up before it, so it ends after it) they must be
+    closed, else PostgreSQL cannot drop the test database at the end of the run."""
+    seen: list = []
+    yield seen
+    assert seen and [conn.connection for conn in seen] == [None] * len(seen)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )  # fmt: skip
-        context = browser.new_context()
-        yield context.new_page()
-        context.close()
-        browser.close()
+
+@pytest.mark.django_db(transaction=True)
+def test_the_browser_fixture_closes_the_connections_the_test_opened(connections_seen, page):
+    # Playwright's sync API runs an event loop in this thread: Django then keeps the test's
+    # connections apart from the thread's own, which the database teardown closes.
+    assert Person.objects.count() == 0
+    connections_seen.append(connections["default"])
+    assert connections["default"].connection is not None
 
 
 @pytest.mark.django_db(transaction=True)
