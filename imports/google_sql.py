@@ -64,7 +64,7 @@ from imports.pipeline import (
     _read_guard,
 )
 from imports.reading import _CELL_STRIP, Table
-from imports.staging import StagedFile, _insert_select, _Sql, drop_stale_stages, set_based_enabled
+from imports.staging import StagedFile, _insert_select, _Sql, _trim_sql, drop_stale_stages, set_based_enabled
 from imports.values import parse_datetime, parse_identifier
 from inventory.models import Device, DeviceEvent, DeviceLastSeen
 
@@ -118,17 +118,6 @@ TAG_PROBLEM, TAG_LONG, OU_EMPTY, OU_PROBLEM, AUE_PROBLEM, MODEL_LONG, SYNC_PROBL
 SERIAL_AMBIGUOUS, TAG_OTHER_DEVICE, OUT_OF_SCOPE, NEW_TAG_LONG, TAG_CLASH, TAG_IN_FILE = range(30, 36)
 NO_MODEL, SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING = range(36, 41)
 WARNINGS = (MAC_WARNING, RETIRED_WARNING, OUT_WARNING)
-
-
-def _trim_sql(column: str) -> str:
-    """SQL: the cell stripped as ``imports.reading`` strips it (``btrim`` with its characters,
-    only when the first or the last character may be one of them: all are below ``!`` or
-    above ``~`` + 6, and ``btrim`` with a multibyte set is slow)."""
-    return (
-        f"CASE WHEN {column} IS NULL THEN '' "
-        f"WHEN ascii({column}) BETWEEN 33 AND 132 AND ascii(right({column}, 1)) BETWEEN 33 AND 132 THEN {column} "
-        f"ELSE btrim({column}, %(c)s) END"
-    )
 
 
 def _colons(digits: str) -> str:

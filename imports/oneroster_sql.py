@@ -105,6 +105,7 @@ from imports.staging import (  # noqa: F401 - re-exported: the tests and older i
     _guarded,
     _insert_select,
     _Sql,
+    _trim_sql,
     drop_stale_stages,
     set_based_enabled,
 )
@@ -332,7 +333,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
         for name in USED:
             column = self.staged_columns.get(name)
             if column:
-                cells.append(f"btrim(coalesce({column}, ''), %(c)s) AS {ALIAS[name]}")
+                cells.append(f"{_trim_sql(column)} AS {ALIAS[name]}")
             else:  # an absent preferredGivenName leaves the name as it is; other columns read as ""
                 cells.append(f"{'NULL' if name == 'preferredGivenName' else chr(39) * 2}::text AS {ALIAS[name]}")
         return f"SELECT line, {', '.join(cells)} FROM {self.sql.table('raw')} OFFSET 0"
