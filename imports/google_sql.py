@@ -64,7 +64,15 @@ from imports.pipeline import (
     _read_guard,
 )
 from imports.reading import _CELL_STRIP, Table
-from imports.staging import StagedFile, _insert_select, _Sql, _trim_sql, drop_stale_stages, set_based_enabled
+from imports.staging import (
+    StagedFile,
+    _insert_select,
+    _Sql,
+    _trim_sql,
+    drop_stale_stages,
+    indexes_built_after,
+    set_based_enabled,
+)
 from imports.values import parse_datetime, parse_identifier
 from inventory.models import Device, DeviceEvent, DeviceLastSeen
 
@@ -830,39 +838,41 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             f"CREATE UNLOGGED TABLE {t('newids')} AS SELECT line, nextval(pg_get_serial_sequence('{device}', 'id')) "
             f"AS id FROM {plan} WHERE outcome = '{CREATED}'"
         )
-        _insert_select(
-            Device,
-            {
-                "id": "n.id",
-                "asset_tag": "p.new_tag",
-                "serial_number": "p.serial",
-                "manufacturer_id": "p.maker_pk",
-                "model_id": "p.model_pk",
-                "status": f"'{Device.Status.IN_STOCK}'",
-                "owner_site_id": "p.site_id",
-                "current_site_id": "p.site_id",
-                "location_id": "NULL",
-                "wifi_mac": "coalesce(p.mac_norm, '')",
-                "google_device_id": "p.devid",
-            },
-            f"FROM {plan} p JOIN {t('newids')} n ON n.line = p.line ORDER BY p.line",
-            now,
-            sql,
-        )
-        sql.run(
-            f"""
-            UPDATE {device} d SET
-              asset_tag = CASE WHEN p.tag_change THEN p.tag ELSE d.asset_tag END,
-              serial_number = CASE WHEN p.serial_change THEN p.serial ELSE d.serial_number END,
-              wifi_mac = CASE WHEN p.mac_change THEN p.mac_norm ELSE d.wifi_mac END,
-              google_device_id = CASE WHEN p.devid_change THEN p.devid ELSE d.google_device_id END,
-              current_site_id = CASE WHEN p.transfer THEN p.site_id ELSE d.current_site_id END,
-              location_id = CASE WHEN p.transfer THEN NULL ELSE d.location_id END,
-              updated_at = %(now)s
-            FROM {plan} p WHERE p.device_id = d.id AND p.outcome = '{UPDATED}'
-            """,
-            {"now": now},
-        )
+        created = int(sql.one(f"SELECT count(*) FROM {t('newids')}")[0])
+        with indexes_built_after(Device, rows=created, sql=sql):
+            _insert_select(
+                Device,
+                {
+                    "id": "n.id",
+                    "asset_tag": "p.new_tag",
+                    "serial_number": "p.serial",
+                    "manufacturer_id": "p.maker_pk",
+                    "model_id": "p.model_pk",
+                    "status": f"'{Device.Status.IN_STOCK}'",
+                    "owner_site_id": "p.site_id",
+                    "current_site_id": "p.site_id",
+                    "location_id": "NULL",
+                    "wifi_mac": "coalesce(p.mac_norm, '')",
+                    "google_device_id": "p.devid",
+                },
+                f"FROM {plan} p JOIN {t('newids')} n ON n.line = p.line ORDER BY p.line",
+                now,
+                sql,
+            )
+            sql.run(
+                f"""
+                UPDATE {device} d SET
+                  asset_tag = CASE WHEN p.tag_change THEN p.tag ELSE d.asset_tag END,
+                  serial_number = CASE WHEN p.serial_change THEN p.serial ELSE d.serial_number END,
+                  wifi_mac = CASE WHEN p.mac_change THEN p.mac_norm ELSE d.wifi_mac END,
+                  google_device_id = CASE WHEN p.devid_change THEN p.devid ELSE d.google_device_id END,
+                  current_site_id = CASE WHEN p.transfer THEN p.site_id ELSE d.current_site_id END,
+                  location_id = CASE WHEN p.transfer THEN NULL ELSE d.location_id END,
+                  updated_at = %(now)s
+                FROM {plan} p WHERE p.device_id = d.id AND p.outcome = '{UPDATED}'
+                """,
+                {"now": now},
+            )
         self._events(now)
         if self.has_last_seen:
             self._last_seen(now)
@@ -908,27 +918,33 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
               FROM {plan} p WHERE p.outcome = '{UPDATED}' AND p.transfer
             ) e ORDER BY e.line, e.ord
         """
-        _insert_select(
-            DeviceEvent,
-            {
-                "device_id": "e.device_id",
-                "occurred_at": "%(now)s",
-                "kind": "e.kind",
-                "actor_id": "%(actor)s::int",
-                "actor_label": "%(label)s",
-                "person_id": "NULL",
-                "person_label": "''",
-                "before": "e.before",
-                "after": "e.after",
-                "note": "''",
-                "source": f"'{DeviceEvent.Source.IMPORT}'",
-                "import_run_id": str(int(run.pk)),
-            },
-            source,
-            now,
-            sql,
-            {"actor": run.actor_id, "label": label},
+        (events,) = sql.one(
+            f"SELECT count(*) FILTER (WHERE outcome = '{CREATED}') + count(*) FILTER (WHERE outcome = '{UPDATED}' "
+            f"AND (tag_change OR serial_change OR mac_change OR devid_change)) + count(*) FILTER (WHERE "
+            f"outcome = '{UPDATED}' AND transfer) FROM {plan}"
         )
+        with indexes_built_after(DeviceEvent, rows=int(events), sql=sql):
+            _insert_select(
+                DeviceEvent,
+                {
+                    "device_id": "e.device_id",
+                    "occurred_at": "%(now)s",
+                    "kind": "e.kind",
+                    "actor_id": "%(actor)s::int",
+                    "actor_label": "%(label)s",
+                    "person_id": "NULL",
+                    "person_label": "''",
+                    "before": "e.before",
+                    "after": "e.after",
+                    "note": "''",
+                    "source": f"'{DeviceEvent.Source.IMPORT}'",
+                    "import_run_id": str(int(run.pk)),
+                },
+                source,
+                now,
+                sql,
+                {"actor": run.actor_id, "label": label},
+            )
 
     def _last_seen(self, now: Any) -> None:
         sql, t, run = self.sql, self._t, self.importer.run

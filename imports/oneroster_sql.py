@@ -107,6 +107,7 @@ from imports.staging import (  # noqa: F401 - re-exported: the tests and older i
     _Sql,
     _trim_sql,
     drop_stale_stages,
+    indexes_built_after,
     set_based_enabled,
 )
 from imports.values import _STRIP, parse_bool, parse_datetime, parse_identifier
@@ -738,7 +739,8 @@ class SetBasedUsersStep(StagedFile, UserStep):
               AND (r.st = 'tobedeleted' OR r.kind <> '{SKIP}')
             """
         )
-        for outcome, n in sql.rows(f"SELECT outcome, count(*) FROM {plan} GROUP BY outcome"):
+        outcomes = dict(sql.rows(f"SELECT outcome, count(*) FROM {plan} GROUP BY outcome"))
+        for outcome, n in outcomes.items():
             report.count("people", outcome, int(n))
         # People the bulk file does not list: the main writes touch only people it lists, so
         # they are the same before and after them (counted while the table is smaller).
@@ -752,7 +754,8 @@ class SetBasedUsersStep(StagedFile, UserStep):
                 "family_name": "x.family", "preferred_name": "x.pref", "email": "x.email", "grade": "x.grade",
                 "home_site_id": "x.site_id", "homeroom": "x.homeroom", "status": "'active'",
             }  # fmt: skip
-            _insert_select(Person, fields, f"FROM {plan} x WHERE x.outcome = '{CREATED}' ORDER BY x.line", now, sql)
+            with indexes_built_after(Person, rows=int(outcomes.get(CREATED, 0)), sql=sql):
+                _insert_select(Person, fields, f"FROM {plan} x WHERE x.outcome = '{CREATED}' ORDER BY x.line", now, sql)
             table = Person._meta.db_table
             sql.run(
                 f"""

@@ -14,6 +14,7 @@ Google Admin devices): the shared parts of ``imports.oneroster_sql`` and ``impor
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import re
@@ -35,6 +36,11 @@ log = logging.getLogger(__name__)
 STAGE_PREFIX = "import_stage_"
 #: Rows inserted into a table after which it is analyzed (its statistics would be far off).
 ANALYZE_AFTER = 10_000
+#: An insert of at least this many rows, and at least as many as the table holds (a first
+#: load), drops the table's plain indexes first and builds them again after it.
+REBUILD_AT_LEAST = 100_000
+#: ``maintenance_work_mem`` while those indexes are built.
+BUILD_MEMORY = "256MB"
 #: A CSV field longer than this is a file error for the reader (Python's csv module limit).
 FIELD_LIMIT = csv.field_size_limit()
 
@@ -383,3 +389,42 @@ def _insert_select(
     if inserted >= ANALYZE_AFTER:
         sql.run(f"ANALYZE {model._meta.db_table}")
     return inserted
+
+
+@contextlib.contextmanager
+def indexes_built_after(model: type[models.Model], *, rows: int, sql: _Sql) -> Iterator[bool]:
+    """Around a bulk insert of ``rows`` rows into ``model``'s table: when they are at least
+    :data:`REBUILD_AT_LEAST` and at least as many as the table holds (a district's first
+    load), drop the table's plain indexes (not the primary key, unique indexes or constraint
+    indexes: they keep the invariants checked row by row), and build them again with the same
+    definitions after the body — as ``pg_restore`` loads a table: one sort per index instead of
+    a million index insertions each. All in one transaction (a failure restores them); the
+    table is locked against other sessions until it commits. Yields whether it did so."""
+    table = model._meta.db_table
+    held = sql.one("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [table])[0]
+    if rows < REBUILD_AT_LEAST or rows < held:
+        yield False
+        return
+    with transaction.atomic():
+        found = sql.rows(
+            """
+            SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+            WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+            ORDER BY i.relname
+            """,
+            [table],
+        )
+        quote = connection.ops.quote_name
+        for name, _definition in found:
+            sql.run(f"DROP INDEX {quote(name)}")
+        yield True
+        # Django's foreign keys are checked at the commit; CREATE INDEX refuses a table with
+        # checks pending, so they are made now (and deferred again after).
+        sql.run("SET CONSTRAINTS ALL IMMEDIATE")
+        sql.run("SET CONSTRAINTS ALL DEFERRED")
+        sql.run(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
+        for _name, definition in found:
+            sql.run(definition)
+        sql.run(f"ANALYZE {quote(table)}")  # statistics of the expression indexes, too
+        log.info("%s: %s rows inserted, %s indexes built again", table, rows, len(found))
