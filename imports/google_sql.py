@@ -69,8 +69,8 @@ from imports.staging import (
     _insert_select,
     _Sql,
     _trim_sql,
+    bulk_load,
     drop_stale_stages,
-    indexes_built_after,
     set_based_enabled,
 )
 from imports.values import parse_datetime, parse_identifier
@@ -116,6 +116,8 @@ def sync_vouched(expr: str) -> str:
 
 MAC_OK = r"^[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}$"
 WORK_MEM = "128MB"
+#: New devices from which their ids are reserved as one range of the sequence (else one by one).
+ID_RANGE_AT_LEAST = 10_000
 #: Bumped when the staged table's layout changes (an older preview's table is then reloaded).
 STAGE_VERSION = 1
 
@@ -832,14 +834,28 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                 f"WHERE p.model_pk IS NULL AND p.model_key = c.key AND p.outcome = '{CREATED}'"
             )
         device = Device._meta.db_table
-        # The new devices' ids, drawn from the table's sequence (a narrow table: updating the
-        # wide plan table would rewrite every row).
-        sql.run(
-            f"CREATE UNLOGGED TABLE {t('newids')} AS SELECT line, nextval(pg_get_serial_sequence('{device}', 'id')) "
-            f"AS id FROM {plan} WHERE outcome = '{CREATED}'"
-        )
-        created = int(sql.one(f"SELECT count(*) FROM {t('newids')}")[0])
-        with indexes_built_after(Device, rows=created, sql=sql):
+        # The new devices' ids, drawn from the table's sequence, in a narrow table (updating the
+        # wide plan table would rewrite every row). Many ids are reserved as one range: with
+        # other writers to the devices locked out (reads go on) no one else draws from the
+        # sequence, so nextval, then setval past the range, hands this import the whole range.
+        (created,) = sql.one(f"SELECT count(*) FROM {plan} WHERE outcome = '{CREATED}'")
+        sequence = f"pg_get_serial_sequence('{device}', 'id')"
+        newids = t("newids")
+        if created >= ID_RANGE_AT_LEAST:
+            sql.run(f"LOCK TABLE {device} IN SHARE ROW EXCLUSIVE MODE")
+            (first,) = sql.one(f"SELECT nextval({sequence})")
+            sql.run(f"SELECT setval({sequence}, %s)", [int(first) + int(created) - 1])
+            sql.run(
+                f"CREATE UNLOGGED TABLE {newids} AS SELECT line, %s + row_number() OVER (ORDER BY line) - 1 AS id "
+                f"FROM {plan} WHERE outcome = '{CREATED}'",
+                [int(first)],
+            )
+        else:
+            sql.run(
+                f"CREATE UNLOGGED TABLE {newids} AS SELECT line, nextval({sequence}) AS id "
+                f"FROM {plan} WHERE outcome = '{CREATED}'"
+            )
+        with bulk_load(Device, rows=int(created), sql=sql):
             _insert_select(
                 Device,
                 {
@@ -923,7 +939,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             f"AND (tag_change OR serial_change OR mac_change OR devid_change)) + count(*) FILTER (WHERE "
             f"outcome = '{UPDATED}' AND transfer) FROM {plan}"
         )
-        with indexes_built_after(DeviceEvent, rows=int(events), sql=sql):
+        with bulk_load(DeviceEvent, rows=int(events), sql=sql):
             _insert_select(
                 DeviceEvent,
                 {

@@ -106,8 +106,8 @@ from imports.staging import (  # noqa: F401 - re-exported: the tests and older i
     _insert_select,
     _Sql,
     _trim_sql,
+    bulk_load,
     drop_stale_stages,
-    indexes_built_after,
     set_based_enabled,
 )
 from imports.values import _STRIP, parse_bool, parse_datetime, parse_identifier
@@ -754,7 +754,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
                 "family_name": "x.family", "preferred_name": "x.pref", "email": "x.email", "grade": "x.grade",
                 "home_site_id": "x.site_id", "homeroom": "x.homeroom", "status": "'active'",
             }  # fmt: skip
-            with indexes_built_after(Person, rows=int(outcomes.get(CREATED, 0)), sql=sql):
+            with bulk_load(Person, rows=int(outcomes.get(CREATED, 0)), sql=sql):
                 _insert_select(Person, fields, f"FROM {plan} x WHERE x.outcome = '{CREATED}' ORDER BY x.line", now, sql)
             table = Person._meta.db_table
             sql.run(

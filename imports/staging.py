@@ -392,21 +392,28 @@ def _insert_select(
 
 
 @contextlib.contextmanager
-def indexes_built_after(model: type[models.Model], *, rows: int, sql: _Sql) -> Iterator[bool]:
+def bulk_load(model: type[models.Model], *, rows: int, sql: _Sql) -> Iterator[bool]:
     """Around a bulk insert of ``rows`` rows into ``model``'s table: when they are at least
     :data:`REBUILD_AT_LEAST` and at least as many as the table holds (a district's first
-    load), drop the table's plain indexes (not the primary key, unique indexes or constraint
-    indexes: they keep the invariants checked row by row), and build them again with the same
-    definitions after the body — as ``pg_restore`` loads a table: one sort per index instead of
-    a million index insertions each. All in one transaction (a failure restores them); the
-    table is locked against other sessions until it commits. Yields whether it did so."""
+    load), load the table as ``pg_restore`` does — drop its plain indexes and its foreign keys,
+    run the body, then build the indexes again (one sort each instead of a million insertions)
+    and add the foreign keys again with their definitions (each checked by one query over the
+    table instead of a trigger call a row). The primary key and unique indexes stay, so the
+    invariants are still checked row by row. All in one transaction: a failure, or a row the
+    foreign keys refuse, restores everything; other sessions wait for the table until it
+    commits. Yields whether it did so."""
     table = model._meta.db_table
     held = sql.one("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [table])[0]
     if rows < REBUILD_AT_LEAST or rows < held:
         yield False
         return
+    quote = connection.ops.quote_name
     with transaction.atomic():
-        found = sql.rows(
+        # Django's foreign keys are checked at the commit; a table with checks pending cannot
+        # be altered, so they are made now (and deferred again).
+        sql.run("SET CONSTRAINTS ALL IMMEDIATE")
+        sql.run("SET CONSTRAINTS ALL DEFERRED")
+        indexes = sql.rows(
             """
             SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
             WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary
@@ -415,16 +422,22 @@ def indexes_built_after(model: type[models.Model], *, rows: int, sql: _Sql) -> I
             """,
             [table],
         )
-        quote = connection.ops.quote_name
-        for name, _definition in found:
+        keys = sql.rows(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+            [table],
+        )
+        for name, _definition in keys:
+            sql.run(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        for name, _definition in indexes:
             sql.run(f"DROP INDEX {quote(name)}")
         yield True
-        # Django's foreign keys are checked at the commit; CREATE INDEX refuses a table with
-        # checks pending, so they are made now (and deferred again after).
         sql.run("SET CONSTRAINTS ALL IMMEDIATE")
         sql.run("SET CONSTRAINTS ALL DEFERRED")
         sql.run(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-        for _name, definition in found:
+        for _name, definition in indexes:
             sql.run(definition)
+        for name, definition in keys:
+            sql.run(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
         sql.run(f"ANALYZE {quote(table)}")  # statistics of the expression indexes, too
-        log.info("%s: %s rows inserted, %s indexes built again", table, rows, len(found))
+        log.info("%s: %s rows loaded; %s indexes and %s foreign keys made again", table, rows, len(indexes), len(keys))

@@ -331,3 +331,16 @@ def test_the_commit_reuses_the_previews_staged_file_unless_the_upload_changed(tm
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'import\\_stage\\_%%'")
         assert cursor.fetchone()[0] == 0  # nothing is left behind after the commits
+
+
+def test_many_new_devices_take_one_range_of_ids_and_the_sequence_moves_past_it(tmp_path, settings, monkeypatch, ou):
+    settings.IMPORTS_SET_BASED = True
+    monkeypatch.setattr(google_sql, "ID_RANGE_AT_LEAST", 2)
+    path = write(tmp_path / "cros.csv", *(gam_row(f"RG{n}", f"RGT{n}") for n in range(5)))
+    run = run_file(path, "google")
+    assert run.counts["devices"]["created"] == 5
+    ids = list(Device.objects.filter(asset_tag__startswith="RGT").order_by("asset_tag").values_list("pk", flat=True))
+    assert ids == list(range(ids[0], ids[0] + 5))  # in file order
+    later = DeviceFactory(owner_site=ou.site_a)
+    assert later.pk > ids[-1]
+    assert DeviceEvent.objects.filter(device_id__in=ids, kind="created").count() == 5

@@ -1,4 +1,4 @@
-"""imports.staging.indexes_built_after: a first load drops a table's plain indexes and builds
+"""imports.staging.bulk_load: a first load drops a table's plain indexes and builds
 them again with the same definitions (PostgreSQL)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from django.db import connection
 
 from imports import staging
 from imports.models import OrgUnitMapping
-from imports.staging import _Sql, indexes_built_after
+from imports.staging import _Sql, bulk_load
 from imports.tests.device_files import gam_row, run_file, write
 from inventory.models import Device, DeviceEvent
 
@@ -19,9 +19,15 @@ pytestmark = [
 
 
 def index_definitions(table: str) -> list[tuple[str, str]]:
+    """The table's indexes and constraints (name, definition)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [table])
-        return list(cursor.fetchall())
+        found = list(cursor.fetchall())
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY 1",
+            [table],
+        )
+        return found + list(cursor.fetchall())
 
 
 def test_a_first_load_builds_the_indexes_again_with_the_same_definitions(tmp_path, settings, monkeypatch, world):
@@ -30,14 +36,14 @@ def test_a_first_load_builds_the_indexes_again_with_the_same_definitions(tmp_pat
     before = {table: index_definitions(table) for table in ("inventory_device", "inventory_deviceevent")}
     monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 3)
     rebuilt: list[str] = []
-    original = staging.indexes_built_after.__wrapped__
+    original = staging.bulk_load.__wrapped__
 
     def spy(model, *, rows, sql):  # type: ignore[no-untyped-def]
         for did in original(model, rows=rows, sql=sql):
             rebuilt.append(f"{model._meta.db_table}:{did}")
             yield did
 
-    monkeypatch.setattr("imports.google_sql.indexes_built_after", staging.contextlib.contextmanager(spy))
+    monkeypatch.setattr("imports.google_sql.bulk_load", staging.contextlib.contextmanager(spy))
     path = write(tmp_path / "cros.csv", *(gam_row(f"IX{n}", f"IXT{n}") for n in range(5)))
     run = run_file(path, "google")
     assert run.counts["devices"]["created"] == 5
@@ -53,7 +59,7 @@ def test_a_failure_inside_puts_the_indexes_back(monkeypatch, world):
     monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 1)
     with connection.cursor() as cursor:
         sql = _Sql(cursor, 0)
-        with pytest.raises(RuntimeError), indexes_built_after(Device, rows=10, sql=sql) as did:
+        with pytest.raises(RuntimeError), bulk_load(Device, rows=10, sql=sql) as did:
             assert did
             assert len(index_definitions("inventory_device")) < len(before)
             raise RuntimeError("the insert failed")
@@ -65,7 +71,7 @@ def test_a_small_insert_into_a_larger_table_keeps_the_indexes(monkeypatch, world
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE inventory_device")
         sql = _Sql(cursor, 0)
-        with indexes_built_after(Device, rows=1, sql=sql) as did:  # the world holds two devices
+        with bulk_load(Device, rows=1, sql=sql) as did:  # the world holds two devices
             assert not did
             assert len(index_definitions("inventory_device")) > 5
 
@@ -91,4 +97,24 @@ def test_a_first_oneroster_load_builds_the_people_indexes_again(tmp_path, settin
     assert Person.objects.filter(sourced_id__startswith="s").count() == 4
     assert index_definitions("people_person") == before
     dropped = [s for s in statements if s.startswith("DROP INDEX")]
-    assert len(dropped) == len([d for d in before if "UNIQUE" not in d[1]])
+    assert dropped and all(name not in sql for name in ("pkey", "unique") for sql in dropped)
+
+
+def test_a_row_the_foreign_keys_refuse_fails_the_load_and_puts_everything_back(monkeypatch, world):
+    from django.db import IntegrityError, transaction
+
+    before = index_definitions("inventory_device")
+    monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 1)
+    with pytest.raises(IntegrityError, match="foreign key"), transaction.atomic(), connection.cursor() as cursor:
+        sql = _Sql(cursor, 0)
+        with bulk_load(Device, rows=10, sql=sql) as did:
+            assert did
+            cursor.execute(
+                "INSERT INTO inventory_device (asset_tag, serial_number, manufacturer_id, model_id, status, "
+                "owner_site_id, current_site_id, purchase_order, vendor, funding_source, wifi_mac, "
+                "google_device_id, notes, created_at, updated_at) SELECT 'FK1', 'FK1', manufacturer_id, 999999, "
+                "'in_stock', owner_site_id, current_site_id, '', '', '', '', '', '', now(), now() "
+                "FROM inventory_device LIMIT 1"
+            )
+    assert index_definitions("inventory_device") == before
+    assert not Device.objects.filter(asset_tag="FK1").exists()
