@@ -119,7 +119,7 @@ WORK_MEM = "128MB"
 #: New devices from which their ids are reserved as one range of the sequence (else one by one).
 ID_RANGE_AT_LEAST = 10_000
 #: Bumped when the staged table's layout changes (an older preview's table is then reloaded).
-STAGE_VERSION = 1
+STAGE_VERSION = 2
 
 # Issue codes (``code`` of the issues table): parse, then planning.
 KEY_PROBLEM, KEY_EMPTY, KEY_LONG, KEY_DUP, TAG_DUP = 1, 2, 3, 4, 5
@@ -199,7 +199,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         for _change in self.finish():  # the note on tags taken from serial numbers
             pass
         if importer.applying or importer.run.dry_run or report.file_errors:
-            self.sql.run(f"DROP TABLE IF EXISTS {self._t('raw')}")  # no commit will read it
+            self.sql.run(f"DROP TABLE IF EXISTS {self._t('trim')}")  # no commit will read it
 
     # -- 1. stage ------------------------------------------------------------------------------
 
@@ -209,28 +209,29 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
 
     def _stage(self, table: Table, label: str) -> int:
-        """The file's rows in ``…_raw`` (made by the preview, reused by the commit while the
-        upload is unchanged); returns the number of rows and sets :attr:`staged_columns`."""
+        """The file's rows, trimmed, in ``…_trim`` (made by the preview, reused by the commit
+        while the upload is unchanged); returns the number of rows."""
         sql = self.sql
-        raw = self._t("raw")
+        trim = self._t("trim")
         fingerprint = self._fingerprint()
-        if sql.exists(raw):
-            comment = sql.one("SELECT obj_description(%s::regclass, 'pg_class')", [raw])[0]
+        if sql.exists(trim):
+            comment = sql.one("SELECT obj_description(%s::regclass, 'pg_class')", [trim])[0]
             try:
                 meta = json.loads(comment or "{}")
             except ValueError:
                 meta = {}
             if meta.get("version") == STAGE_VERSION and meta.get("fingerprint") == fingerprint:
-                self.staged_columns = dict(meta["columns"])
                 return int(meta["rows"])
-        sql.run(f"DROP TABLE IF EXISTS {raw}")
+        sql.run(f"DROP TABLE IF EXISTS {trim}, {self._t('raw')}")
         loaded = self._copy_as_is(table, label)
         if loaded is None:
             loaded = self._copy_through_reader(table, label)
         self.staged_columns, rows = loaded
-        meta = {"version": STAGE_VERSION, "fingerprint": fingerprint, "rows": rows, "columns": self.staged_columns}
+        self._trim()
+        sql.run(f"DROP TABLE {self._t('raw')}")
+        meta = {"version": STAGE_VERSION, "fingerprint": fingerprint, "rows": rows}
         literal = psycopg.sql.Literal(json.dumps(meta)).as_string(sql.raw.connection)
-        sql.run(f"COMMENT ON TABLE {raw} IS {literal}")
+        sql.run(f"COMMENT ON TABLE {trim} IS {literal}")
         return rows
 
     # -- 2. distinct values -----------------------------------------------------------------
@@ -270,7 +271,6 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         values of the file, judged in Python into temporary tables ``…_ou``, ``…_model``,
         ``…_aue``, ``…_sync`` and ``…_ident``."""
         sql = self.sql
-        self._trim()
         found = sql.rows(
             f"""
             SELECT CASE WHEN GROUPING(ou) = 0 THEN 'ou' WHEN GROUPING(model) = 0 THEN 'model'
@@ -396,7 +396,6 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             ) b
             """
         )
-        sql.run(f"DROP TABLE {trim}")
         dups, tagdups = t("dups"), t("tagdups")
         sql.run(
             f"CREATE UNLOGGED TABLE {dups} AS SELECT key, array_agg(line ORDER BY line) AS lines "
@@ -973,13 +972,15 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             "boot_mode": "p.boot_mode",
             "google_status": "p.google_status",
         }
-        _insert_select(
-            DeviceLastSeen,
-            {"device_id": "coalesce(n.id, p.device_id)", **fields, "source_run_id": str(int(run.pk))},
-            f"FROM {plan} p LEFT JOIN {t('newids')} n ON n.line = p.line WHERE p.ls_outcome = '{CREATED}' ORDER BY p.line",
-            now,
-            sql,
-        )
+        (new_facts,) = sql.one(f"SELECT count(*) FROM {plan} WHERE ls_outcome = '{CREATED}'")
+        with bulk_load(DeviceLastSeen, rows=int(new_facts), sql=sql):
+            _insert_select(
+                DeviceLastSeen,
+                {"device_id": "coalesce(n.id, p.device_id)", **fields, "source_run_id": str(int(run.pk))},
+                f"FROM {plan} p LEFT JOIN {t('newids')} n ON n.line = p.line WHERE p.ls_outcome = '{CREATED}' ORDER BY p.line",
+                now,
+                sql,
+            )
         assignments = ", ".join(f"{name} = {expr}" for name, expr in fields.items())
         sql.run(
             f"UPDATE {DeviceLastSeen._meta.db_table} l SET {assignments}, source_run_id = %(run)s, "
@@ -991,7 +992,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
 
     def _drop_work_tables(self) -> None:
         sql = self.sql
-        names = ("trim", "rows", "dups", "tagdups", "serial", "match", "plan", "issues", "newmodels", "newids")
+        names = ("raw", "rows", "dups", "tagdups", "serial", "match", "plan", "issues", "newmodels", "newids")
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in names)} CASCADE")
         temporary = ("ou", "model", "aue", "sync", "ident", "dupkeys", "tagdupkeys", "live", "filetags", "open")
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in temporary)}")

@@ -336,14 +336,9 @@ class StagedFile:
 
 
 def _trim_sql(column: str) -> str:
-    """SQL: the cell stripped as ``imports.reading`` strips it (``btrim`` with its characters,
-    only when the first or the last character may be one of them: all are below ``!`` or
-    above ``~`` + 6, and ``btrim`` with a multibyte set is slow)."""
-    return (
-        f"CASE WHEN {column} IS NULL THEN '' "
-        f"WHEN ascii({column}) BETWEEN 33 AND 132 AND ascii(right({column}, 1)) BETWEEN 33 AND 132 THEN {column} "
-        f"ELSE btrim({column}, %(c)s) END"
-    )
+    """SQL: the cell stripped as ``imports.reading`` strips it (``''`` for a missing cell;
+    ``%(c)s`` is ``imports.reading._CELL_STRIP``)."""
+    return f"btrim(coalesce({column}, ''), %(c)s)"
 
 
 def _guarded(file: str, chunks: Iterator[bytes]) -> Iterator[bytes]:

@@ -33,7 +33,8 @@ def index_definitions(table: str) -> list[tuple[str, str]]:
 def test_a_first_load_builds_the_indexes_again_with_the_same_definitions(tmp_path, settings, monkeypatch, world):
     settings.IMPORTS_SET_BASED = True
     OrgUnitMapping.objects.create(path_prefix="/Students/A", site=world.site_a)
-    before = {table: index_definitions(table) for table in ("inventory_device", "inventory_deviceevent")}
+    tables = ("inventory_device", "inventory_deviceevent", "inventory_devicelastseen")
+    before = {table: index_definitions(table) for table in tables}
     monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 3)
     rebuilt: list[str] = []
     original = staging.bulk_load.__wrapped__
@@ -48,7 +49,7 @@ def test_a_first_load_builds_the_indexes_again_with_the_same_definitions(tmp_pat
     run = run_file(path, "google")
     assert run.counts["devices"]["created"] == 5
     # The two devices of the world are fewer than the five inserted: both tables are rebuilt.
-    assert rebuilt == ["inventory_device:True", "inventory_deviceevent:True"]
+    assert rebuilt == ["inventory_device:True", "inventory_deviceevent:True", "inventory_devicelastseen:True"]
     assert {table: index_definitions(table) for table in before} == before
     assert Device.objects.filter(asset_tag__startswith="IXT").count() == 5
     assert DeviceEvent.objects.filter(device__asset_tag__startswith="IXT", kind="created").count() == 5
