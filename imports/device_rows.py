@@ -192,6 +192,8 @@ class DeviceRecord:
     tag_from_serial: bool = False
     current_site_id: int | None = None
     owner_site_id: int | None = None
+    #: The file's own words for the site (Google: the org unit path), shown in messages.
+    site_text: str | None = None
     model: ModelRef | None = None
     details: dict[str, Any] = field(default_factory=dict)
     location: str | None = None
@@ -286,6 +288,15 @@ def _label(value: Any) -> Any:
     if isinstance(value, (Decimal, datetime.date)):
         return str(value)
     return str(value)
+
+
+def site_words(record: DeviceRecord, name: str) -> tuple[str, str]:
+    """(value, reason start) for a message about the row's site: the file's words when it has
+    its own (an org unit path: "is the org unit of Cedar School,"), else the site's name
+    ("is")."""
+    if record.site_text:
+        return record.site_text, f"is the org unit of {name},"
+    return name, "is"
 
 
 def lines_text(lines: list[int]) -> str:
@@ -498,7 +509,8 @@ class DeviceStep(SecondaryKeyStep):
         owner = record.owner_site_id or current
         for site_id in {current, owner}:
             if not sites.active.get(site_id, False):
-                return [self.reject(item, self.header_of("site"), sites.name.get(site_id, ""), "is an inactive site; devices cannot be added there")]  # fmt: skip
+                value, what = site_words(record, sites.name.get(site_id, ""))
+                return [self.reject(item, self.header_of("site"), value, f"{what} an inactive site; devices cannot be added there")]  # fmt: skip
         # Only now (a rejected row must not leave its model "planned": it would never be created).
         ref = catalog.spelled(record.model)
         resolved, changes = self._model_changes(ref, catalog)
@@ -594,12 +606,13 @@ class DeviceStep(SecondaryKeyStep):
         location_id = device["location_id"]
         if record.current_site_id is not None and record.current_site_id != device["current_site_id"]:
             out = ctx.open_holder(device["pk"]) is not None and device["status"] not in (Status.LOST, Status.STOLEN)
+            value, what = site_words(record, sites.name.get(record.current_site_id, ""))
             if retired:
-                self.warn(item.line, self.header_of("site"), sites.name.get(record.current_site_id, ""), f"device {device['asset_tag']} is retired; it is not transferred", item.key)  # fmt: skip
+                self.warn(item.line, self.header_of("site"), value, f"device {device['asset_tag']} is retired; it is not transferred", item.key)  # fmt: skip
             elif out:  # the rule of inventory.services.device_transfer: the holder's school keeps seeing it
-                self.warn(item.line, self.header_of("site"), sites.name.get(record.current_site_id, ""), f"device {device['asset_tag']} is checked out; it is not transferred (check it in first)", item.key)  # fmt: skip
+                self.warn(item.line, self.header_of("site"), value, f"device {device['asset_tag']} is checked out; it is not transferred (check it in first)", item.key)  # fmt: skip
             elif not sites.active.get(record.current_site_id, False):
-                return [self.reject(item, self.header_of("site"), sites.name.get(record.current_site_id, ""), "is an inactive site; devices cannot be transferred there")]  # fmt: skip
+                return [self.reject(item, self.header_of("site"), value, f"{what} an inactive site; devices cannot be transferred there")]  # fmt: skip
             else:
                 target_site = record.current_site_id
                 row["current_site_id"] = target_site

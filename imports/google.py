@@ -291,6 +291,7 @@ class GoogleDeviceStep(DeviceStep):
             asset_tag=tag,
             tag_from_serial=True,
             current_site_id=site_id,
+            site_text=path,
             model=model,
             details=details,
             last_seen=last_seen,

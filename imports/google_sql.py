@@ -776,34 +776,15 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             return error, self.header_of("asset_tag"), new_tag, reason
         if code == NO_MODEL:
             return error, self.header_of("model"), "", "is empty; a new device needs a model"
-        if code == SITE_INACTIVE_NEW:
-            return (
-                error,
-                self.header_of("site"),
-                sites.name.get(site_id, ""),
-                "is an inactive site; devices cannot be added there",
-            )
-        if code == SITE_INACTIVE:
-            return (
-                error,
-                self.header_of("site"),
-                sites.name.get(site_id, ""),
-                "is an inactive site; devices cannot be transferred there",
-            )
-        if code == RETIRED_WARNING:
-            return (
-                warning,
-                self.header_of("site"),
-                sites.name.get(site_id, ""),
-                f"device {old_tag} is retired; it is not transferred",
-            )
-        if code == OUT_WARNING:
-            return (
-                warning,
-                self.header_of("site"),
-                sites.name.get(site_id, ""),
-                f"device {old_tag} is checked out; it is not transferred (check it in first)",
-            )
+        if code in (SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING):
+            where = f"is the org unit of {sites.name.get(site_id, '')},"
+            reason = {
+                SITE_INACTIVE_NEW: f"{where} an inactive site; devices cannot be added there",
+                SITE_INACTIVE: f"{where} an inactive site; devices cannot be transferred there",
+                RETIRED_WARNING: f"device {old_tag} is retired; it is not transferred",
+                OUT_WARNING: f"device {old_tag} is checked out; it is not transferred (check it in first)",
+            }[code]
+            return (warning if code in WARNINGS else error), self.header_of("site"), ou, reason
         raise AssertionError(f"unknown issue code {code}")  # pragma: no cover
 
     # -- 5. apply --------------------------------------------------------------------------------

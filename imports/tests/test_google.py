@@ -382,6 +382,6 @@ def test_a_model_first_named_by_a_rejected_row_is_still_created_for_a_later_row(
     assert run.status == Status.DONE, run.error
     assert run.counts["models"]["created"] == 1 and run.counts["devices"]["created"] == 1
     assert Device.objects.get(serial_number="PF24").model.name == "Z1"
-    assert [reason for _line, _col, _value, reason in errors(run)] == [
-        "is an inactive site; devices cannot be added there"
+    assert [(value, reason) for _line, _col, value, reason in errors(run)] == [
+        ("/Students/C", "is the org unit of Cedar Closed, an inactive site; devices cannot be added there")
     ]
