@@ -285,7 +285,11 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         importer = self.importer
         order = importer.options.get("date_order", "MDY")
         catalog = self.model_catalog()
-        ous, model_rows, aues, syncs, idents = [], [], [], [], []
+        ous: list[tuple[Any, ...]] = []
+        model_rows: list[tuple[Any, ...]] = []
+        aues: list[tuple[Any, ...]] = []
+        syncs: list[tuple[Any, ...]] = []
+        idents: list[tuple[Any, ...]] = []
         for kind, ou, model, aue, sync, ident in found:
             if kind == "ou" and ou is not None:
                 site_id, problem = None, None
