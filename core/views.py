@@ -63,7 +63,7 @@ def form_error_messages(form: Any) -> list[str]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Devices by status for the user's sites, and the overdue count."""
     from inventory.models import Device
-    from inventory.selectors import assignment_overdue, device_status_counts
+    from inventory.selectors import assignment_overdue, device_status_counts, device_total
 
     counts = device_status_counts(user=request.user)
     rows = [(value, label, counts[value]) for value, label in Device.Status.choices]
@@ -72,7 +72,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "dashboard.html",
         {
             "status_rows": rows,
-            "total": sum(counts.values()),
+            "total": device_total(counts),
             "overdue": assignment_overdue(user=request.user).count(),
             "can_check_out": scope_for(request.user).allows(CHANGE),
         },

@@ -40,9 +40,9 @@ from django.utils import timezone
 from accounts.scoping import HIDDEN_PERSON, VIEW, person_visibility
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent, DeviceModel
-from inventory.selectors import device_list, redact_holder, scan_clean
+from inventory.selectors import device_list, device_list_filters, redact_holder, scan_clean
 from people.models import Person
-from people.selectors import person_list
+from people.selectors import person_list, person_list_filters
 from sites.models import District
 
 __all__ = [
@@ -260,20 +260,15 @@ _DEVICE_FIELDS = (
 def device_export_queryset(*, user: Any, filters: Filters = None) -> QuerySet[Any]:
     """The visible, filtered devices as a ``values_list`` of :data:`_DEVICE_FIELDS`, ordered by asset tag.
 
-    Filters as on the device list page: ``q`` (asset tag / serial prefix, holder's student
-    number or name), ``site`` (current site id), ``model`` (device model id), ``status``
-    (a :class:`~inventory.models.Device.Status` code). The current holder comes from a
+    Filters as on the device list page, read by the list's own
+    :func:`~inventory.selectors.device_list_filters`: ``q`` (asset tag / serial prefix,
+    holder's student number or name), ``site`` (current site id), ``model`` (device model
+    id), ``status`` (a :class:`~inventory.models.Device.Status` code), ``overdue=1`` (checked
+    out past the due date). The current holder comes from a
     LEFT JOIN on the open assignment (at most one per device), so the whole export is
     one query.
     """
-    qs = device_list(
-        user=user,
-        query=_text(filters, "q"),
-        site_id=_positive_id(filters, "site"),
-        model_id=_positive_id(filters, "model"),
-        status=_choice(filters, "status", Device.Status.values),
-        action=VIEW,
-    )
+    qs = device_list(user=user, **device_list_filters(filters), action=VIEW)
     return (
         qs.annotate(
             open_assignment=FilteredRelation("assignments", condition=Q(assignments__checked_in_at__isnull=True))
@@ -386,7 +381,8 @@ _PERSON_FIELDS = (
 def person_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
     """People ``user`` may see (FERPA: only their sites), filtered like the people list.
 
-    Filters: ``q``, ``site`` (home site id), ``role`` (``student``/``staff``), ``status``.
+    Filters (read by the list's own :func:`~people.selectors.person_list_filters`): ``q``,
+    ``site`` (home site id), ``role`` (``student``/``staff``), ``status``.
     Row shape (13 values, :data:`PERSON_HEADERS`): sourcedId, role label, student number,
     state id, given, family, preferred name, email, grade (CEDS code), graduation year
     (``int`` or ``None``), home site code, homeroom, status label. The fee-reduction flag is
@@ -395,14 +391,7 @@ def person_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
     role = _labels(Person.Role.choices)
     status = _labels(Person.Status.choices)
     qs = (
-        person_list(
-            user=user,
-            query=_text(filters, "q"),
-            site_id=_positive_id(filters, "site"),
-            role=_choice(filters, "role", Person.Role.values),
-            status=_choice(filters, "status", Person.Status.values),
-            action=VIEW,
-        )
+        person_list(user=user, **person_list_filters(filters), action=VIEW)
         .order_by("family_name", "given_name", "id")
         .values_list(*_PERSON_FIELDS)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -9,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
+from core.forms import parse_id
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent
 from people.models import Person
@@ -21,6 +23,40 @@ HOLDER_MATCH_LIMIT = 2000
 def scan_clean(code: str) -> str:
     """Clean what a barcode scanner typed: strip whitespace, control characters and a trailing Enter/Tab."""
     return "".join(ch for ch in (code or "") if ch.isprintable()).strip()[:200]
+
+
+#: Longest search text the lists read from a query string.
+QUERY_MAX = 200
+
+
+def query_param(params: Mapping[str, Any] | None, name: str, limit: int = QUERY_MAX) -> str:
+    """A query-string value as text (``request.GET`` gives the last of repeated values), at
+    most ``limit`` characters; ``""`` when absent or not text."""
+    value = params.get(name, "") if params else ""
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def query_id(params: Mapping[str, Any] | None, name: str) -> int | None:
+    """A database id from a query string, ``None`` when absent or not an id."""
+    raw = query_param(params, name, 40)
+    return parse_id(raw) if raw else None
+
+
+def device_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The device list's filters read from a query string, as keyword arguments of
+    :func:`device_list`: ``q``, ``site``, ``model``, ``status`` and ``overdue=1``.
+
+    The list page and its export (``imports.exports``) both read their filters here, so
+    an export holds exactly the devices the list shows. Bad values are dropped, never raise.
+    """
+    status = query_param(params, "status", 40)
+    return {
+        "query": query_param(params, "q"),
+        "site_id": query_id(params, "site"),
+        "model_id": query_id(params, "model"),
+        "status": status if status in Device.Status.values else "",
+        "overdue": query_param(params, "overdue", 10) == "1",
+    }
 
 
 def device_list(
@@ -144,12 +180,42 @@ def device_open_assignment(*, device: Device, user: Any) -> Assignment | None:
     return assignment
 
 
-def device_status_counts(*, user: Any) -> dict[str, int]:
-    """Number of visible devices per status, every status present (0 when none)."""
+def device_status_counts(*, user: Any, site_id: int | None = None) -> dict[str, int]:
+    """Number of visible devices per status, every status present (0 when none).
+
+    ``site_id``: only the devices of that site (its owner or current site, as the district's
+    ownership mode makes devices belong to sites, like the Sites list). The number of
+    devices a page shows is :func:`device_total` of these counts: retired devices are
+    shown on their own, never in it.
+    """
     counts = {value: 0 for value, _ in Device.Status.choices}
-    for row in Device.objects.visible_to(user).order_by().values("status").annotate(n=Count("id")):
+    qs = Device.objects.visible_to(user)
+    if site_id is not None:
+        qs = qs.filter(**{scope_for(user).device_site_field: site_id})
+    for row in qs.order_by().values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+def device_total(counts: dict[str, int]) -> int:
+    """The devices a site or a district has: every status but retired (retired devices have
+    left the inventory; pages show them separately)."""
+    return sum(n for status, n in counts.items() if status != Device.Status.RETIRED)
+
+
+def device_counts_by_site(*, user: Any) -> dict[int, tuple[int, int]]:
+    """Site id → (devices, retired devices) of the devices ``user`` may see, by the site they
+    belong to (owner site when decentralized, current site when centralized). ``devices``
+    is :func:`device_total`'s number: what the dashboard and the site page show."""
+    field = scope_for(user).device_site_field
+    retired = Q(status=Device.Status.RETIRED)
+    rows = (
+        Device.objects.visible_to(user)
+        .order_by()
+        .values_list(field)
+        .annotate(n_live=Count("id", filter=~retired), n_retired=Count("id", filter=retired))
+    )
+    return {site_id: (live, gone) for site_id, live, gone in rows}
 
 
 def assignment_overdue(*, user: Any) -> QuerySet[Assignment]:

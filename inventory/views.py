@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.scoping import CHANGE, VIEW, get_visible_or_404, scope_for
 from core.errors import DomainError
-from core.forms import parse_id
 from core.paging import keyset_page
 from core.views import HtmxHttpRequest, form_error, form_error_messages, ledger_view
 from inventory import services
@@ -19,41 +18,33 @@ from inventory.models import Device, DeviceModel
 from inventory.selectors import (
     device_find_exact,
     device_list,
+    device_list_filters,
     device_open_assignment,
     device_timeline,
 )
 from sites.models import Site
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return parse_id(value) if value not in (None, "") else None
-
-
 @ledger_view(VIEW)
 def device_list_view(request: HtmxHttpRequest) -> HttpResponse:
     """Search and filter devices; an exact asset tag or serial (as a scanner types it) opens the device."""
-    q = request.GET.get("q", "")[:200]
+    filters = device_list_filters(request.GET)
+    q = filters["query"]
     if q and request.GET.get("exact", "1") == "1" and not request.htmx:
         match = device_find_exact(user=request.user, code=q)
         if match is not None:
             return redirect("device_detail", pk=match.pk)
-    status = request.GET.get("status", "")
-    if status not in Device.Status.values:
-        status = ""
-    site_id = _int_or_none(request.GET.get("site"))
-    model_id = _int_or_none(request.GET.get("model"))
-    overdue = request.GET.get("overdue") == "1"
-    qs = device_list(user=request.user, query=q, site_id=site_id, model_id=model_id, status=status, overdue=overdue)
+    qs = device_list(user=request.user, **filters)
     page = keyset_page(
         qs, sort_field="asset_tag", after=request.GET.get("after", ""), before=request.GET.get("before", "")
     )
     context = {
         "page": page,
         "q": q,
-        "status": status,
-        "site_id": site_id,
-        "model_id": model_id,
-        "overdue": overdue,
+        "status": filters["status"],
+        "site_id": filters["site_id"],
+        "model_id": filters["model_id"],
+        "overdue": filters["overdue"],
         "statuses": Device.Status.choices,
         "sites": Site.objects.visible_to(request.user).order_by("name"),
         "models": DeviceModel.objects.visible_to(request.user).select_related("manufacturer"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -10,7 +11,7 @@ from django.db.models.functions import Lower
 from accounts.scoping import VIEW
 from custody.models import Assignment
 from inventory.models import DeviceEvent
-from inventory.selectors import scan_clean
+from inventory.selectors import query_id, query_param, scan_clean
 from people.models import Person
 
 
@@ -42,6 +43,20 @@ def person_search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
         cond |= Q(given_l__startswith=parts[0], family_l__startswith=parts[1])
         cond |= Q(preferred_l__startswith=parts[0], family_l__startswith=parts[1])
     return qs.filter(cond)
+
+
+def person_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The people list's filters read from a query string, as keyword arguments of
+    :func:`person_list`: ``q``, ``site``, ``role``, ``status``. The list page and its export
+    both read them here; bad values are dropped, never raise."""
+    role = query_param(params, "role", 40)
+    status = query_param(params, "status", 40)
+    return {
+        "query": query_param(params, "q"),
+        "site_id": query_id(params, "site"),
+        "role": role if role in Person.Role.values else "",
+        "status": status if status in Person.Status.values else "",
+    }
 
 
 def person_list(

@@ -8,13 +8,13 @@ from django.shortcuts import redirect, render
 from accounts.scoping import VIEW, get_visible_or_404
 from core.paging import keyset_page
 from core.views import HtmxHttpRequest, ledger_view
-from inventory.views import _int_or_none
 from people.models import Person
 from people.selectors import (
     person_find_exact,
     person_history,
     person_holdings,
     person_list,
+    person_list_filters,
 )
 from sites.models import Site
 
@@ -22,26 +22,22 @@ from sites.models import Site
 @ledger_view(VIEW)
 def person_list_view(request: HtmxHttpRequest) -> HttpResponse:
     """Search people at the user's sites; a scanned student number opens the person."""
-    q = request.GET.get("q", "")[:200]
+    filters = person_list_filters(request.GET)
+    q = filters["query"]
     if q and not request.htmx:
         match = person_find_exact(user=request.user, code=q)
         if match is not None:
             return redirect("person_detail", pk=match.pk)
-    role = request.GET.get("role", "")
-    role = role if role in Person.Role.values else ""
-    status = request.GET.get("status", "")
-    status = status if status in Person.Status.values else ""
-    site_id = _int_or_none(request.GET.get("site"))
-    qs = person_list(user=request.user, query=q, site_id=site_id, role=role, status=status)
+    qs = person_list(user=request.user, **filters)
     page = keyset_page(
         qs, sort_field="family_name", after=request.GET.get("after", ""), before=request.GET.get("before", "")
     )
     context = {
         "page": page,
         "q": q,
-        "role": role,
-        "status": status,
-        "site_id": site_id,
+        "role": filters["role"],
+        "status": filters["status"],
+        "site_id": filters["site_id"],
         "roles": Person.Role.choices,
         "statuses": Person.Status.choices,
         "sites": Site.objects.visible_to(request.user).order_by("name"),

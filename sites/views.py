@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.scoping import ADMIN, VIEW, forget_scope, get_visible_or_404, scope_for
+from accounts.scoping import ADMIN, VIEW, forget_scope, get_visible_or_404
 from core.views import ledger_view
 from inventory.models import Device
+from inventory.selectors import device_counts_by_site, device_status_counts, device_total
 from people.models import Person
 from sites.forms import DistrictForm
 from sites.models import District, Site
@@ -18,16 +19,10 @@ from sites.services import district_update
 
 @ledger_view(VIEW)
 def site_list(request: HttpRequest) -> HttpResponse:
-    """The user's sites with device and people counts."""
+    """The user's sites with device counts (retired ones apart, as on the dashboard and the
+    site page) and active people counts."""
     sites = Site.objects.visible_to(request.user).order_by("name")
-    field = scope_for(request.user).device_site_field.removesuffix("_id")
-    device_counts = dict(
-        Device.objects.visible_to(request.user)
-        .exclude(status=Device.Status.RETIRED)
-        .order_by()
-        .values_list(field)
-        .annotate(n=Count("id"))
-    )
+    device_counts = device_counts_by_site(user=request.user)
     people_counts = dict(
         Person.objects.visible_to(request.user)
         .filter(status=Person.Status.ACTIVE)
@@ -35,7 +30,7 @@ def site_list(request: HttpRequest) -> HttpResponse:
         .values_list("home_site")
         .annotate(n=Count("id"))
     )
-    rows = [(site, device_counts.get(site.pk, 0), people_counts.get(site.pk, 0)) for site in sites]
+    rows = [(site, *device_counts.get(site.pk, (0, 0)), people_counts.get(site.pk, 0)) for site in sites]
     return render(request, "sites/site_list.html", {"rows": rows})
 
 
@@ -43,12 +38,7 @@ def site_list(request: HttpRequest) -> HttpResponse:
 def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One site: its locations and devices by status."""
     site = get_visible_or_404(Site.objects.all(), request.user, VIEW, pk=pk)
-    field = scope_for(request.user).device_site_field
-    counts = (
-        Device.objects.visible_to(request.user)
-        .filter(**{field: site.pk})
-        .aggregate(**{value: Count("id", filter=Q(status=value)) for value in Device.Status.values})
-    )
+    counts = device_status_counts(user=request.user, site_id=site.pk)
     return render(
         request,
         "sites/site_detail.html",
@@ -56,6 +46,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "site": site,
             "locations": site.locations.all(),
             "status_rows": [(label, value, counts[value]) for value, label in Device.Status.choices],
+            "total": device_total(counts),
         },
     )
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import datetime
+import html
 import io
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -273,6 +275,37 @@ def test_site_and_query_filters(client: Any, data: Data) -> None:
     assert [r["Asset Tag"] for r in rows] == ["0041873"]
     rows = _csv(client.get(reverse("exports:people_csv"), {"role": "student", "q": "okafor"}))
     assert [r["sourcedId"] for r in rows] == ["s-0002"]
+
+
+def test_overdue_filter_exports_what_the_list_shows(client: Any, data: Data) -> None:
+    """QA F1: "Overdue only" on the device list was ignored by its export links (CSV and XLSX)."""
+    model = DeviceModel.objects.get()
+    late = _device("0041875", data.site_a, model, serial_number="LATE1")
+    weeks_ago = timezone.now() - datetime.timedelta(days=40)
+    device_check_out(device=late, person=data.student_a, actor=None, at=weeks_ago, due_on=weeks_ago.date())
+    _login(client, data.site_tech)
+    page = client.get(reverse("device_list"), {"overdue": "1"}).content.decode()
+    assert "0041875" in page and "0041873" not in page  # the list: only the overdue device
+    links = re.findall(r'href="(/exports/devices\.(?:csv|xlsx)\?[^"]*)"', page)
+    assert len(links) == 2 and all("overdue=1" in link for link in links)
+    csv_rows = _csv(client.get(html.unescape(links[0])))
+    assert [r["Asset Tag"] for r in csv_rows] == ["0041875"]
+    xlsx_rows = _xlsx(client.get(html.unescape(links[1])))
+    assert [row[0].value for row in xlsx_rows[1:]] == ["0041875"]
+    everything = _csv(client.get(reverse("exports:devices_csv")))
+    assert len(everything) == 3  # without the filter: every device of the site
+
+
+def test_live_search_updates_the_export_links(client: Any, data: Data) -> None:
+    """The rows a live (htmx) search returns carry export links with the typed filters."""
+    _login(client, data.district_tech)
+    rows = client.get(reverse("device_list"), {"q": "B-00", "overdue": "", "status": ""}, HTTP_HX_REQUEST="true")
+    links = re.findall(r'href="(/exports/devices\.csv\?[^"]*)"', rows.content.decode())
+    assert links and "q=B-00" in links[0]
+    assert [r["Asset Tag"] for r in _csv(client.get(html.unescape(links[0])))] == ["B-0001"]
+    people = client.get(reverse("person_list"), {"q": "okafor"}, HTTP_HX_REQUEST="true").content.decode()
+    link = re.findall(r'href="(/exports/people\.csv\?[^"]*)"', people)[0]
+    assert [r["sourcedId"] for r in _csv(client.get(html.unescape(link)))] == ["s-0002"]
 
 
 @pytest.mark.parametrize(

@@ -165,3 +165,20 @@ def test_overdue_filter(client_for, world):
     Assignment.objects.filter(pk=result.assignment.pk).update(due_on=timezone.localdate() - datetime.timedelta(days=3))
     page = client_for(world.district_tech).get(reverse("device_list"), {"overdue": "1", "exact": "0"}).context["page"]
     assert [d.asset_tag for d in page.items] == ["CB-000001"]
+
+
+def test_device_page_tells_the_model_aue_from_the_one_google_reported(client_for, world):
+    """QA F4: "Auto-update expiration 2034-06-01" (the model's) beside "June 1, 2031" (Google's
+    per-device value) read as a contradiction: both are labelled for what they are, same format."""
+    import datetime
+
+    from inventory.models import DeviceLastSeen
+
+    model = world.device_a.model
+    model.auto_update_expiration = datetime.date(2034, 6, 1)
+    model.save()
+    DeviceLastSeen.objects.create(device=world.device_a, auto_update_expiration=datetime.date(2031, 6, 1))
+    page = client_for(world.site_tech).get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
+    assert "Model's auto-update expiration</dt><dd>2034-06-01" in page
+    assert "Auto-update expiration reported by Google Admin</dt><dd>2031-06-01" in page
+    assert "June 1, 2031" not in page

@@ -1,0 +1,38 @@
+"""Site pages: the device counts agree with the dashboard's."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from core.testing import DeviceFactory
+from inventory.services import device_retire
+
+pytestmark = pytest.mark.django_db
+
+
+def _numbers(html: str) -> list[str]:
+    return re.findall(r'<div class="n">([\d,]+)</div><div class="l">([^<]+)</div>', html)
+
+
+def test_sites_list_dashboard_and_site_page_count_the_same_devices(client_for, world):
+    """QA F5: the Sites list left retired devices out (51,153) while the dashboard counted them
+    (51,203). Every page counts the devices that are not retired; retired ones are shown apart."""
+    for n in range(2):
+        DeviceFactory(asset_tag=f"A-{n}", serial_number=f"SA-{n}", owner_site=world.site_a, model=world.device_a.model)
+    gone = DeviceFactory(asset_tag="A-OLD", serial_number="SA-OLD", owner_site=world.site_a, model=world.device_a.model)
+    device_retire(device=gone, actor=None)  # site A: 3 devices in the inventory, 1 retired
+    client = client_for(world.site_tech)
+    sites = client.get(reverse("site_list")).content.decode()
+    row = re.search(r"<td>A</td>.*?</tr>", sites, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(0))
+    assert cells[-3:] == ["3", "1", "1"]  # devices (not retired), retired, active people
+    assert "Devices <span" in sites and "(not retired)" in sites and "<th>Retired</th>" in sites
+    dashboard = {label: n for n, label in _numbers(client.get(reverse("dashboard")).content.decode())}
+    assert dashboard["devices at my sites (not retired)"] == "3" and dashboard["Retired"] == "1"
+    page = client.get(reverse("site_detail", args=[world.site_a.pk])).content.decode()
+    site_page = {label: n for n, label in _numbers(page)}
+    assert site_page["devices (not retired)"] == "3" and site_page["Retired"] == "1"
