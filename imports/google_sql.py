@@ -166,6 +166,9 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             with connection.cursor() as cursor:
                 self.sql = _Sql(cursor, self.importer.run.pk)
                 cursor.execute(f"SET work_mem = '{WORK_MEM}'")
+                # The estimates of a million-row statement make JIT compile for seconds; the
+                # statements are scans and hash joins that gain nothing from it.
+                cursor.execute("SET jit = off")
                 try:
                     self._run(table, label)
                 finally:
@@ -365,6 +368,8 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             f"CREATE TEMPORARY TABLE {t('tagdupkeys')} AS SELECT lower(s.tag) AS tag_l FROM {trim} s "
             f"WHERE s.tag <> '' GROUP BY 1 HAVING count(*) > 1"
         )
+        sql.run(f"ANALYZE {t('dupkeys')}")
+        sql.run(f"ANALYZE {t('tagdupkeys')}")
         sql.run(
             f"""
             CREATE UNLOGGED TABLE {rows} AS
@@ -443,14 +448,24 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         # of a new device): at most one a tag (the unique live asset tag index).
         sql.run(
             f"""
+            CREATE TEMPORARY TABLE {t("wanted")} AS
+            SELECT lower(r.tag) AS tag_l FROM {rows} r WHERE {ok} AND r.tag <> ''
+            UNION SELECT lower(r.serial) FROM {rows} r WHERE {ok} AND r.tag = ''
+            """
+        )
+        sql.run(f"ANALYZE {t('wanted')}")  # a million distinct tags: hash join, not a million index probes
+        sql.run(
+            f"""
             CREATE TEMPORARY TABLE {t("live")} AS
-            SELECT lower(d.asset_tag) AS tag_l, d.id, d.serial_number FROM {device} d
-            WHERE d.status <> %(retired)s AND lower(d.asset_tag) IN (
-                SELECT lower(r.tag) FROM {rows} r WHERE {ok} AND r.tag <> ''
-                UNION ALL SELECT lower(r.serial) FROM {rows} r WHERE {ok} AND r.tag = '')
+            SELECT w.tag_l, d.id, d.serial_number FROM {device} d JOIN {t("wanted")} w ON w.tag_l = lower(d.asset_tag)
+            WHERE d.status <> %(retired)s
             """,
             {"retired": retired},
         )
+        sql.run(f"ANALYZE {t('serial')}")
+        sql.run(f"ANALYZE {t('live')}")
+        # Sites made by this run's OneRoster import a moment ago may have no statistics yet.
+        sql.run("ANALYZE sites_site")
         sql.run(
             f"""
             CREATE UNLOGGED TABLE {t("match")} AS
@@ -483,6 +498,8 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             "WHERE checked_in_at IS NULL"
         )
         sql.run(f"ANALYZE {t('match')}")
+        sql.run(f"ANALYZE {t('filetags')}")
+        sql.run(f"ANALYZE {t('open')}")
         checked_out = "(oa.device_id IS NOT NULL AND d.status NOT IN (%(lost)s, %(stolen)s))"
         sql.run(
             f"""
@@ -979,6 +996,19 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         sql = self.sql
         names = ("raw", "rows", "dups", "tagdups", "serial", "match", "plan", "issues", "newmodels", "newids")
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in names)} CASCADE")
-        temporary = ("ou", "model", "aue", "sync", "ident", "dupkeys", "tagdupkeys", "live", "filetags", "open")
+        temporary = (
+            "ou",
+            "model",
+            "aue",
+            "sync",
+            "ident",
+            "dupkeys",
+            "tagdupkeys",
+            "wanted",
+            "live",
+            "filetags",
+            "open",
+        )
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in temporary)}")
         sql.run("RESET work_mem")
+        sql.run("RESET jit")
