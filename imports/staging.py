@@ -82,15 +82,17 @@ class NotClean(Exception):
     """The file is not simple enough to COPY as it is (the reader takes it)."""
 
 
-_QUOTED = re.compile(rb'"(?:[^"\r\n]|"")*"')
+_QUOTED = re.compile(rb'"(?:[^"\r]|"")*"')
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _TRAILING_BLANK = re.compile(rb"\n(?:\r?\n)+\Z")
 
 
-def _check_block(block: bytes, delimiter: int) -> None:
-    """NotClean unless ``block`` (whole lines) reads the same with ``COPY (FORMAT csv)`` as with
-    ``imports.reading``: no lone CR, no blank line, no ``\\.`` line, no over-long line, and
-    every quote inside a field that is quoted from its first to its last character."""
+def _check_block(block: bytes, delimiter: int) -> int:
+    """NotClean unless ``block`` (whole records) reads the same with ``COPY (FORMAT csv)`` as
+    with ``imports.reading``: no lone CR, no blank line, no ``\\.`` line, no over-long line,
+    every quote inside a field that is quoted from its first to its last character, and no
+    CR inside a quoted field. Returns the number of line breaks inside quoted fields (the
+    reader counts them as lines; COPY numbers records)."""
     if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
         raise NotClean("a carriage return that does not end a line")
     if block.startswith((b"\n", b"\r\n")) or _BLANK_LINE.search(block):
@@ -101,8 +103,9 @@ def _check_block(block: bytes, delimiter: int) -> None:
         raise NotClean("a line longer than the CSV field limit")
     quotes = block.count(b'"')
     if not quotes:
-        return
+        return 0
     seen = 0
+    breaks = 0
     end = len(block)
     for match in _QUOTED.finditer(block):
         start, stop = match.span()
@@ -111,20 +114,37 @@ def _check_block(block: bytes, delimiter: int) -> None:
         if stop < end and block[stop] not in (delimiter, 10, 13):
             raise NotClean("characters after a closing quote")
         seen += block.count(b'"', start, stop)
+        breaks += block.count(b"\n", start, stop)
     if seen != quotes:
-        raise NotClean("a quote that does not enclose a whole field, or a quoted line break")
+        raise NotClean("a quote that does not enclose a whole field, or a carriage return inside a quoted field")
+    return breaks
 
 
-def _clean_blocks(chunks: Iterable[bytes], delimiter: str) -> Iterator[tuple[bytes, bytes]]:
-    """``("header", line)`` once, then ``("rows", block)`` of whole data lines, each checked
-    by :func:`_check_block`; trailing blank lines at the end of the file are dropped."""
+def _last_record_end(buffer: bytes) -> int:
+    """Index of the last newline of ``buffer`` (which starts at a record) that is not inside a
+    quoted field: an even number of quotes before it. -1 when there is none."""
+    cut = buffer.rfind(b"\n")
+    if b'"' not in buffer:
+        return cut
+    while cut >= 0 and buffer.count(b'"', 0, cut) % 2:
+        cut = buffer.rfind(b"\n", 0, cut)
+    return cut
+
+
+def _clean_blocks(
+    chunks: Iterable[bytes], delimiter: str, breaks: list[int] | None = None
+) -> Iterator[tuple[bytes, bytes]]:
+    """``("header", line)`` once, then ``("rows", block)`` of whole data records, each checked
+    by :func:`_check_block`; trailing blank lines at the end of the file are dropped. The
+    line breaks found inside quoted fields are appended to ``breaks`` (a count a block)."""
     code = ord(delimiter)
     buffer = b""
     header = True
     held_blank = False
+    found = breaks if breaks is not None else []
     for chunk in chunks:
         buffer += chunk
-        cut = buffer.rfind(b"\n")
+        cut = _last_record_end(buffer)
         if cut < 0:
             if len(buffer) > FIELD_LIMIT:
                 raise NotClean("a line longer than the CSV field limit")
@@ -133,7 +153,8 @@ def _clean_blocks(chunks: Iterable[bytes], delimiter: str) -> Iterator[tuple[byt
         if header:
             first = block.find(b"\n") + 1
             line = block[:first]
-            _check_block(line, code)
+            if _check_block(line, code):
+                raise NotClean("a line break inside the header")
             yield b"header", line
             block, header = block[first:], False
             if not block:
@@ -143,17 +164,18 @@ def _clean_blocks(chunks: Iterable[bytes], delimiter: str) -> Iterator[tuple[byt
         trailing = _TRAILING_BLANK.search(block)
         if trailing:
             block, held_blank = block[: trailing.start() + 1], True
-        _check_block(block, code)
+        found.append(_check_block(block, code))
         yield b"rows", block
     if buffer:
         if header:
-            _check_block(buffer, code)
+            if _check_block(buffer, code):
+                raise NotClean("a line break inside the header")
             yield b"header", buffer
             return
         if held_blank and buffer.strip(b"\r\n"):
             raise NotClean("a blank line")
         if buffer.strip(b"\r\n"):
-            _check_block(buffer, code)
+            found.append(_check_block(buffer, code))
             yield b"rows", buffer
 
 
@@ -244,7 +266,8 @@ class StagedFile:
         width = len(slots)
         try:
             with transaction.atomic():
-                blocks = _clean_blocks(_guarded(self.file, table.raw_chunks()), table.delimiter)
+                breaks: list[int] = []
+                blocks = _clean_blocks(_guarded(self.file, table.raw_chunks()), table.delimiter, breaks)
                 kind, header = next(blocks, (b"", b""))
                 if kind != b"header":
                     return None
@@ -253,7 +276,7 @@ class StagedFile:
                 physical = max(len(cells), width)
                 fields = [f"f{i}" for i in range(physical)]
                 sql.run(
-                    f"CREATE UNLOGGED TABLE {raw} (line integer GENERATED ALWAYS AS IDENTITY (START WITH 2), "
+                    f"CREATE UNLOGGED TABLE {raw} (line integer GENERATED BY DEFAULT AS IDENTITY (START WITH 2), "
                     + ", ".join(f"{f} text" for f in fields)
                     + ")"
                 )
@@ -276,12 +299,42 @@ class StagedFile:
                 rows = self._drop_blank_records(fields, columns[self.staged_key], blank, copied)
                 if rows is None:
                     raise NotClean("a value under a blank header")
+                if sum(breaks):
+                    self._physical_lines(fields)
                 return columns, rows
         except NotClean as exc:
             log.info("import %s: %s read by the reader (%s)", self.importer.run.pk, self.file, exc)
         except psycopg.Error as exc:
             log.info("import %s: %s read by the reader (COPY: %s)", self.importer.run.pk, self.file, exc)
         return None
+
+    def _physical_lines(self, fields: list[str]) -> None:
+        """COPY numbered the records; the reader numbers physical lines, and a quoted field
+        with line breaks spans several. Each record's line becomes the line it starts on: the
+        records holding breaks (few) are found, and the others shift by the breaks before them."""
+        sql = self.sql
+        raw = sql.table("raw")
+        joined = f"concat({', '.join(fields)})"
+        found = sql.rows(
+            f"SELECT line, octet_length({joined}) - octet_length(replace({joined}, E'\\n', '')) FROM {raw} "
+            f"WHERE strpos({joined}, E'\\n') > 0 ORDER BY line"
+        )
+        shifts, total = [], 0
+        for line, count in found:
+            total += int(count)
+            shifts.append((int(line), total))
+        breaks = sql.table("breaks")
+        sql.load(breaks, "line integer PRIMARY KEY, shift integer NOT NULL", shifts)
+        numbered = sql.table("numbered")
+        sql.run(f"DROP TABLE IF EXISTS {numbered}")
+        sql.run(
+            f"CREATE UNLOGGED TABLE {numbered} AS SELECT r.line + coalesce(b.shift, 0) AS line, "
+            f"{', '.join('r.' + f for f in fields)} FROM {raw} r "
+            f"LEFT JOIN LATERAL (SELECT shift FROM {breaks} b WHERE b.line < r.line ORDER BY b.line DESC LIMIT 1) b "
+            "ON true"
+        )
+        sql.run(f"DROP TABLE {raw}, {breaks}")
+        sql.run(f"ALTER TABLE {numbered} RENAME TO {raw}")
 
     def _drop_blank_records(self, fields: list[str], sid: str, blank: list[str], copied: int) -> int | None:
         """Delete the records whose cells are all blank (the reader skips them); None when a

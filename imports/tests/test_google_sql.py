@@ -344,3 +344,35 @@ def test_many_new_devices_take_one_range_of_ids_and_the_sequence_moves_past_it(t
     later = DeviceFactory(owner_site=ou.site_a)
     assert later.pk > ids[-1]
     assert DeviceEvent.objects.filter(device_id__in=ids, kind="created").count() == 5
+
+
+def test_quoted_line_breaks_are_copied_and_issues_keep_their_physical_lines(tmp_path, settings, monkeypatch, ou):
+    def with_note(line: str, note: str) -> str:
+        cells = line.split(",")
+        cells[9] = '"' + note.replace('"', '""') + '"'  # the notes column of GAM_HEADER
+        return ",".join(cells)
+
+    copies: list[str] = []
+    original = google_sql.SetBasedGoogleStep._copy_as_is
+
+    def counted(self: Any, *args: Any) -> Any:
+        found = original(self, *args)
+        copies.append("copy" if found is not None else "reader")
+        return found
+
+    def scenario(base: Path) -> list[ImportRun]:
+        folder = files(base)
+        path = write(
+            folder / "cros.csv",
+            with_note(gam_row("QN1", "QN1-T"), "Cracked screen,\nreplaced 2024-03"),
+            gam_row("QN2", "QN2-T", "/Nowhere"),
+            with_note(gam_row("QN3", "QN3-T"), "Returned by family\n\tneeds wipe\nthird line"),
+            gam_row("6.37702E+15", "QN4-T"),
+            gam_row("QN5", "QN5-T", sync="not a date"),
+        )
+        return [run_file(path, "google", mode="valid_rows")]
+
+    monkeypatch.setattr(google_sql.SetBasedGoogleStep, "_copy_as_is", counted)
+    sql = assert_same(scenario, tmp_path, settings, monkeypatch)
+    assert copies == ["copy"]
+    assert [issue[0] for issue in sql["runs"][0]["issues"]] == [4, 8, 9]

@@ -247,7 +247,8 @@ def test_quoted_commas_newlines_blank_rows_trailing_columns_and_headers(tmp_path
         ]
 
     got = assert_same(scenario, tmp_path, settings, monkeypatch)
-    assert got["staged"] == ["reader", "reader", "copy", "copy", "reader"]
+    # Quoted line breaks go to COPY too (its records renumbered to the lines they start on).
+    assert got["staged"] == ["copy", "reader", "copy", "copy", "reader"]
     assert [r["status"] for r in got["runs"]] == ["done", "done", "done", "done", "rejected", "rejected", "rejected"]
 
 
@@ -568,7 +569,9 @@ def test_a_generated_district_twice_with_changes(tmp_path, settings, monkeypatch
         (b"a,b\n1,2", True),
         (b"a,b\n1\r2,3\n", False),
         (b"a,b\n\n1,2\n", False),
-        (b'a,b\n"1\n2",3\n', False),
+        (b'a,b\n"1\n2",3\n', True),
+        (b'a,b\r\n"1\r\n2",3\r\n', False),
+        (b'a,b\n"1\n\n2",3\n', False),
         (b'a,b\n1, "2"\n', False),
         (b'a,b\n1"x,2\n', False),
         (b'a,b\n"1"x,2\n', False),
