@@ -26,10 +26,10 @@ class _KindField(forms.ChoiceField):
 class ImportForm(forms.Form):
     """A new import: what it is, the file, the mode, the site it is limited to, and options.
 
-    Options go to ``ImportRun.options`` as ``{"deactivate_missing": bool, "date_order": "MDY",
-    "decimal_comma": bool}``, plus ``create_checkouts`` (Google), ``match_people_by``
-    (Snipe-IT), ``entity`` and ``source`` (CSV/XLSX) for those kinds; each importer reads
-    those it uses.
+    Options go to ``ImportRun.options``: only those the chosen importer reads
+    (:meth:`imports.pipeline.Importer.option_names`): ``deactivate_missing`` (OneRoster),
+    ``date_order`` and ``decimal_comma`` (device files), ``create_checkouts`` (Google),
+    ``match_people_by`` (Snipe-IT), ``entity`` and ``source`` (CSV/XLSX).
     """
 
     kind = _KindField(label="What are you importing?")
@@ -109,7 +109,11 @@ class ImportForm(forms.Form):
                 options["entity"] = data["entity"]
             if (data.get("source_name") or "").strip():
                 options["source"] = data["source_name"].strip()
-        return options
+        try:
+            known = importer_class(str(kind)).option_names()
+        except ImporterUnavailable:
+            return options
+        return {name: value for name, value in options.items() if name in known}
 
 
 def _admin_only(kind: str) -> bool:

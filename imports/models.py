@@ -133,6 +133,32 @@ class ImportRun(models.Model):
         path = Path(self.stored_path)
         return path if path.is_absolute() else Path(settings.MEDIA_ROOT) / path
 
+    #: What a dry run's preview is called on the pages (its status stays ``previewed``).
+    DRY_RUN_LABEL = "Dry run (not committable)"
+
+    @property
+    def status_label(self) -> str:
+        """The status as the pages show it: the preview of a dry run (command line
+        ``--dry-run``) is never "Ready to commit", it is :data:`DRY_RUN_LABEL`."""
+        if self.dry_run and self.status == self.Status.PREVIEWED:
+            return self.DRY_RUN_LABEL
+        return str(self.get_status_display())
+
+    @property
+    def state_text(self) -> str:
+        """For messages: "This import is <state_text>" (``a dry run (preview only)``, ``done``…)."""
+        if self.dry_run:
+            return "a dry run (preview only)"
+        return str(self.get_status_display()).lower()
+
+    @property
+    def phase_shown(self) -> str:
+        """``phase`` as the run page shows it beside the status: a run that is over never says
+        "Waiting to start" (runs stopped before their phase was recorded did)."""
+        if self.is_final and self.phase == "Waiting to start":
+            return ""
+        return self.phase
+
     @property
     def is_running(self) -> bool:
         return self.status in self.RUNNING
@@ -171,6 +197,14 @@ class ImportRun(models.Model):
         """Sum of one count key over all entities."""
         data: dict[str, Any] = self.shown_counts() if which == "shown" else getattr(self, which)
         return sum(int(entity.get(key, 0)) for name, entity in data.items() if not name.startswith("_"))
+
+    #: Count keys of rows a commit applies or keeps (not skipped, not rejected).
+    VALID_KEYS = ("created", "updated", "unchanged", "deactivated", "reactivated", "removed")
+
+    def valid_rows(self, which: str = "shown") -> int:
+        """Rows without an error (planned or applied, as :meth:`total` reads them): 0 when every
+        row of the file was rejected, so there is nothing to apply."""
+        return sum(self.total(key, which) for key in self.VALID_KEYS)
 
     def deactivation_guard(self) -> dict[str, Any]:
         """What the preview found a bulk file would make inactive because it does not list it:

@@ -96,6 +96,27 @@ IMPORTER_CLASSES: dict[str, str | None] = {
     ImportRun.Kind.CSV: "imports.tabular.TabularImporter",
 }
 
+#: Options an importer reads that have no default value, by kind: set by the commit
+#: (``confirm_deactivation``), the column-mapping page, the upload form or the command line.
+#: With each importer's ``default_options`` (and its ``extra_options``) these are the names
+#: :meth:`Importer.option_names` knows; a run with any other option name is refused.
+OPTIONS_WITHOUT_DEFAULT: dict[str, tuple[str, ...]] = {
+    ImportRun.Kind.ONEROSTER: ("confirm_deactivation",),
+    ImportRun.Kind.CSV: ("entity", "mapping", "source"),
+}
+
+#: How yes/no option values may be written (the command line gives text).
+BOOLEAN_WORDS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+
 #: Issues stored per run; beyond this they are counted, not stored.
 MAX_STORED_ISSUES = 100_000
 #: Longest value kept in an issue.
@@ -559,6 +580,13 @@ class Step:
 # --------------------------------------------------------------------------- importer
 
 
+def check_may_import(scope: Scope) -> None:
+    """ImportRefused for a read-only role (principal, auditor) or no role: they may not import
+    at all, whichever site they would choose."""
+    if not scope.allows("change"):
+        raise ImportRefused("You may not import: importing changes data, and your role is read-only.")
+
+
 class Importer:
     """Base class of every importer. See the module docstring for how to write one.
 
@@ -572,6 +600,9 @@ class Importer:
     district_admin_only: ClassVar[bool] = False
     #: Option names and defaults; values come from the upload form or the command line.
     default_options: ClassVar[dict[str, Any]] = {}
+    #: Further option names the importer reads that have no default (see also
+    #: :data:`OPTIONS_WITHOUT_DEFAULT`).
+    extra_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, run: ImportRun, report: Report, progress: Progress) -> None:
         self.run = run
@@ -587,6 +618,7 @@ class Importer:
     @classmethod
     def check_allowed(cls, *, scope: Scope, scope_site_id: int | None) -> None:
         """Raise ImportRefused when a user with ``scope`` may not run this import."""
+        check_may_import(scope)
         if cls.district_admin_only and not scope.is_district_admin:
             raise ImportRefused("Only district admins may import sites and people.")
         if cls.district_admin_only and scope_site_id is not None:
@@ -595,6 +627,41 @@ class Importer:
             raise ImportRefused("Choose one of your sites: you may import only for your own sites.", field="site")
         if scope_site_id is not None and not scope.allows_site(scope_site_id, "change"):
             raise ImportRefused("You may import only for your own sites.", field="site")
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """Every option this importer reads, defaults first."""
+        names = [*cls.default_options, *cls.extra_options, *OPTIONS_WITHOUT_DEFAULT.get(cls.kind, ())]
+        return tuple(dict.fromkeys(names))
+
+    @classmethod
+    def clean_options(cls, options: dict[str, Any] | None) -> dict[str, Any]:
+        """``options`` checked: a DomainError names an option this importer does not read (a
+        misspelled name would otherwise be ignored and the default used) and lists the known
+        ones; a yes/no option written as text (``"false"``, ``"0"``, ``"off"``…) becomes a bool,
+        any other text for it is a DomainError."""
+        known = cls.option_names()
+        cleaned: dict[str, Any] = {}
+        unknown = []
+        for name, value in (options or {}).items():
+            if name not in known:
+                unknown.append(str(name))
+                continue
+            if isinstance(cls.default_options.get(name), bool) and not isinstance(value, bool):
+                word = str(value).strip().lower()
+                if word not in BOOLEAN_WORDS:
+                    raise DomainError(f"Option {name} is yes or no, not '{value}'.", field="options")
+                value = BOOLEAN_WORDS[word]
+            cleaned[name] = value
+        if unknown:
+            label = ImportRun.Kind(cls.kind).label if cls.kind in ImportRun.Kind.values else cls.kind
+            which = "option" if len(unknown) == 1 else "options"
+            raise DomainError(
+                f"Unknown {which} {', '.join(unknown)} for a {label} import; "
+                f"its options are: {', '.join(known) or 'none'}.",
+                field="options",
+            )
+        return cleaned
 
     @classmethod
     def entity_label(cls, entity: str) -> str:
@@ -856,12 +923,18 @@ def run_phase(*, run_id: int, phase: str, echo: Echo | None = None) -> ImportRun
         else:
             _commit(run, importer, report)
     except ImporterUnavailable as exc:
-        _finish(run, report, status=ImportRun.Status.REJECTED, error=str(exc))
+        _finish(run, report, status=ImportRun.Status.REJECTED, error=str(exc), phase=PHASE_NOT_IMPORTABLE)
     except Exception as exc:
         log.exception("import %s failed during %s", run.pk, phase)
         with contextlib.suppress(Exception):
             report.flush()
-        _finish(run, report, status=ImportRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+        _finish(
+            run,
+            report,
+            status=ImportRun.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            phase=PHASE_ERROR_PREVIEW if phase == "preview" else PHASE_ERROR_COMMIT,
+        )
     finally:
         progress.close()
     return run
@@ -872,11 +945,23 @@ def _preview(run: ImportRun, importer: Importer, report: Report) -> None:
     importer.execute(apply=False)
     run.preview = report.counts
     if report.file_errors:
-        _finish(run, report, status=ImportRun.Status.REJECTED, error="A file could not be imported; see the issues.")
+        _finish(
+            run,
+            report,
+            status=ImportRun.Status.REJECTED,
+            error="A file could not be imported; see the issues.",
+            phase=PHASE_NOT_IMPORTABLE,
+        )
     elif run.dry_run and run.mode == ImportRun.Mode.ALL_OR_NOTHING and report.errors:
-        _finish(run, report, status=ImportRun.Status.REJECTED, error=_all_or_nothing_text(report))
+        _finish(run, report, status=ImportRun.Status.REJECTED, error=_all_or_nothing_text(report), phase=PHASE_DRY_RUN)
     else:
-        _finish(run, report, status=ImportRun.Status.PREVIEWED, final=run.dry_run)
+        _finish(
+            run,
+            report,
+            status=ImportRun.Status.PREVIEWED,
+            final=run.dry_run,
+            phase=PHASE_DRY_RUN if run.dry_run else PHASE_PREVIEWED,
+        )
 
 
 def _commit(run: ImportRun, importer: Importer, report: Report) -> None:
@@ -894,17 +979,27 @@ def _commit(run: ImportRun, importer: Importer, report: Report) -> None:
     except AllOrNothingAborted:
         report.flush_held()
         run.counts = {}
-        _finish(run, report, status=ImportRun.Status.REJECTED, error=_all_or_nothing_text(report))
+        _finish(
+            run,
+            report,
+            status=ImportRun.Status.REJECTED,
+            error=_commit_rejected_text(report),
+            phase=PHASE_COMMIT_STOPPED,
+        )
         return
     except FileError as exc:
         report.flush_held()
         run.counts = {} if all_or_nothing else report.counts
         _finish(
-            run, report, status=ImportRun.Status.FAILED, error=commit_stopped_text(exc, all_or_nothing=all_or_nothing)
+            run,
+            report,
+            status=ImportRun.Status.FAILED,
+            error=commit_stopped_text(exc, all_or_nothing=all_or_nothing),
+            phase=PHASE_COMMIT_STOPPED,
         )
         return
     run.counts = report.counts
-    _finish(run, report, status=ImportRun.Status.DONE)
+    _finish(run, report, status=ImportRun.Status.DONE, phase=PHASE_DONE)
 
 
 #: How every read failure's reason starts (``_read_guard``, ``_rows`` and the importers' own).
@@ -924,6 +1019,15 @@ def commit_stopped_text(exc: FileError, *, all_or_nothing: bool) -> str:
     return f"The commit was stopped: {where}: {reason} {applied}"
 
 
+def _commit_rejected_text(report: Report) -> str:
+    """An all-or-nothing commit that found row errors its preview did not have."""
+    return (
+        f"Nothing was imported: the commit found {report.errors} row error(s) that the preview did not have "
+        "(the data changed since the preview; see the issues), and this import is all-or-nothing. "
+        "Import the file again to preview it anew."
+    )
+
+
 def _all_or_nothing_text(report: Report) -> str:
     return (
         f"Nothing was imported: {report.errors} row error(s), and this import is all-or-nothing. "
@@ -931,10 +1035,27 @@ def _all_or_nothing_text(report: Report) -> str:
     )
 
 
-def _finish(run: ImportRun, report: Report, *, status: str, error: str = "", final: bool = True) -> None:
-    """Record the outcome. Progress fields are written only when the phase completed
-    (they are kept up to date in the database by :class:`Progress`, not on ``run``)."""
+#: The run's ``phase`` once a phase is over (shown beside its status on the run page).
+PHASE_PREVIEWED = "Preview ready"
+PHASE_DRY_RUN = "Dry run finished: nothing was changed"
+PHASE_NOT_IMPORTABLE = "Checked: the file cannot be imported"
+PHASE_DONE = "Finished"
+PHASE_COMMIT_STOPPED = "Commit stopped"
+PHASE_ERROR_PREVIEW = "Stopped by an error while checking"
+PHASE_ERROR_COMMIT = "Stopped by an error while committing"
+
+
+def _finish(
+    run: ImportRun, report: Report, *, status: str, error: str = "", final: bool = True, phase: str = ""
+) -> None:
+    """Record the outcome and ``phase``, what the run page shows beside the status (the last
+    step's progress text would say "Waiting to start" or "… — applying" on a stopped run).
+    Progress counts are written only when the phase completed (they are kept up to date in
+    the database by :class:`Progress`, not on ``run``)."""
     fields = ["status", "error", "notes", "error_count", "warning_count", "heartbeat_at", "preview", "counts", "mode"]
+    if phase:
+        run.phase = phase
+        fields.append("phase")
     run.status = status
     run.error = error
     run.notes = report.notes
@@ -950,8 +1071,7 @@ def _finish(run: ImportRun, report: Report, *, status: str, error: str = "", fin
         fields.append("finished_at")
     if status in (ImportRun.Status.DONE, ImportRun.Status.PREVIEWED):
         run.progress_done = run.progress_total = max(report.rows_seen, 1)
-        run.phase = "Finished" if status == ImportRun.Status.DONE else "Preview ready"
-        fields += ["progress_done", "progress_total", "phase"]
+        fields += ["progress_done", "progress_total"]
     run.save(update_fields=fields)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -55,6 +56,94 @@ def import_summary(*, run: ImportRun) -> str:
         shown = [f"{value} {key}" for key, value in zip(keys, values, strict=True) if value or key in COUNT_KEYS[:4]]
         parts.append(f"{label}: {', '.join(shown)}")
     return "; ".join(parts)
+
+
+#: A file-level error that mapping the columns can fix: a required column not found, a
+#: mapping naming a header the file lacks, or rows that are neither devices nor people.
+_COLUMN_PROBLEM = re.compile(r"\bcolumns?\b|\bmap one\b|\bmap the columns\b", re.IGNORECASE)
+
+
+def import_columns_unmatched(*, run: ImportRun) -> bool:
+    """True when a CSV/XLSX run was rejected because its columns did not match our fields
+    (a file-level issue about columns), so the column-mapping page can help. False for a
+    file that could not be read, a forbidden import (people by site staff) or a run rejected
+    at the commit for row errors."""
+    from imports.pipeline import READ_FAILURE
+
+    if run.kind != ImportRun.Kind.CSV or run.dry_run or run.counts or run.status != ImportRun.Status.REJECTED:
+        return False
+    reasons = ImportIssue.objects.filter(run=run, line__isnull=True, severity=ImportIssue.Severity.ERROR).values_list(
+        "reason", flat=True
+    )
+    return any(_COLUMN_PROBLEM.search(reason) and not reason.startswith(READ_FAILURE) for reason in reasons[:20])
+
+
+#: Option name → (label, {value: text}) as the run pages and the history show options.
+_OPTION_LABELS: dict[str, tuple[str, dict[str, str]]] = {
+    "deactivate_missing": ("Deactivate people and schools missing from the file", {}),
+    "confirm_deactivation": ("Deactivation confirmed", {}),
+    "date_order": ("Dates", {"MDY": "month first (01/23/2024)", "DMY": "day first (23/01/2024)"}),
+    "decimal_comma": ("Decimal comma", {}),
+    "create_checkouts": ("Check devices out to their annotated user", {}),
+    "match_people_by": (
+        "Match people by",
+        {"email": "email", "username": "username", "student_number": "student / employee number"},
+    ),
+    "entity": ("Rows are", {"devices": "devices", "people": "people"}),
+    "source": ("Source", {}),
+    "mapping": ("Columns", {}),
+}
+
+
+def _yes_no(value: Any) -> str:
+    from imports.oneroster import deactivation_confirmed
+
+    return "yes" if deactivation_confirmed({"confirm_deactivation": value}) else "no"
+
+
+def _mapping_text(value: Any, entity: str) -> str:
+    """``{"asset_tag": "Property No", "location": ""}`` → ``Property No → Asset tag; Location: not in the file``."""
+    from imports.tabular import FIELDS, parse_mapping
+
+    try:
+        mapping = parse_mapping(value)
+    except ValueError:
+        return str(value)[:300]
+    labels = {f.name: f.label for fields in FIELDS.values() for f in fields}
+    labels.update({f.name: f.label for f in FIELDS.get(entity, ())})
+    parts = [
+        f"{header} → {labels.get(name, name)}" if header else f"{labels.get(name, name)}: not in the file"
+        for name, header in mapping.items()
+    ]
+    return "; ".join(parts) or "none"
+
+
+def import_options_shown(*, run: ImportRun) -> list[tuple[str, str]]:
+    """The run's options as ``(label, value)`` pairs, in words: only the options its importer
+    reads (runs stored before the upload form sent only those kept others, e.g. a Google run's
+    ``deactivate_missing``), yes/no for switches, a column mapping as ``Header → field``."""
+    try:
+        cls = importer_class(run.kind)
+    except ImporterUnavailable:
+        return []
+    known = cls.option_names()
+    options = run.options or {}
+    shown = []
+    for name in known:
+        if name not in options or options[name] in (None, ""):
+            continue
+        value = options[name]
+        label, words = _OPTION_LABELS.get(name, (name.replace("_", " ").capitalize(), {}))
+        if name == "mapping":
+            text = _mapping_text(value, str(options.get("entity") or ""))
+        elif (
+            isinstance(value, bool) or isinstance(cls.default_options.get(name), bool) or name == "confirm_deactivation"
+        ):
+            text = _yes_no(value)
+        else:
+            text = words.get(str(value), str(value))
+        shown.append((label, text))
+    return shown
 
 
 def import_kinds() -> list[tuple[str, str, bool]]:

@@ -68,13 +68,15 @@ def import_run_create(
     Raises:
         ImporterUnavailable: the importer for ``kind`` is not written yet (a DomainError).
         ImportRefused: ``actor`` may not run this import (e.g. people, for a site technician).
-        DomainError: bad mode, no file, a file too large.
+        DomainError: bad mode, an option the importer does not read (or a yes/no option that
+            is neither), no file, a file too large.
     """
     cls = importer_class(kind)
     if mode not in ImportRun.Mode.values:
         raise DomainError(f"Unknown mode '{mode}'; expected all_or_nothing or valid_rows.", field="mode")
     if actor is not None:
         cls.check_allowed(scope=scope_for(actor), scope_site_id=scope_site.pk if scope_site else None)
+    options = cls.clean_options(options)
     if (upload is None) == (path is None):
         raise DomainError("Give one file to import.", field="file")
     if upload is not None and upload.size is not None and upload.size > _max_upload():
@@ -84,7 +86,7 @@ def import_run_create(
         actor=actor if getattr(actor, "pk", None) else None,
         actor_label=actor_label(actor),
         mode=mode,
-        options={**cls.default_options, **(options or {})},
+        options={**cls.default_options, **options},
         scope_site=scope_site,
         dry_run=dry_run,
     )
@@ -149,14 +151,25 @@ def import_run_commit(
         ImportRefused: ``actor`` may no longer run this import.
     """
     run = ImportRun.objects.select_for_update().get(pk=run.pk)
-    if run.dry_run or run.status != ImportRun.Status.PREVIEWED:
-        raise WrongStateError(f"This import is {run.get_status_display().lower()}; there is nothing to commit.")
+    if run.dry_run:
+        raise WrongStateError(
+            "This import was a dry run (preview only): it cannot be committed. "
+            "Import the file again without --dry-run to apply it."
+        )
+    if run.status != ImportRun.Status.PREVIEWED:
+        raise WrongStateError(f"This import is {run.state_text}; there is nothing to commit.")
     if actor is not None:
         importer_class(run.kind).check_allowed(scope=scope_for(actor), scope_site_id=run.scope_site_id)
     if mode is not None:
         if mode not in ImportRun.Mode.values:
             raise DomainError(f"Unknown mode '{mode}'.", field="mode")
         run.mode = mode
+    if run.error_count and not run.valid_rows("preview"):
+        raise DomainError(
+            f"Every row has an error ({run.error_count:,}): there is nothing to apply. "
+            "Fix the file and upload it again.",
+            field="mode",
+        )
     if run.mode == ImportRun.Mode.ALL_OR_NOTHING and run.error_count:
         raise DomainError(
             f"{run.error_count} row error(s): an all-or-nothing import cannot be committed. "
@@ -165,7 +178,7 @@ def import_run_commit(
         )
     from imports.oneroster import deactivation_confirmed
 
-    if confirm_deactivation:
+    if confirm_deactivation and "confirm_deactivation" in importer_class(run.kind).option_names():
         run.options = {**(run.options or {}), "confirm_deactivation": "yes"}
     guard = run.deactivation_guard()
     if guard.get("needs_confirmation") and not deactivation_confirmed(run.options):
@@ -188,7 +201,7 @@ def import_run_cancel(*, run: ImportRun, actor: Any) -> ImportRun:
     """Drop a previewed run without applying it. WrongStateError in any other state."""
     run = ImportRun.objects.select_for_update().get(pk=run.pk)
     if run.status != ImportRun.Status.PREVIEWED or run.dry_run:
-        raise WrongStateError(f"This import is {run.get_status_display().lower()}; it cannot be cancelled now.")
+        raise WrongStateError(f"This import is {run.state_text}; it cannot be cancelled now.")
     run.status = ImportRun.Status.CANCELLED
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
@@ -613,9 +626,7 @@ def import_run_remap(
     if run.kind != ImportRun.Kind.CSV:
         raise DomainError("Only CSV/XLSX imports have a column mapping.")
     if run.dry_run or run.status not in (ImportRun.Status.PREVIEWED, ImportRun.Status.REJECTED) or run.counts:
-        raise WrongStateError(
-            f"This import is {run.get_status_display().lower()}; its columns can no longer be mapped."
-        )
+        raise WrongStateError(f"This import is {run.state_text}; its columns can no longer be mapped.")
     if entity not in ("devices", "people"):
         raise DomainError("Choose whether the rows are devices or people.", field="entity")
     if actor is not None:

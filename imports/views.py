@@ -18,8 +18,10 @@ from imports.models import ImportIssue, ImportRun, OrgUnitMapping
 from imports.pipeline import ImportRefused, importer_class
 from imports.selectors import (
     ISSUE_HEADERS,
+    import_columns_unmatched,
     import_counts_table,
     import_issue_rows,
+    import_options_shown,
     import_run_list,
     import_summary,
     org_unit_mapping_list,
@@ -44,7 +46,7 @@ def _run_or_404(request: HttpRequest, pk: int, action: str = VIEW) -> ImportRun:
 def run_list(request: HttpRequest) -> HttpResponse:
     """Import history: who, when, file, options, counts."""
     page = Paginator(import_run_list(user=request.user), 50).get_page(request.GET.get("page"))
-    rows = [(run, import_summary(run=run)) for run in page.object_list]
+    rows = [(run, import_summary(run=run), import_options_shown(run=run)) for run in page.object_list]
     return render(request, "imports/run_list.html", {"page": page, "rows": rows})
 
 
@@ -78,7 +80,12 @@ def run_new(request: HttpRequest) -> HttpResponse:
 @ledger_view(VIEW)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One run: progress while working, then the preview (counts, issues, commit) or the report."""
-    run = _run_or_404(request, pk)
+    return _run_page(request, _run_or_404(request, pk))
+
+
+def _run_page(request: HttpRequest, run: ImportRun, *, commit_error: str = "") -> HttpResponse:
+    """The run page; ``commit_error``: why the commit just asked for was refused (shown on
+    this page, next to the commit form, rather than flashed to whatever page comes next)."""
     issues = keyset_page(
         ImportIssue.objects.filter(run=run),
         sort_field="id",
@@ -94,6 +101,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError:
         can_commit = False
     changes = sum(run.total(k) for k in ("created", "updated", "deactivated", "reactivated", "removed"))
+    settled = run.status in (ImportRun.Status.PREVIEWED, ImportRun.Status.DONE)
+    has_errors = bool(run.error_count or run.total("rejected"))
+    every_row_rejected = settled and has_errors and not run.valid_rows()
     return render(
         request,
         "imports/run_detail.html",
@@ -102,8 +112,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "issues": issues,
             "count_keys": keys,
             "count_rows": count_rows,
+            "options": import_options_shown(run=run),
             "can_commit": can_commit and run.status == ImportRun.Status.PREVIEWED and not run.dry_run,
-            "nothing_to_change": not changes and run.status in (ImportRun.Status.PREVIEWED, ImportRun.Status.DONE),
+            "commit_error": commit_error,
+            "every_row_rejected": every_row_rejected,
+            "nothing_to_change": settled and not changes and not has_errors,
+            "nothing_to_change_in_valid_rows": settled and not changes and has_errors and not every_row_rejected,
+            "columns_unmatched": import_columns_unmatched(run=run),
             "guard": run.deactivation_guard() if run.status == ImportRun.Status.PREVIEWED else {},
             "guardians_removed": int((run.preview or {}).get("guardians", {}).get("removed", 0)),
         },
@@ -131,10 +146,11 @@ def run_commit(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         run = import_run_commit(run=run, actor=request.user, mode=mode, confirm_deactivation=confirm)
     except DomainError as error:
-        messages.error(request, str(error))
-    else:
-        import_run_start(run=run, phase="commit")
-        messages.info(request, f"Import #{run.pk}: applying…")
+        # Shown on the run page this request returns (a flashed message would wait for the next page).
+        run.refresh_from_db()
+        return _run_page(request, run, commit_error=str(error))
+    import_run_start(run=run, phase="commit")
+    messages.info(request, f"Import #{run.pk}: applying…")
     return redirect("imports:run_detail", pk=pk)
 
 

@@ -33,12 +33,13 @@ def run_file(path: Path, kind: str, *, actor: Any = None, mode: str = "all_or_no
              options: dict | None = None, scope_site: Any = None, dry_run: bool = False) -> ImportRun:  # fmt: skip
     """Create, preview and (when the preview allows it and ``commit``) commit an import of ``path``.
 
-    An all-or-nothing run whose preview has row errors stays previewed (nothing applied)."""
+    An all-or-nothing run whose preview has row errors stays previewed (nothing applied), and
+    so does a run whose every row has an error (there is nothing to apply)."""
     run = import_run_create(actor=actor, kind=kind, path=path, mode=mode, options=options, scope_site=scope_site,
                             dry_run=dry_run)  # fmt: skip
     import_run_start(run=run, phase="preview", inline=True)
     run.refresh_from_db()
-    blocked = run.mode == ImportRun.Mode.ALL_OR_NOTHING and run.error_count
+    blocked = run.error_count and (run.mode == ImportRun.Mode.ALL_OR_NOTHING or not run.valid_rows("preview"))
     if commit and run.status == ImportRun.Status.PREVIEWED and not dry_run and not blocked:
         run = import_run_commit(run=run, actor=actor)
         import_run_start(run=run, phase="commit", inline=True)

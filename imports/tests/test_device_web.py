@@ -156,3 +156,107 @@ def test_no_upload_gives_a_500(client_for, world, kind, name, content):
         run = ImportRun.objects.get()
         assert run.status in (Status.REJECTED, Status.PREVIEWED), run.error
         assert client.get(reverse("imports:run_columns", args=[run.pk])).status_code in (200, 404)
+
+
+# --------------------------------------------------------------------------- the run page's words (QA F3)
+
+OUR_SHEET = "Asset Tag,Serial Number,Manufacturer,Model Name,Current Site Code\n"
+
+
+def test_every_row_rejected_says_so_and_offers_no_valid_rows(client_for, world):
+    """QA F3a: a file whose every row has an error said "Nothing to change: this file matches
+    what DeviceLedger already has." and offered "Apply the valid rows"."""
+    content = (OUR_SHEET + "T-1,SN1,Acer,Chromebook 311,NOPE\nT-2,SN2,Acer,Chromebook 311,NOPE\n").encode()
+    client = client_for(world.district_admin)
+    response = upload(client, "bad.csv", content, "csv")
+    run = ImportRun.objects.get()
+    assert run.status == Status.PREVIEWED and run.error_count == 2
+    page = client.get(response.url).content.decode()
+    assert "Every row has an error (listed below): nothing can be imported" in page
+    assert "Nothing to change" not in page and "Apply the valid rows" not in page
+    assert "There is nothing to apply: every row has an error." in page and ">Cancel</button>" in page
+    # a forged post is refused on the run page
+    response = client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "valid_rows"})
+    assert "Not committed: Every row has an error (2): there is nothing to apply." in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == Status.PREVIEWED and not Device.objects.filter(asset_tag__in=["T-1", "T-2"]).exists()
+    # some valid rows: still offered
+    good = (OUR_SHEET + "T-3,SN3,Acer,Chromebook 311,A\nT-4,SN4,Acer,Chromebook 311,NOPE\n").encode()
+    page = client.get(upload(client, "half.csv", good, "csv").url).content.decode()
+    assert "Apply the valid rows" in page and "Every row has an error" not in page
+
+
+def test_a_commit_rejected_for_data_changed_since_the_preview_shows_why(client_for, world):
+    """QA F3b: "Rejected — Waiting to start", "What would change: 3 created" and "The file's
+    columns could not all be matched … Map the columns" for a run whose commit found a tag
+    taken since the preview."""
+    from core.testing import DeviceFactory
+
+    rows = "".join(f"NEW-{n},NSN{n},Acer,Chromebook 311,A\n" for n in range(1, 4))
+    client = client_for(world.district_admin)
+    response = upload(client, "three.csv", (OUR_SHEET + rows).encode(), "csv")
+    run = ImportRun.objects.get()
+    assert run.status == Status.PREVIEWED and run.preview["devices"]["created"] == 3
+    DeviceFactory(asset_tag="NEW-2", serial_number="OTHER", owner_site=world.site_a, model=world.device_a.model)
+    client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "all_or_nothing"})
+    run.refresh_from_db()
+    assert run.status == Status.REJECTED and run.phase == "Commit stopped"
+    page = client.get(response.url).content.decode()
+    assert "Waiting to start" not in page and "Commit stopped" in page
+    assert "What would change" not in page and "What the preview found (nothing was imported)" in page
+    assert "Map the columns" not in page and "could not all be matched" not in page
+    assert "the commit found 1 row error(s) that the preview did not have" in page
+    assert "NEW-2" in page  # the issue, with its value
+    assert not Device.objects.filter(asset_tag__in=["NEW-1", "NEW-3"]).exists()
+
+
+def test_map_the_columns_only_when_the_columns_did_not_match(client_for, world):
+    """QA F3b: a site technician's people file showed "Map the columns" too."""
+    people = b"sourcedId,Given Name,Family Name,Student Number,Site Code\np1,Ann,Lee,123,A\n"
+    client = client_for(world.site_tech)
+    response = upload(client, "people.csv", people, "csv", site=str(world.site_a.pk))
+    run = ImportRun.objects.get()
+    assert run.status == Status.REJECTED
+    page = client.get(response.url).content.decode()
+    assert "only district admins may import people" in page
+    assert "Map the columns" not in page and "could not all be matched" not in page
+    unreadable = client.get(upload(client, "junk.csv", bytes(range(256)) * 64, "csv", site=str(world.site_a.pk)).url)
+    assert "Map the columns" not in unreadable.content.decode()
+    lincoln = upload(client, "lincoln.csv", SHEET, "csv", site=str(world.site_a.pk), entity="devices")
+    page = client.get(lincoln.url).content.decode()
+    assert "no asset tag or serial number column" in page
+    assert "The file's columns could not all be matched to DeviceLedger's fields" in page and "Map the columns" in page
+
+
+def test_options_show_what_the_importer_uses_in_words(client_for, world):
+    """QA F3d: a Google run listed deactivate_missing=True; a mapping showed as a Python dict."""
+    OrgUnitMapping.objects.create(path_prefix="/Students/A", site=world.site_a)
+    client = client_for(world.district_admin)
+    content = (GAM_HEADER + "\n" + gam_row("PF1", "T1") + "\n").encode()
+    upload(client, "cros.csv", content, "google", deactivate_missing="on", decimal_comma="on")
+    google = ImportRun.objects.get()
+    assert set(google.options) == {"create_checkouts", "date_order"}  # the form sends only what Google reads
+    old = ImportRun.objects.create(  # stored before: with an option Google does not read
+        kind="google",
+        file_name="old.csv",
+        status=Status.DONE,
+        options={"deactivate_missing": True, "date_order": "DMY"},
+    )
+    response = upload(client, "lincoln.csv", SHEET, "csv", entity="devices")
+    sheet = ImportRun.objects.get(file_name="lincoln.csv")
+    client.post(
+        reverse("imports:run_columns", args=[sheet.pk]),
+        {"entity": "devices", "field_asset_tag": "Property No", "field_serial_number": "Mfr Serial",
+         "field_manufacturer": "Mfr", "field_model_name": "Device", "field_current_site": "Campus",
+         "field_location": ""},
+    )  # fmt: skip
+    history = client.get(reverse("imports:run_list")).content.decode()
+    for text in (history, client.get(reverse("imports:run_detail", args=[old.pk])).content.decode()):
+        assert "Deactivate people" not in text and "deactivate_missing" not in text
+        assert "Dates: day first (23/01/2024)" in text
+    page = client.get(response.url).content.decode()
+    assert "Property No → Asset tag" in page and "Location at the site: not in the file" in page
+    assert "{&#x27;" not in page and "{'" not in page and "mapping=" not in page
+    assert "Rows are: devices" in page and "Decimal comma: no" in page
+    page = client.get(reverse("imports:run_detail", args=[google.pk])).content.decode()
+    assert "Check devices out to their annotated user: no" in page and "Decimal comma" not in page

@@ -142,7 +142,8 @@ def test_row_errors(tmp_path, world):
     assert "expected User or Location" in found[(5, "Checkout Type")]
     assert "needs a manufacturer" in found[(6, "Manufacturer")]
     assert "is empty" in found[(7, "Asset Tag")]
-    assert run.counts["devices"]["rejected"] == 6 and not Device.objects.filter(asset_tag__startswith="T-").exists()
+    assert run.status == ImportRun.Status.PREVIEWED  # every row has an error: nothing to apply, not committed
+    assert run.preview["devices"]["rejected"] == 6 and not Device.objects.filter(asset_tag__startswith="T-").exists()
     assert not DeviceModel.objects.filter(name="Gizmo").exists()
 
 
@@ -160,7 +161,7 @@ def test_duplicate_tags_and_serials_list_every_line(tmp_path, world):
     assert [line for line, _ in tags] == [2, 4] and all("(2, 4)" in reason for _, reason in tags)  # case ignored
     serials = [(line, reason) for line, column, _, reason in found if column == "Serial"]
     assert [line for line, _ in serials] == [3, 5] and all("(3, 5)" in reason for _, reason in serials)
-    assert run.counts["devices"]["created"] == 0 and run.counts["devices"]["rejected"] == 4
+    assert run.preview["devices"]["created"] == 0 and run.preview["devices"]["rejected"] == 4
 
 
 @pytest.mark.parametrize(

@@ -65,11 +65,13 @@ def test_upload_preview_with_row_errors_then_commit_the_valid_rows(client_for, w
     assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
     page = client.get(response.url).content.decode()
     assert "What was changed" in page and 'hx-trigger="every 1s"' not in page
-    # committing twice does nothing more
+    # committing twice does nothing more, and the run page says why
     response = client.post(
         reverse("imports:run_commit", args=[run.pk]), {"mode": "valid_rows", "confirm_deactivation": "yes"}
     )
-    assert response.status_code == 302
+    assert (
+        response.status_code == 200 and "This import is done; there is nothing to commit." in response.content.decode()
+    )
     assert Person.objects.filter(sourced_id__in=["u1", "u2"]).count() == 2
 
 
@@ -133,7 +135,11 @@ def test_cancel_a_preview(client_for, world):
     assert response.status_code == 302
     run.refresh_from_db()
     assert run.status == Status.CANCELLED
-    assert client.post(reverse("imports:run_commit", args=[run.pk])).status_code == 302
+    response = client.post(reverse("imports:run_commit", args=[run.pk]))
+    assert (
+        response.status_code == 200
+        and "This import is cancelled; there is nothing to commit." in response.content.decode()
+    )
     run.refresh_from_db()
     assert run.status == Status.CANCELLED and not Person.objects.filter(sourced_id="u1").exists()
 
@@ -169,7 +175,8 @@ def test_history_lists_who_when_file_options_and_counts(client_for, world):
     client = client_for(world.district_admin)
     upload(client, "nightly.zip", roster_bytes(user("u1")))
     page = client.get(reverse("imports:run_list")).content.decode()
-    assert "nightly.zip" in page and "district-admin" in page and "deactivate_missing=True" in page
+    assert "nightly.zip" in page and "district-admin" in page
+    assert "Deactivate people and schools missing from the file: yes" in page and "deactivate_missing" not in page
     assert "People: 1 created" in page
     assert "nightly.zip" not in client_for(world.site_tech).get(reverse("imports:run_list")).content.decode()
 
@@ -253,7 +260,7 @@ def test_form_posts_with_junk_never_500(client_for, world):
     ):
         assert client.post(reverse("imports:run_new"), data).status_code == 200
     run = ImportRun.objects.create(kind="oneroster", file_name="r.zip", status=Status.PREVIEWED)
-    assert client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "sideways"}).status_code == 302
+    assert client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "sideways"}).status_code == 200
     assert client.get(reverse("imports:run_detail", args=[run.pk]), {"after": "zzz", "before": "%%"}).status_code == 200
     assert client.get(reverse("imports:run_list"), {"page": "-4"}).status_code == 200
 
@@ -316,3 +323,18 @@ def test_with_a_broker_the_job_goes_to_celery_after_commit(settings, django_capt
         assert tasks.import_job_start(run=run, phase="preview") is None
         assert sent == []  # not before the transaction commits
     assert sent == [(run.pk, "preview")]
+
+
+def test_a_commit_refused_for_want_of_the_confirmation_says_so_on_the_run_page(client_for, world):
+    """QA F3c: the refusal was flashed to the page after the one shown."""
+    client = client_for(world.district_admin)
+    upload(client, "roster.zip", roster_bytes(user("u1")))  # the district's 2 people are not in it
+    run = ImportRun.objects.get()
+    response = client.post(reverse("imports:run_commit", args=[run.pk]), {"mode": "all_or_nothing"})
+    page = response.content.decode()
+    assert response.status_code == 200 and f"Import #{run.pk}" in page
+    assert "Not committed: This bulk file would make 2 people and 0 school(s) that it does not list inactive." in page
+    assert page.index("Not committed:") < page.index('name="confirm_deactivation"')  # above the form to tick
+    assert "Tick the confirmation" not in client.get(reverse("imports:run_list")).content.decode()
+    run.refresh_from_db()
+    assert run.status == Status.PREVIEWED

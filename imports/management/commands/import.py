@@ -1,8 +1,14 @@
-"""``python manage.py import KIND PATH [--dry-run] [--mode all|valid] [--actor USERNAME]``.
+"""``python manage.py import KIND PATH [--dry-run] [--mode all|valid] [--actor USERNAME] [--site CODE]
+[--option NAME=VALUE …]``.
 
 Runs an import in this process: preview (printed), then commit (unless ``--dry-run``), then
 the report. A progress line shows on the terminal. Exit status 1 when rows were rejected
-(or would be, with ``--dry-run``) or the import could not be applied; 0 otherwise.
+(or would be, with ``--dry-run``) or the import could not be applied; 2 when the command
+itself is wrong (unknown user, site or option); 0 otherwise.
+
+``--site CODE`` limits the run to one site, as the upload form's site does: rows for other
+sites are rejected. Site staff must give one of their sites; the code is looked up through
+the scoping gate for ``--actor``. ``--option`` names must be options the importer reads.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.scoping import CHANGE, scope_for
 from core.errors import DomainError
 from imports.models import ImportRun
-from imports.pipeline import IMPORTER_CLASSES, run_phase
+from imports.pipeline import IMPORTER_CLASSES, ImportRefused, check_may_import, importer_class, run_phase
 from imports.selectors import import_counts_table
 from imports.services import import_run_commit, import_run_create, import_run_refuse
+from sites.models import Site
 
 MODES = {"all": ImportRun.Mode.ALL_OR_NOTHING, "valid": ImportRun.Mode.VALID_ROWS}
 SHOWN_ISSUES = 50
@@ -46,11 +54,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--actor", metavar="USERNAME", help="the staff user the import is done as (checked)")
         parser.add_argument(
+            "--site",
+            metavar="CODE",
+            help="limit the import to this site (its code); rows for other sites are rejected. "
+            "Site staff import for one of their sites",
+        )
+        parser.add_argument(
             "--option",
             action="append",
             default=[],
             metavar="NAME=VALUE",
-            help="an importer option, e.g. deactivate_missing=false",
+            help="an importer option, e.g. deactivate_missing=false (unknown names are refused, with the list)",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress line")
 
@@ -59,15 +73,24 @@ class Command(BaseCommand):
         actor = self._actor(opts["actor"])
         self.progress_shown = not opts["no_progress"]
         self._last_phase = ""
+        site: Site | None = None
         try:
+            importer_class(kind)  # an unknown or unavailable kind first
+            site = self._site(opts["site"], actor)
             run = import_run_create(
                 actor=actor,
                 kind=kind,
                 path=Path(opts["path"]),
                 mode=MODES[opts["mode"]],
                 options=self._options(opts["option"]),
+                scope_site=site,
                 dry_run=opts["dry_run"],
             )
+        except ImportRefused as exc:
+            message = str(exc)
+            if exc.field == "site" and site is None:
+                message += f" Give --site CODE ({self._your_sites(actor)})."
+            raise CommandError(message, returncode=2) from exc
         except DomainError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         self.stdout.write(f"Import #{run.pk}: {run.get_kind_display()} from {run.stored_path}")
@@ -110,14 +133,49 @@ class Command(BaseCommand):
             raise CommandError(f"No active user named '{username}'.", returncode=2)
         return user
 
+    def _site(self, code: str | None, actor: Any) -> Site | None:
+        """The site ``--site CODE`` names, among those ``actor`` may import for (any site for
+        the system). A read-only role is told it may not import, whatever the site."""
+        if code is None:
+            return None
+        code = code.strip()
+        if not code:
+            raise CommandError("--site needs a site code.", returncode=2)
+        if actor is not None:
+            check_may_import(scope_for(actor))
+        sites = Site.objects.all() if actor is None else Site.objects.visible_to(actor, CHANGE)
+        site = sites.filter(code=code).first()
+        if site is None:
+            matches = list(sites.filter(code__iexact=code)[:2])
+            site = matches[0] if len(matches) == 1 else None
+        if site is None:  # missing and out of scope say the same
+            mine = "" if actor is None else f"; {self._your_sites(actor)}"
+            raise CommandError(f"No site with the code '{code[:40]}' that you may import for{mine}.", returncode=2)
+        if not site.active:
+            raise CommandError(f"{site.name} ({site.code}) is inactive: nothing is imported for it.", returncode=2)
+        return site
+
+    def _your_sites(self, actor: Any) -> str:
+        codes = list(
+            Site.objects.visible_to(actor, CHANGE)
+            .filter(active=True)
+            .order_by("code")
+            .values_list("code", flat=True)[:21]
+        )
+        if not codes:
+            return "you may import for no site"
+        shown = ", ".join(codes[:20]) + (", …" if len(codes) > 20 else "")
+        return f"your sites: {shown}"
+
     def _options(self, pairs: list[str]) -> dict[str, Any]:
+        """``NAME=VALUE`` pairs as given; the importer checks the names and turns yes/no
+        values into booleans (:meth:`imports.pipeline.Importer.clean_options`)."""
         options: dict[str, Any] = {}
         for pair in pairs:
             name, sep, value = pair.partition("=")
             if not sep or not name.strip():
                 raise CommandError(f"--option needs NAME=VALUE, got '{pair}'.", returncode=2)
-            lowered = value.strip().lower()
-            options[name.strip()] = {"true": True, "yes": True, "false": False, "no": False}.get(lowered, value.strip())
+            options[name.strip()] = value.strip()
         return options
 
     def _echo(self, phase: str, done: int, total: int) -> None:
