@@ -23,7 +23,7 @@ from custody.services import (
 from inventory.models import Device
 from inventory.selectors import device_find_exact
 from people.models import Person
-from people.selectors import person_find_exact, person_holdings, person_list
+from people.selectors import person_find_exact, person_holdings, person_list, person_matches_exact
 
 
 def _resolve_device(user: Any, code: str) -> Device:
@@ -148,6 +148,25 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "custody/check_in.html", {"form": form})
 
 
+def _bulk_person(user: Any, code: str) -> Person:
+    """The one person a bulk check-out line names by student number (or sourcedId, or state
+    id). DomainError when nobody at the user's sites has it, or when several people do: the
+    line cannot choose, it needs their sourcedId (or the Check out page, where the person is
+    chosen by name)."""
+    matches = person_matches_exact(user=user, code=code)
+    found = list(matches[:6])
+    if not found:
+        raise DomainError(f"no person with student number '{code}' at your sites")
+    if len(found) > 1:
+        count = len(found) if len(found) < 6 else matches.count()
+        names = ", ".join(p.display_name for p in found[:5]) + (" …" if count > 5 else "")
+        raise DomainError(
+            f"student number '{code}' matches {count} people at your sites ({names}); put the person's sourcedId "
+            "on the line instead, or check the device out on the Check out page, choosing the person by name"
+        )
+    return found[0]
+
+
 def _with(accessories: list[Any]) -> str:
     return f" (with {', '.join(a.device.asset_tag for a in accessories)})" if accessories else ""
 
@@ -179,9 +198,7 @@ def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
                 parts = [p.strip() for p in line.replace("\t", ",").split(",")]
                 if len(parts) != 2 or not all(parts):
                     raise DomainError("expected 'asset tag, student number'")
-                person = person_find_exact(user=user, code=parts[1])
-                if person is None:
-                    raise DomainError(f"no person with student number '{parts[1]}' at your sites")
+                person = _bulk_person(user, parts[1])
                 outcome = device_check_out(
                     device=_resolve_device(user, parts[0]), person=person, actor=user, condition=condition
                 )

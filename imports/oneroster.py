@@ -37,11 +37,13 @@ from typing import IO, Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.db import connection
 from django.db.models import Q
 
 from core.choices import normalize_grade
 from imports import services
 from imports.models import ImportRun
+from imports.people_rows import NUMBER_TAKEN, number_owners_text, visibility_of
 from imports.pipeline import (
     CREATED,
     DEACTIVATED,
@@ -528,6 +530,19 @@ def status_of(value: str) -> str | None:
     return None
 
 
+#: Why a student whose number other students' rows of users.csv have gets a warning.
+SHARED_NUMBER = (
+    "student number '{number}' is on the rows of {count} students (lines {lines}); imported anyway, but "
+    "scanning it at check-out cannot tell them apart: correct it in the SIS"
+)
+
+
+def shared_number_reason(number: str, lines: list[int]) -> str:
+    """:data:`SHARED_NUMBER` for ``number`` on ``lines`` (the first 50 shown)."""
+    shown = ", ".join(str(n) for n in lines[:50]) + (f" and {len(lines) - 50} more" if len(lines) > 50 else "")
+    return SHARED_NUMBER.replace("{count}", str(len(lines))).replace("{lines}", shown).replace("{number}", number)
+
+
 def grade_of(raw: str) -> tuple[str | None, str]:
     """A grades cell → (CEDS code of its first grade, "") — "" when blank — or (None, the warning's
     reason) when it is not a grade (the person's grade is then left as it was)."""
@@ -980,6 +995,10 @@ class PeopleStep(UserStep):
         self.deleted_keys: set[str] = set()  # people with status tobedeleted (they keep their guardians)
         self.homeroom_mode = ""
         self.homeroom_steps = homeroom_steps
+        # The active students' numbers: number → (line, sourcedId) of its first row; the rows of
+        # numbers several students have (see _warn_shared_numbers).
+        self._numbers: dict[str, tuple[int, str]] = {}
+        self._shared: dict[str, list[tuple[int, str]]] = {}
 
     def enabled(self) -> bool:
         if not super().enabled():
@@ -1001,6 +1020,22 @@ class PeopleStep(UserStep):
             self.guardian_rows += 1
             with contextlib.suppress(RowError):
                 self.guardian_keys.add(self.row_key(row), row.line)
+
+    def _student_number(self, line: int, key: str, number: str) -> None:
+        """Keep a student's number (of a row that parsed) to find the numbers students share."""
+        first = self._numbers.setdefault(number, (line, key))
+        if first[0] != line:
+            self._shared.setdefault(number, [first]).append((line, key))
+
+    def _warn_shared_numbers(self) -> None:
+        """After the last row: a warning on each student's row whose number other students' rows
+        have too, listing their lines (a scan of the number cannot tell them apart)."""
+        self._numbers = {}
+        rows = sorted((line, key, number, lines) for number, lines in self._shared.items() for line, key in lines)
+        for line, key, number, lines in rows:
+            reason = shared_number_reason(number, [n for n, _ in lines])
+            self.warn(line, self.cols.header("identifier"), number, reason, key)
+        self._shared = {}
 
     def parse(self, row: Row, key: str) -> PersonRecord | None:
         self.check_modified(row)
@@ -1043,6 +1078,8 @@ class PeopleStep(UserStep):
             site_id,
             homeroom,
         )
+        if kind == STUDENT and number:
+            self._student_number(row.line, key, number)
         return PersonRecord(values)
 
     def _grade(self, row: Row, key: str) -> str | None:
@@ -1094,6 +1131,7 @@ class PeopleStep(UserStep):
                 "pk", "sourced_id", "status", *PERSON_FIELDS
             )
         }
+        self._warn_numbers_taken(items)
         changes: list[Change] = []
         for item in items:
             record: PersonRecord = item.record
@@ -1118,6 +1156,44 @@ class PeopleStep(UserStep):
                 changes.append(Change(UNCHANGED, item))
         return changes
 
+    def _warn_numbers_taken(self, items: list[Item]) -> None:
+        """A student whose number another active person already has: a warning (a scan of the
+        number could not tell them apart), the row imported all the same. People this file
+        lists do not count (their own rows say what they become), nor — when a bulk file makes
+        inactive the people it does not list — anyone with a sourcedId."""
+        students = [
+            item
+            for item in items
+            if not item.record.deleted and item.record.values[0] == STUDENT and item.record.values[5]
+        ]
+        if not students:
+            return
+        keys = self.keys
+        assert keys is not None
+        everyone_listed = self.mode == BULK and self.importer.deactivate_missing
+        numbers = sorted({item.record.values[5] for item in students})
+        own = [item.key for item in students]  # the rows' own people: in the file
+        owners: dict[str, list[tuple[int, str, str, str, int | None]]] = {}
+        with connection.cursor() as cursor:  # plain SQL: a thousand parameters cost Django more than the query
+            cursor.execute(
+                "SELECT id, sourced_id, given_name, family_name, home_site_id, student_number "
+                f"FROM {Person._meta.db_table} WHERE status = %s "
+                f"AND student_number IN ({', '.join(['%s'] * len(numbers))}) "
+                f"AND sourced_id NOT IN ({', '.join(['%s'] * len(own))})",
+                [Person.Status.ACTIVE, *numbers, *own],
+            )
+            for pk, sourced_id, given, family, site_id, number in cursor.fetchall():
+                if not sourced_id or (sourced_id not in keys and not everyone_listed):
+                    owners.setdefault(number, []).append((pk, sourced_id, given, family, site_id))
+        if not owners:
+            return
+        visible = visibility_of(self.importer.actor)
+        for item in students:
+            number = item.record.values[5]
+            if number in owners:
+                who = number_owners_text(owners[number], visible)
+                self.warn(item.line, self.cols.header("identifier"), number, NUMBER_TAKEN.format(who=who), item.key)
+
     def write(self, changes: list[Change]) -> None:
         creates = [
             {"sourced_id": c.item.key, "status": Person.Status.ACTIVE, **_person_fields(c.data)}
@@ -1139,6 +1215,7 @@ class PeopleStep(UserStep):
 
     def finish(self) -> Iterator[Change]:
         yield from super().finish()
+        self._warn_shared_numbers()
         if self.mode != BULK or not self.importer.deactivate_missing or self.keys is None:
             return
         keys = self.keys

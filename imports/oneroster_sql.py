@@ -36,8 +36,10 @@ issues (in the same order) and notes — with a few statements over the whole fi
    ``UPDATE … WHERE NOT EXISTS``, the same for guardian contacts, in the pipeline's
    transaction (all or nothing) or each in its own (valid rows: rows with errors are left out).
 6. **Issues**: ``INSERT … SELECT … ORDER BY`` a key that reproduces the order in which the
-   Python path reports them (duplicates, then rows in file order, guardian warnings per
-   batch of 500), up to ``MAX_STORED_ISSUES``.
+   Python path reports them (duplicates, then rows in file order — a student number another
+   active person has is warned about per batch of 1,000 items, after the batch's last row —,
+   the student numbers students share, guardian warnings per batch of 500), up to
+   ``MAX_STORED_ISSUES``.
 
 orgs.csv, roles.csv, classes.csv and enrollments.csv stay on the Python path (small files);
 their results (sites, roles, homerooms) go to the database as small tables.
@@ -59,6 +61,7 @@ import psycopg
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from accounts.scoping import HIDDEN_PERSON, VIEW, scope_for
 from imports.models import ImportIssue, ImportRun
 from imports.oneroster import (
     BULK,
@@ -66,6 +69,7 @@ from imports.oneroster import (
     GUARDIAN,
     ROLE_KINDS,
     ROLE_LIST,
+    SHARED_NUMBER,
     SKIP,
     STAFF,
     STUDENT,
@@ -77,6 +81,7 @@ from imports.oneroster import (
     role_key,
     status_of,
 )
+from imports.people_rows import NUMBER_TAKEN
 from imports.pipeline import (
     CREATED,
     DEACTIVATED,
@@ -112,6 +117,7 @@ from imports.staging import (  # noqa: F401 - re-exported: the tests and older i
 )
 from imports.values import _STRIP, parse_bool, parse_datetime, parse_identifier
 from people.models import GuardianContact, Person
+from sites.models import Site
 
 log = logging.getLogger(__name__)
 
@@ -680,6 +686,72 @@ class SetBasedUsersStep(StagedFile, UserStep):
             """,
             params,
         )
+        self._student_number_issues()
+
+    def _student_number_issues(self) -> None:
+        """Warnings on students whose number another active person already has (as
+        ``PeopleStep._warn_numbers_taken``: planned a batch of items at a time, so after the
+        issues of the batch's last row, the last batch's after every row's)."""
+        sql, stage = self.sql, self.sql.stage
+        t_rows = self.t_rows
+        student = (
+            f"r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0 AND r.st = 'active' "
+            f"AND r.kind = '{STUDENT}' AND r.ident <> ''"
+        )
+        taken = sql.table("taken")
+        sql.run(f"DROP TABLE IF EXISTS {taken}")
+        # The numbers other active people have: people this file lists do not count, nor —
+        # when a bulk file makes inactive the people it does not list — anyone with a sourcedId.
+        person, site = Person._meta.db_table, Site._meta.db_table
+        found = sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {taken} AS
+            SELECT r.line, r.sid, r.ident, count(*) AS n, min(p.id) AS first_id
+            FROM {t_rows} r JOIN {person} p ON p.student_number = r.ident AND p.status = 'active'
+            WHERE {student}
+              AND (p.sourced_id = '' OR (NOT %(everyone)s AND NOT EXISTS (
+                     SELECT 1 FROM {stage} k WHERE k.grp = 'P' AND k.key_code = 0 AND k.sid = p.sourced_id)))
+            GROUP BY r.line, r.sid, r.ident
+            """,
+            {"everyone": self.mode == BULK and self.importer.deactivate_missing},
+        )
+        if not found:
+            return
+        actor = self.importer.actor
+        sites = None if actor is None else scope_for(actor).site_ids(VIEW)
+        size = self.people.batch_size
+        items = f"r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0 AND (r.st = 'tobedeleted' OR r.kind <> '{SKIP}')"
+        sql.run(
+            f"""
+            WITH i AS (SELECT r.line, row_number() OVER (ORDER BY r.line) - 1 AS n FROM {t_rows} r WHERE {items}),
+                 e AS (SELECT n / {size} AS batch, line FROM i WHERE n %% {size} = {size - 1})
+            INSERT INTO import_oneroster_issues
+            SELECT 2, coalesce(e.line, 2147483647), 1000, t.line, 0, 'warning', t.line, %(ident)s, t.ident,
+                   replace(%(reason)s, '{{who}}',
+                           CASE WHEN %(everywhere)s OR f.home_site_id = ANY(%(sites)s)
+                                THEN f.given_name || ' ' || f.family_name
+                                     || CASE WHEN f.sourced_id <> '' THEN ' (sourcedId ''' || f.sourced_id || ''')'
+                                             ELSE '' END
+                                     || ' at ' || coalesce(s.name, 'no site')
+                                ELSE %(hidden)s END
+                           || CASE WHEN t.n > 1 THEN ' and ' || (t.n - 1) || ' other active '
+                                                     || CASE WHEN t.n = 2 THEN 'person' ELSE 'people' END
+                                   ELSE '' END),
+                   t.sid
+            FROM {taken} t
+            JOIN i ON i.line = t.line
+            LEFT JOIN e ON e.batch = i.n / {size}
+            JOIN {person} f ON f.id = t.first_id
+            LEFT JOIN {site} s ON s.id = f.home_site_id
+            """,
+            {
+                "ident": self._h("identifier"),
+                "reason": NUMBER_TAKEN,
+                "everywhere": sites is None,
+                "sites": sorted(sites or ()),
+                "hidden": HIDDEN_PERSON,
+            },
+        )
 
     def _counted_so_far(self, last_section: int = 5) -> tuple[int, int]:
         """(errors, warnings) found so far, in sections 1 (people duplicates) to ``last_section``."""
@@ -771,7 +843,40 @@ class SetBasedUsersStep(StagedFile, UserStep):
                 f"WHERE p.id = x.pk AND x.outcome = '{DEACTIVATED}' AND p.status = 'active'",
                 {"now": now},
             )
+        self._shared_number_issues()
         self._people_finish(rows, now, int(missing))
+
+    def _shared_number_issues(self) -> None:
+        """Warnings on the students whose number other students' rows have (as
+        ``PeopleStep._warn_shared_numbers``: after every row's issues, before the guardians')."""
+        sql, nums = self.sql, self.sql.table("nums")
+        student = (
+            f"r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0 AND r.st = 'active' "
+            f"AND r.kind = '{STUDENT}' AND r.ident <> ''"
+        )
+        sql.run(f"DROP TABLE IF EXISTS {nums}")
+        sql.run(
+            f"""
+            CREATE UNLOGGED TABLE {nums} AS
+            SELECT r.ident, array_agg(r.line ORDER BY r.line) AS lines FROM {self.t_rows} r WHERE {student}
+            GROUP BY r.ident HAVING count(*) > 1
+            """
+        )
+        sql.run(
+            f"""
+            INSERT INTO import_oneroster_issues
+            SELECT 2, 2147483647, 2000, r.line, 0, 'warning', r.line, %(ident)s, r.ident,
+                   replace(replace(replace(%(reason)s, '{{count}}', cardinality(n.lines)::text), '{{lines}}',
+                           array_to_string(n.lines[1:50], ', ')
+                           || CASE WHEN cardinality(n.lines) > 50 THEN ' and ' || (cardinality(n.lines) - 50) || ' more'
+                                   ELSE '' END),
+                           '{{number}}', r.ident),
+                   r.sid
+            FROM {self.t_rows} r JOIN {nums} n ON n.ident = r.ident
+            WHERE {student}
+            """,
+            {"ident": self._h("identifier"), "reason": SHARED_NUMBER},
+        )
 
     def _missing_sql(self) -> str:
         """WHERE clause (over people ``p``) of the active people with a sourcedId the file lacks."""
@@ -1139,7 +1244,9 @@ class SetBasedUsersStep(StagedFile, UserStep):
                      "import_oneroster_homerooms", *(f"import_oneroster_map_{name}" for name in MAP_NAMES)]  # fmt: skip
         with contextlib.suppress(psycopg.Error, DatabaseError):
             sql.run("DROP VIEW IF EXISTS import_oneroster_v")
-            work = ", ".join(sql.table(suffix) for suffix in ("raw", "people", "links", "live", "students", "gplan"))
+            work = ", ".join(
+                sql.table(suffix) for suffix in ("raw", "people", "links", "live", "students", "gplan", "nums", "taken")
+            )
             sql.run(f"DROP TABLE IF EXISTS {work}, {', '.join(temporary)}")
             sql.run("RESET work_mem")
 

@@ -20,6 +20,7 @@ Only district admins import people (the importers check it in ``prepare``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,10 +28,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db.models.functions import Lower
 
+from accounts.scoping import HIDDEN_PERSON, person_visibility
 from imports import services
 from imports.device_rows import SecondaryKeyStep
-from imports.pipeline import CREATED, UNCHANGED, UPDATED, Change, Item
+from imports.pipeline import CREATED, REJECTED, UNCHANGED, UPDATED, Change, Item
 from people.models import Person
+from sites.models import Site
 
 #: Person fields these imports manage, in the order written.
 PERSON_FIELDS = (
@@ -79,6 +82,39 @@ class PersonRecord:
     """One parsed person row: the fields it gives (attname → value)."""
 
     values: dict[str, Any] = field(default_factory=dict)
+
+
+#: Why a row whose student (or employee) number another active person has gets a warning.
+NUMBER_TAKEN = (
+    "already belongs to {who}, who is active; imported anyway, but scanning it at check-out cannot tell "
+    "them apart: correct one of them at the source"
+)
+
+
+def visibility_of(actor: Any) -> Callable[[int | None], bool]:
+    """May ``actor`` see a person of that home site (``None``: the system, which sees everyone)."""
+    return (lambda site_id: True) if actor is None else person_visibility(actor)
+
+
+def number_owners_text(
+    owners: list[tuple[int, str, str, str, int | None]], visible: Callable[[int | None], bool]
+) -> str:
+    """The other people holding a number, for :data:`NUMBER_TAKEN`: ``owners`` are (pk, sourcedId,
+    given name, family name, home site id), any order. The first (lowest id) is named with its
+    sourcedId and school — only when the importing user may see that school (FERPA), else it is
+    :data:`~accounts.scoping.HIDDEN_PERSON` — and the others are counted."""
+    pk, sourced_id, given, family, site_id = min(owners)
+    if visible(site_id):
+        site = (
+            Site.objects.filter(pk=site_id).values_list("name", flat=True).first() if site_id else None
+        ) or "no site"
+        who = f"{given} {family}" + (f" (sourcedId '{sourced_id}')" if sourced_id else "") + f" at {site}"
+    else:
+        who = HIDDEN_PERSON
+    more = len(owners) - 1
+    if more:
+        who += f" and {more} other active {'person' if more == 1 else 'people'}"
+    return who
 
 
 def _name_key(values: dict[str, Any]) -> str:
@@ -149,8 +185,31 @@ class PeopleStep(SecondaryKeyStep):
                 by_email.setdefault(person["email"].lower(), []).append(person)
         changes: list[Change] = []
         for item in items:
-            changes.append(self._plan_one(item, by_sid, by_number, by_email, by_name))
+            change = self._plan_one(item, by_sid, by_number, by_email, by_name)
+            self._number_taken(change, by_number)
+            changes.append(change)
         return changes
+
+    def _number_taken(self, change: Change, by_number: dict[str, list[dict[str, Any]]]) -> None:
+        """Warn when the row's number already belongs to another active person (a scan of it
+        could no longer tell them apart); the row is imported all the same."""
+        if change.outcome == REJECTED or change.item is None:
+            return
+        number = change.item.record.values.get("student_number")
+        if not number:
+            return
+        pk = change.data.get("pk") if isinstance(change.data, dict) else None  # None: a new person
+        in_file = self.keys if self.key_label == "sourced_id" else None
+        owners = [
+            (p["pk"], p["sourced_id"], p["given_name"], p["family_name"], p["home_site_id"])
+            for p in by_number.get(number, [])
+            if p["pk"] != pk
+            and p["status"] == Person.Status.ACTIVE
+            and not (in_file is not None and p["sourced_id"] and p["sourced_id"] in in_file)
+        ]
+        if owners:
+            who = number_owners_text(owners, visibility_of(self.importer.actor))
+            self.warn(change.item.line, self.header_of("student_number"), number, NUMBER_TAKEN.format(who=who), change.item.key)  # fmt: skip
 
     def _plan_one(
         self,
@@ -195,7 +254,7 @@ class PeopleStep(SecondaryKeyStep):
         for name, value in values.items():
             merged[name] = value
         if all(merged[name] == person[name] for name in PERSON_FIELDS):
-            return Change(UNCHANGED, item)
+            return Change(UNCHANGED, item, data={"pk": person["pk"]})
         return Change(UPDATED, item, data={"pk": person["pk"], **merged})
 
     def _plan_new(self, item: Item, values: dict[str, Any]) -> Change:

@@ -84,7 +84,7 @@ from accounts.scoping import Scope
 from core.errors import DomainError
 from imports.models import COUNT_KEYS, ImportIssue, ImportRun
 from imports.reading import FileFormatError, Row, Table, open_table
-from imports.values import parse_identifier
+from imports.values import NUMERIC_IDENTIFIER_WARNING, parse_identifier
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +250,11 @@ class BoundColumns:
     def get(self, row: Row, name: str) -> str:
         key = self.keys[name]
         return row.values[key] if key else ""
+
+    def numeric(self, row: Row, name: str) -> bool:
+        """True when the row's cell was stored as a number (XLSX; never for CSV)."""
+        key = self.keys.get(name)
+        return key is not None and key in row.numeric
 
     def has(self, name: str) -> bool:
         return self.keys.get(name) is not None
@@ -494,6 +499,10 @@ class Step:
         self.cols: BoundColumns
         self.keys: KeyIndex | None = None
         self.failed = False
+        #: True during the main pass (set by the pipeline): warnings about cells are given
+        #: then, once a cell, not again while the key pre-scan reads the same rows.
+        self.warn_cells = False
+        self._cells_warned: tuple[int, set[str]] = (0, set())
 
     # -- hooks -----------------------------------------------------------------
 
@@ -556,17 +565,47 @@ class Step:
 
     def cell_identifier(self, row: Row, name: str, *, required: bool = False, max_length: int = 255) -> str:
         """An identifier cell, leading zeros kept; RowError for blank (when required),
-        Excel scientific notation or too long."""
+        Excel scientific notation, a number Excel stored with more digits than it keeps, or
+        too long. A cell Excel stored as a number gets a warning (its leading zeros may be lost)."""
         raw = self.cols.get(row, name)
-        try:
-            value = parse_identifier(raw)
-        except ValueError as exc:
-            raise RowError(self.cols.header(name), raw, str(exc)) from None
+        value = self.identifier(row, name, raw)
         if required and not value:
             raise RowError(self.cols.header(name), raw, f"is empty; every row needs a {name}")
         if len(value) > max_length:
             raise RowError(self.cols.header(name), raw, f"is {len(value)} characters long; at most {max_length}")
         return value
+
+    def identifier(self, row: Row, name: str, raw: str) -> str:
+        """``parse_identifier`` of column ``name``'s text ``raw`` (RowError naming the column), told
+        whether the sheet stored the cell as a number; such a cell is warned about (once)."""
+        numeric = bool(row.numeric) and self.cols.numeric(row, name)  # never for CSV
+        try:
+            value = parse_identifier(raw, numeric=numeric)
+        except ValueError as exc:
+            raise RowError(self.cols.header(name), raw, str(exc)) from None
+        if numeric and value:
+            self.warn_cell(row, name, value, NUMERIC_IDENTIFIER_WARNING)
+        return value
+
+    def warn_cell(self, row: Row, name: str, value: str, reason: str) -> None:
+        """A warning about one cell, given in the main pass only and once per cell (a row's
+        key is read more than once)."""
+        if not self.warn_cells:
+            return
+        line, names = self._cells_warned
+        if line != row.line:
+            names = set()
+            self._cells_warned = (row.line, names)
+        if name in names:
+            return
+        names.add(name)
+        self.warn(row.line, self.cols.header(name), value, reason)
+
+    def key_issue(self, key: str) -> tuple[str, str, str]:
+        """How a repeated key is named in its error: (column, value, what it is). By default
+        the key column's header, the key, and :attr:`key_label`."""
+        column = self.cols.header(self.key_label) if self.cols.has(self.key_label) else self.key_label
+        return column, key, self.key_label
 
     def reject(self, item: Item, column: str, value: str, reason: str) -> Change:
         """Report a row error found while planning and return its REJECTED change."""
@@ -763,21 +802,22 @@ class Importer:
         assert step.keys is not None
         if not step.report_duplicates:
             return
-        column = step.cols.header(step.key_label) if step.cols.has(step.key_label) else step.key_label
         for key, lines in step.keys.duplicates.items():
+            column, value, label = step.key_issue(key)
             shown = ", ".join(str(n) for n in lines[:50]) + (f" and {len(lines) - 50} more" if len(lines) > 50 else "")
             reason = (
-                f"{step.key_label} '{key}' appears on {len(lines)} lines ({shown}); "
+                f"{label} '{value}' appears on {len(lines)} lines ({shown}); "
                 "none of them is imported until only one is left"
             )
             for line in lines:
-                self.report.error(file=step.file, line=line, column=column, value=key, reason=reason, key=key)
+                self.report.error(file=step.file, line=line, column=column, value=value, reason=reason, key=key)
 
     def _main_pass(self, step: Step, table: Table) -> None:
         assert step.keys is not None
         duplicates = step.keys.duplicates
         batch: list[Item] = []
         progress = self.progress
+        step.warn_cells = True
         for row in _rows(step.file, table):
             progress.advance()
             if not step.wants(row):

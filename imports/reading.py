@@ -39,7 +39,7 @@ import unicodedata
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any, BinaryIO
@@ -93,10 +93,14 @@ class Row:
     starts; the header is normally line 1.
     ``values``: normalized header key -> cell text, stripped of surrounding
     whitespace; a cell missing at the end of a short record is ``""``.
+    ``numeric``: the keys of the cells an XLSX sheet stored as numbers (their text is the
+    number written out, e.g. ``"41873"``: leading zeros and digits past Excel's 15 may be
+    lost); always empty for CSV, where every cell is text. Not compared.
     """
 
     line: int
     values: dict[str, str]
+    numeric: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 def normalize_header(name: str) -> str:
@@ -140,6 +144,8 @@ class _Layout:
 
     def __init__(self, cells: list[str], line: int) -> None:
         texts = [_clean_header(c) for c in cells]
+        #: Columns of the header line, blank ones at its end included (for messages).
+        self.header_columns = len(texts)
         while texts and not texts[-1]:
             texts.pop()  # trailing empty columns are ignored
         self.width = len(texts)
@@ -174,8 +180,9 @@ class _Layout:
         if not self.keys:
             raise FileFormatError(f"the header on line {line} has no column names")
 
-    def row(self, cells: list[str], line: int) -> Row | None:
-        """Build a Row from raw cell texts, or None for a blank record."""
+    def row(self, cells: list[str], line: int, numeric: Iterable[int] = ()) -> Row | None:
+        """Build a Row from raw cell texts, or None for a blank record. ``numeric``: the
+        0-based positions of the cells a sheet stored as numbers."""
         stripped = [c.strip(_CELL_STRIP) if c else "" for c in cells]
         if not any(stripped):
             return None
@@ -184,12 +191,12 @@ class _Layout:
         for index, cell in enumerate(stripped):
             if not cell:
                 continue
-            if index >= width:
+            if index >= width and index >= self.header_columns:
                 raise FileFormatError(
                     f"line {line}, {_column_label(index)}: a value ({_short(cell)}) "
-                    f"beyond the last header (the header has {width} columns)"
+                    f"beyond the last header (the header has {self.header_columns} columns)"
                 )
-            if slots[index] is None:
+            if index >= width or slots[index] is None:
                 raise FileFormatError(
                     f"line {line}, {_column_label(index)}: a value ({_short(cell)}) "
                     "under a blank header; give the column a name or delete it"
@@ -198,6 +205,9 @@ class _Layout:
         values = {
             key: (stripped[pos] if pos < count else "") for key, pos in zip(self.keys, self.positions, strict=True)
         }
+        if numeric:
+            keys = frozenset(key for pos in numeric if pos < width and (key := slots[pos]) and stripped[pos])
+            return Row(line, values, keys)
         return Row(line, values)
 
 
@@ -563,10 +573,64 @@ def _chain(first: Iterable[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
+#: Consecutive blank lines handed on as one :class:`_Blanks` by :func:`_split_lines_runs`.
+_BLANK_RUN_MIN = 8
+
+
+class _Blanks:
+    """A run of physical lines that are blank records (nothing but spaces, tabs and
+    delimiters): ``text`` as read (newlines untranslated), ``count`` lines. Reading a file
+    padded with millions of blank lines costs a few regular-expression scans, not a Python
+    step per line; inside a quoted field the run is handed on line by line."""
+
+    __slots__ = ("count", "text")
+
+    def __init__(self, text: str, count: int) -> None:
+        self.text = text
+        self.count = count
+
+    def lines(self) -> list[str]:
+        return [part + "\n" for part in _NEWLINE_RE.split(self.text)[:-1]]
+
+
+class _BlankRuns:
+    """Finds the runs of blank lines of a text (see :class:`_Blanks`) for one delimiter."""
+
+    def __init__(self, delimiter: str) -> None:
+        cells = " \t" + (delimiter if delimiter not in " \t" else "")
+        # After a line's newline, a stretch of nothing but blank cells and newlines, ending at
+        # a newline: its newlines are counted, and short stretches are left to the line path.
+        self.pattern = re.compile(rf"(?:\r\n|\r|\n)([{re.escape(cells)}\r\n]*[\r\n])")
+        # A text without any of these has no blank line after a line's end (a cheap test: most
+        # chunks of most files have none, and then the pattern is not run at all).
+        self.markers = ("\n\n", "\r\r", "\n\r\n", *(nl + cell for nl in "\r\n" for cell in cells))
+
+    def find(self, text: str) -> Iterator[tuple[int, int, int]]:
+        """(start, stop, lines) of each run of at least ``_BLANK_RUN_MIN`` blank lines."""
+        if not any(marker in text for marker in self.markers):
+            return
+        for match in self.pattern.finditer(text):
+            run = match.group(1)
+            count = run.count("\n") + run.count("\r") - run.count("\r\n")
+            if count >= _BLANK_RUN_MIN:
+                yield match.start(1), match.end(1), count
+
+
 def _split_lines(texts: Iterable[str]) -> Iterator[str]:
     """Physical lines, each ending in "\\n" (CRLF, LF and CR-only all accepted
     and translated), except possibly the last one.  Streams: holds at most one
     partial line."""
+    for line in _split(texts, None):
+        assert isinstance(line, str)
+        yield line
+
+
+def _split_lines_runs(texts: Iterable[str], delimiter: str) -> Iterator[str | _Blanks]:
+    """:func:`_split_lines`, but runs of blank lines (see :class:`_Blanks`) come as one item."""
+    return _split(texts, _BlankRuns(delimiter))
+
+
+def _split(texts: Iterable[str], blank_runs: _BlankRuns | None) -> Iterator[str | _Blanks]:
     buffer = ""
     emitted = 0
     iterator = iter(texts)
@@ -585,7 +649,16 @@ def _split_lines(texts: Iterable[str]) -> Iterator[str]:
         if held_cr:
             text = text[:-1]
         position = 0
-        for match in _NEWLINE_RE.finditer(text):
+        if blank_runs is not None:
+            for start, stop, count in blank_runs.find(text):
+                for match in _NEWLINE_RE.finditer(text, position, start):
+                    yield text[position : match.start()] + "\n"
+                    emitted += 1
+                    position = match.end()
+                yield _Blanks(text[start:stop], count)
+                emitted += count
+                position = stop
+        for match in _NEWLINE_RE.finditer(text, position):
             yield text[position : match.start()] + "\n"
             emitted += 1
             position = match.end()
@@ -643,28 +716,48 @@ def _detect_delimiter(lines: list[str]) -> str:
     return max(present, key=lambda d: counts[d])
 
 
-def _csv_records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(start line, cells) for each record, blank records included."""
+def _csv_records(lines: Iterable[str | _Blanks], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(start line, cells) for each record, blank records included — except the runs of
+    blank lines :func:`_split_lines_runs` gives as one item between records: they are
+    skipped (counted for the line numbers)."""
+    consumed = 0  # physical lines read so far
+    start = 0  # the line the current record starts on (0: none read yet)
+
+    def feed() -> Iterator[str]:
+        nonlocal consumed, start
+        for item in lines:
+            if isinstance(item, _Blanks):
+                if not start:  # between records: blank records, which nobody keeps
+                    consumed += item.count
+                    continue
+                for line in item.lines():  # inside a quoted field: its text
+                    consumed += 1
+                    yield line
+                continue
+            consumed += 1
+            if not start:
+                start = consumed
+            yield item
+
     reader = csv.reader(
-        lines,
+        feed(),
         delimiter=delimiter,
         quotechar='"',
         doublequote=True,
         skipinitialspace=True,
         strict=True,
     )
-    previous = 0
     while True:
         try:
             record = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
-            start = previous + 1
-            span = f"line {start}" + (f" (through line {reader.line_num})" if reader.line_num > start else "")
+            first = start or consumed + 1
+            span = f"line {first}" + (f" (through line {consumed})" if consumed > first else "")
             raise FileFormatError(f"{span}: {_explain_csv_error(error)}") from None
-        yield previous + 1, record
-        previous = reader.line_num
+        yield start, record
+        start = 0
 
 
 def _explain_csv_error(error: csv.Error) -> str:
@@ -752,15 +845,21 @@ def _pick_sheet(workbook: Any, sheet: str | None) -> Any:
     raise FileFormatError(f"no sheet named {sheet!r} in the workbook (sheets: {names})")
 
 
-def _sheet_records(worksheet: Any) -> Iterator[tuple[int, list[str]]]:
+def _is_number(value: Any) -> bool:
+    """True for a cell Excel stored as a number (not a date, not a boolean)."""
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _sheet_records(worksheet: Any) -> Iterator[tuple[int, list[str], list[int]]]:
+    """(sheet row number, cell texts, positions of the cells stored as numbers)."""
     worksheet.reset_dimensions()  # stored dimensions are often wrong
     for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
-        yield number, [_cell_text(v) for v in values]
+        yield number, [_cell_text(v) for v in values], [i for i, v in enumerate(values) if _is_number(v)]
 
 
-def _xlsx_records(file: str | IO[bytes], sheet: str | None) -> Iterator[tuple[int, list[str]]]:
-    """(sheet row number, cell texts) for each row; the workbook is closed
-    when the generator ends or is closed."""
+def _xlsx_records(file: str | IO[bytes], sheet: str | None) -> Iterator[tuple[int, list[str], list[int]]]:
+    """(sheet row number, cell texts, positions of numbers) for each row; the workbook is
+    closed when the generator ends or is closed."""
     workbook = _load_workbook(file)
     try:
         yield from _sheet_records(_pick_sheet(workbook, sheet))
@@ -858,17 +957,22 @@ class Table:
         """Data rows after the header, one at a time, in file order.
 
         Streams: memory does not grow with the file.  Blank records are
-        skipped.  Each call starts again from the top (a table opened from a
+        skipped (a CSV's runs of blank lines go past the parser as one piece: a
+        file padded with millions of them reads in a second or two).  Each call starts again from the top (a table opened from a
         non-seekable stream can be read once).  Raises FileFormatError on the
         first record that cannot be read (message names the line).
         """
-        if self.encoding == "xlsx":
-            records = _xlsx_records(self._source.seekable_file(), self.sheet)
-        else:
-            assert self.delimiter is not None
-            records = _csv_records(_split_lines(self._decode()), self.delimiter)
         layout = self._layout
-        for line, cells in records:
+        if self.encoding == "xlsx":
+            for line, cells, numeric in _xlsx_records(self._source.seekable_file(), self.sheet):
+                if line <= layout.header_line:
+                    continue
+                row = layout.row(cells, line, numeric)
+                if row is not None:
+                    yield row
+            return
+        assert self.delimiter is not None
+        for line, cells in _csv_records(_split_lines_runs(self._decode(), self.delimiter), self.delimiter):
             if line <= layout.header_line:
                 continue
             row = layout.row(cells, line)
@@ -927,7 +1031,7 @@ def _open_xlsx(byte_source: _ByteSource, sheet: str | None) -> Table:
     try:
         worksheet = _pick_sheet(workbook, sheet)
         title: str = worksheet.title
-        for line, cells in _sheet_records(worksheet):
+        for line, cells, _numeric in _sheet_records(worksheet):
             if any(c.strip(_CELL_STRIP) for c in cells):
                 layout = _Layout(cells, line)
                 break

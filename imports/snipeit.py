@@ -56,7 +56,7 @@ from imports.models import ImportRun
 from imports.people_rows import PeopleStep, PersonRecord, valid_email
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
 from imports.reading import FileFormatError, Row, Table
-from imports.values import parse_date, parse_identifier, parse_int, parse_money
+from imports.values import parse_date, parse_int, parse_money
 from inventory.models import DeviceModel
 from people.models import Person
 
@@ -358,9 +358,9 @@ class SnipeAssetStep(DeviceStep):
             self.warn(row.line, self.cols.header(column), "", "is empty, so the user this asset is checked out to cannot be matched; not checked out", key)  # fmt: skip
             return None
         try:
-            value = parse_identifier(raw)
-        except ValueError as exc:
-            problem(column, raw, str(exc))
+            value = self.identifier(row, column, raw)
+        except RowError as exc:
+            problem(column, raw, exc.problems[0].reason)
             return None
         due: datetime.date | None = None
         raw_due = self.cell(row, "Expected Checkin Date")

@@ -31,6 +31,7 @@ rows with none of them — the name at the site) and are for district admins onl
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -48,11 +49,11 @@ from imports.device_rows import (
 )
 from imports.models import ImportRun
 from imports.people_rows import MAX_LENGTHS, PeopleStep, PersonRecord, valid_email
-from imports.pipeline import BoundColumns, FileError, Importer, Problem, RowError, Step
+from imports.pipeline import REJECTED, BoundColumns, Change, FileError, Importer, Item, Problem, RowError, Step
 from imports.reading import FileFormatError, Row, Table
 from imports.selectors import column_mapping_for
 from imports.snipeit import category_of
-from imports.values import parse_date, parse_identifier, parse_int, parse_money
+from imports.values import parse_date, parse_int, parse_money
 from imports.writing import FORMULA_PREFIXES
 from inventory.models import Device
 from people.models import Person
@@ -188,6 +189,15 @@ def guess_entity(table: Table, mapping: dict[str, str] | None = None) -> str | N
     return None
 
 
+def field_label(spec: Field) -> str:
+    """A field's label inside a sentence: ``"Asset tag"`` → ``"asset tag"`` (``"Wi-Fi MAC"`` and
+    ``"sourcedId"`` stay as they are)."""
+    first, _, rest = spec.label.partition(" ")
+    if first[:1].isupper() and first[1:] == first[1:].lower():
+        return (first.lower() + " " + rest).strip()
+    return spec.label
+
+
 class MappedColumns(BoundColumns):
     """Our fields bound to a table's headers: the mapping first, then the aliases.
 
@@ -208,7 +218,7 @@ class MappedColumns(BoundColumns):
                 header = mapping[spec.name]
                 key = table.column(header) if header else None
                 if header and key is None:
-                    absent.append(f"'{header}' (for {spec.label.lower()})")
+                    absent.append(f"'{header}' (for {field_label(spec)})")
                 self.keys[spec.name] = key
                 if key:
                     self.how[spec.name] = "mapping"
@@ -287,26 +297,76 @@ class TabularImporter(Importer):
 
 
 class _MappedStep:
-    """Binding by mapping and aliases, and cells with formula quotes taken off (mixed into steps)."""
+    """Binding by mapping and aliases, and cells with formula quotes taken off (mixed into steps).
+
+    A new record needs some fields (:attr:`new_record_fields`). When the file has no column for
+    one of them, every row for a record DeviceLedger does not have yet would be refused with the
+    same "is empty": instead those rows are rejected under one file-level error naming the
+    missing column(s) and the file's headers (rows for existing records are imported)."""
 
     importer: Any
     fields: ClassVar[tuple[Field, ...]] = ()
+    #: (the name ``header_of`` gives a missing column, the fields any of which supplies it).
+    new_record_fields: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = ()
+    #: What the rows are, for messages ("devices", "people").
+    records: ClassVar[str] = ""
     cols: BoundColumns
     report: Any
+    file: str
 
     def bind_mapped(self, table: Table, file: str) -> MappedColumns:
         cols = MappedColumns(table, self.fields, self.importer.mapping, file)
         self.cols = cols
-        read = [f"'{table.header(key)}' as {name}" for name, key in cols.keys.items() if key and cols.how[name] == "mapping"]  # fmt: skip
+        labels = {spec.name: field_label(spec) for spec in self.fields}
+        read = [f"'{table.header(key)}' as {labels[name]}" for name, key in cols.keys.items() if key and cols.how[name] == "mapping"]  # fmt: skip
         if read:
             self.report.note(f"{file}: read {', '.join(read)} (column mapping).")
         if cols.ignored:
             shown = ", ".join(cols.ignored[:12]) + (" …" if len(cols.ignored) > 12 else "")
             self.report.note(f"{file}: ignored column(s) {shown}; map them if they hold one of our fields.")
+        self._missing_for_new = {
+            absent_as: labels[names[0]]
+            for absent_as, names in self.new_record_fields
+            if not any(cols.has(name) for name in names)
+        }
+        self._headers = table.headers
+        self._rejected_for_missing = 0
         return cols
 
     def text(self, row: Row, name: str) -> str:
         return unquote(self.cols.get(row, name))
+
+    def reject(self, item: Item, column: str, value: str, reason: str) -> Change:
+        """A row refused because a column a new record needs is not in the file: counted under
+        one file-level error (see the class docstring); any other refusal as usual."""
+        if value or column not in self._missing_for_new:
+            return super().reject(item, column, value, reason)  # type: ignore[misc]
+        self._rejected_for_missing += 1
+        if self._rejected_for_missing == 1:
+            missing = list(dict.fromkeys(self._missing_for_new.values()))
+            names = " or ".join(missing) if len(missing) < 3 else ", ".join(missing[:-1]) + " or " + missing[-1]
+            found = ", ".join(self._headers[:40]) + (" …" if len(self._headers) > 40 else "")
+            self.report.error(
+                file=self.file,
+                line=None,
+                column="",
+                value="",
+                reason=(
+                    f"has no {names} column (after the column mapping), so rows for {self.records} DeviceLedger "
+                    f"does not have yet cannot be added (the first is on line {item.line}); map the column that holds "
+                    f"it, or add it to the file. The header has: {found}"
+                ),
+            )
+        return Change(REJECTED, item)
+
+    def missing_note(self) -> None:
+        """After the last row: how many rows :meth:`reject` refused for a missing column."""
+        if self._rejected_for_missing:
+            missing = ", ".join(dict.fromkeys(self._missing_for_new.values()))
+            self.report.note(
+                f"{self.file}: {self._rejected_for_missing} row(s) for new {self.records} were not imported: "
+                f"the file has no column for {missing}."
+            )
 
 
 class TabularDeviceStep(_MappedStep, DeviceStep):
@@ -314,6 +374,12 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
 
     importer: TabularImporter
     fields = DEVICE_FIELDS
+    records = "devices"
+    new_record_fields = (
+        ("asset_tag", ("asset_tag",)),
+        ("current_site", ("current_site", "owner_site")),
+        ("model_name", ("model_name",)),
+    )
     key_label = "asset_tag"
     column_for: ClassVar[dict[str, str]] = {
         "asset_tag": "asset_tag",
@@ -349,14 +415,19 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
                 f"{self.file}: {', '.join(info)} are information only: check-outs are not imported from a spreadsheet."
             )
 
+    def key_issue(self, key: str) -> tuple[str, str, str]:
+        header = self.cols.header(self.key_label)
+        return header, key, header
+
+    def finish(self) -> Iterable[Change]:
+        self.missing_note()
+        return super().finish()
+
     def _identifier(self, row: Row, name: str, max_length: int) -> str:
         if not self.cols.has(name):
             return ""
         raw = self.text(row, name)
-        try:
-            value = parse_identifier(raw)
-        except ValueError as exc:
-            raise RowError(self.cols.header(name), raw, str(exc)) from None
+        value = self.identifier(row, name, raw)
         if len(value) > max_length:
             raise RowError(self.cols.header(name), raw, f"is {len(value)} characters long; at most {max_length}")
         return value
@@ -460,7 +531,10 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
             if guessed.lower() in makers and rest != name:
                 maker, name = guessed, rest
             else:
-                problem("manufacturer" if self.cols.has("manufacturer") else "model_name", "", f"is empty; the model {name} needs a manufacturer")  # fmt: skip
+                if self.cols.has("manufacturer"):
+                    problem("manufacturer", "", f"is empty; the model {name} needs a manufacturer")
+                else:
+                    problem("model_name", name, "starts with no manufacturer DeviceLedger knows, and the file has no manufacturer column: add one (or map it), or write the maker first (e.g. Lenovo 100e Chromebook)")  # fmt: skip
                 return None
         number = self.text(row, "model_number")
         for column, value, limit in (("model_name", name, 150), ("manufacturer", maker, 100), ("model_number", number, 100)):  # fmt: skip
@@ -527,6 +601,12 @@ class TabularPeopleStep(_MappedStep, PeopleStep):
 
     importer: TabularImporter
     fields = PERSON_FIELDS
+    records = "people"
+    new_record_fields = (
+        ("given_name", ("given_name",)),
+        ("family_name", ("family_name",)),
+        ("site", ("site",)),
+    )
     key_label = "sourced_id"
     column_for: ClassVar[dict[str, str]] = {"site": "site"}
     match_order = ("student_number", "email", "name")
@@ -550,12 +630,24 @@ class TabularPeopleStep(_MappedStep, PeopleStep):
             raise FileError(self.file, f"no sourcedId, student number or email column to match people by (map one); the header has: {', '.join(table.headers[:40])}")  # fmt: skip
         self.key_label = keys[0]  # type: ignore[misc]
 
+    def key_issue(self, key: str) -> tuple[str, str, str]:
+        """A row without the key column's value is keyed ``student number 0088001``,
+        ``email a@b.org`` or ``name ana ruiz at lms`` (see :meth:`row_key`): its repeats are
+        named by that column and value."""
+        for name, prefix in (("student_number", "student number "), ("email", "email "), ("family_name", "name ")):
+            if name != self.key_label and key.startswith(prefix) and self.cols.has(name):
+                header = self.cols.header(name)
+                return header, key.removeprefix(prefix), "name" if name == "family_name" else header
+        header = self.cols.header(self.key_label)
+        return header, key, header
+
+    def finish(self) -> Iterable[Change]:
+        self.missing_note()
+        return super().finish()
+
     def _identifier(self, row: Row, name: str) -> str:
         raw = self.text(row, name)
-        try:
-            value = parse_identifier(raw)
-        except ValueError as exc:
-            raise RowError(self.cols.header(name), raw, str(exc)) from None
+        value = self.identifier(row, name, raw)
         limit = MAX_LENGTHS[name]
         if len(value) > limit:
             raise RowError(self.cols.header(name), raw, f"is {len(value)} characters long; at most {limit}")

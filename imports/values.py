@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 __all__ = [
     "DATE_ORDERS",
+    "EXCEL_DIGITS",
+    "NUMERIC_IDENTIFIER_WARNING",
     "parse_bool",
     "parse_date",
     "parse_datetime",
@@ -24,6 +26,7 @@ __all__ = [
     "parse_int",
     "parse_list",
     "parse_money",
+    "numeric_digits",
 ]
 
 DATE_ORDERS = ("MDY", "DMY")
@@ -210,7 +213,19 @@ def parse_money(value: str, *, decimal_comma: bool = False) -> Decimal | None:
     return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
-def parse_identifier(value: str) -> str:
+#: Significant digits Excel keeps of a number: a longer identifier stored as a number has
+#: lost its last digits (6377020000000123 → 6377020000000120).
+EXCEL_DIGITS = 15
+
+#: The warning for an identifier a spreadsheet stored as a number (see ``parse_identifier``).
+NUMERIC_IDENTIFIER_WARNING = (
+    "was stored by Excel as a number, not as text: leading zeros it may have had are lost "
+    "(0041873 becomes 41873); imported as it reads. Format the column as text in Excel and "
+    "export again if the identifier starts with zeros"
+)
+
+
+def parse_identifier(value: str, *, numeric: bool = False) -> str:
     """Clean an identifier (serial number, asset tag, student number, ...).
 
     Strips surrounding whitespace and invisible characters; keeps everything
@@ -219,6 +234,12 @@ def parse_identifier(value: str) -> str:
     Raises ValueError when the text looks like Excel turned a long number into
     scientific notation (``6.37702E+15``, ``1.23e+11``): the digits are lost
     and cannot be recovered.
+
+    ``numeric``: the cell was stored as a number (an XLSX cell, see
+    ``imports.reading.Row.numeric``), so ``value`` is that number written out.
+    ValueError when it has more than :data:`EXCEL_DIGITS` significant digits:
+    Excel keeps 15, the rest were lost (callers warn about the shorter ones with
+    :data:`NUMERIC_IDENTIFIER_WARNING`).
     """
     text = _clean(value)
     if _SCIENTIFIC_RE.fullmatch(text):
@@ -226,7 +247,18 @@ def parse_identifier(value: str) -> str:
             f"looks like Excel changed this identifier into scientific notation "
             f"({text}); export the column as text and try again"
         )
+    if numeric and numeric_digits(text) > EXCEL_DIGITS:
+        raise ValueError(
+            f"was stored by Excel as a number with {numeric_digits(text)} digits, and Excel keeps only "
+            f"{EXCEL_DIGITS}: the last digits may be lost; format the column as text in Excel and export again"
+        )
     return text
+
+
+def numeric_digits(text: str) -> int:
+    """Significant digits of a number written out (``"6377020000000000"`` → 16, ``"0.0012"`` → 2)."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return len(digits.lstrip("0"))
 
 
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})

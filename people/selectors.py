@@ -75,14 +75,22 @@ def person_list(
     return person_search(qs, q) if q else qs
 
 
-def person_find_exact(*, user: Any, code: str) -> Person | None:
-    """The one visible person whose student number, sourcedId or state id equals ``code`` (an ID-card scan)."""
+def person_matches_exact(*, user: Any, code: str) -> QuerySet[Person]:
+    """The visible people whose student number, sourcedId or state id equals ``code`` (an
+    ID-card scan): one, none, or several when people share a number."""
     code = scan_clean(code)
     if not code:
-        return None
-    matches = list(
-        Person.objects.visible_to(user).filter(Q(student_number=code) | Q(sourced_id=code) | Q(state_id=code))[:2]
+        return Person.objects.none()
+    return (
+        Person.objects.visible_to(user)
+        .filter(Q(student_number=code) | Q(sourced_id=code) | Q(state_id=code))
+        .order_by("family_name", "given_name", "id")
     )
+
+
+def person_find_exact(*, user: Any, code: str) -> Person | None:
+    """The one visible person whose student number, sourcedId or state id equals ``code`` (an ID-card scan)."""
+    matches = list(person_matches_exact(user=user, code=code)[:2])
     return matches[0] if len(matches) == 1 else None
 
 

@@ -100,3 +100,38 @@ def test_principal_cannot_check_out(client_for, world):
     assert client.get(reverse("check_out")).status_code == 403
     client.post(reverse("check_out"), {"person": world.person_a.pk, "code": "CB-000001", "condition": "good"})
     assert not Assignment.objects.exists()
+
+
+def test_bulk_check_out_of_a_student_number_two_people_share_says_so(client_for, world):
+    """QA: a number held by two people was answered "no person with student number … at your
+    sites". It matches both: the line needs a sourcedId (or the person chosen by name)."""
+    from core.testing import PersonFactory
+
+    twin = PersonFactory(home_site=world.site_b, student_number="0099001", given_name="Zed", family_name="Twin")
+    client = client_for(world.district_tech)
+    response = client.post(
+        reverse("bulk", args=["check-out"]),
+        {"lines": f"CB-000002, 0099001\nCB-000002, {twin.sourced_id}", "condition": "good"},
+        follow=True,
+    )
+    ambiguous, by_sourced_id = response.context["results"]
+    assert not ambiguous.ok
+    assert ambiguous.message == (
+        "student number '0099001' matches 2 people at your sites (Ben Okafor, Zed Twin); put the person's "
+        "sourcedId on the line instead, or check the device out on the Check out page, choosing the person by name"
+    )
+    assert by_sourced_id.ok and "Zed Twin" in by_sourced_id.message
+    # A site technician at site A sees neither of them: nobody there, and nobody named.
+    other = client_for(world.site_tech).post(
+        reverse("bulk", args=["check-out"]), {"lines": "CB-000001, 0099001", "condition": "good"}, follow=True
+    )
+    assert other.context["results"][0].message == "no person with student number '0099001' at your sites"
+
+
+def test_check_out_page_lists_both_people_who_share_a_scanned_number(client_for, world):
+    from core.testing import PersonFactory
+
+    PersonFactory(home_site=world.site_a, student_number="0041873", given_name="Zed", family_name="Twin")
+    page = client_for(world.site_tech).get(reverse("check_out"), {"find": "0041873"})
+    assert page.status_code == 200  # no guess: both are offered
+    assert {p.display_name for p in page.context["candidates"]} == {"Ana Ruiz", "Zed Twin"}

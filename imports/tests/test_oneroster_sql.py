@@ -21,6 +21,7 @@ from django.db import connection
 
 from core.testing import PersonFactory, SiteFactory
 from imports.models import ImportIssue, ImportRun
+from imports.oneroster import PeopleStep
 from imports.oneroster_sql import NotClean, SetBasedUsersStep, _clean_blocks, drop_stale_stages
 from imports.services import import_run_commit, import_run_start
 from imports.tests.roster import (
@@ -360,6 +361,56 @@ def test_duplicate_sourced_ids_people_and_guardians(tmp_path, settings, monkeypa
     assert_same(
         lambda base: [run_import(standard_roster(base, *rows), mode="valid_rows")], tmp_path, settings, monkeypatch
     )
+
+
+def test_student_numbers_students_share_or_other_people_have(tmp_path, settings, monkeypatch):
+    """Warnings on students whose number other students of the file have (after every row) or
+    another active person has (planned a batch at a time: batches of 3 here)."""
+    monkeypatch.setattr(PeopleStep, "batch_size", 3)
+
+    def scenario(base: Path) -> list[ImportRun]:
+        hand = SiteFactory(code="HAND", name="By hand")
+        PersonFactory(sourced_id="", given_name="Hand", family_name="Made", student_number="0000777", home_site=hand)
+        PersonFactory(sourced_id="", given_name="Gone", family_name="Away", student_number="0000888", home_site=hand,
+                      status=Person.Status.WITHDRAWN)  # fmt: skip
+        first = [
+            user("s1", "Ana", "One", identifier="0099004", email="bad@@x", grades="13th"),
+            user("t1", "Tess", "Ho", role="teacher", identifier="0099004", grades=""),
+            user("s2", "Bo", "Two", identifier="0099004"),
+            user("g1", "Gil", "One", role="guardian", identifier="0099004", agents="s1"),
+            user("s3", "Cy", "Three", identifier="0000777"),
+            user("s4", "Di", "Four", identifier="0099004", status="tobedeleted"),
+            user("d1", "Dup", "A", identifier="0099004"),
+            user("d1", "Dup", "B", identifier="0099004"),
+            user("s5", "", "Five", identifier="0099004"),
+            user("s6", "Ed", "Six", identifier="6.1E+3"),
+            user("s7", "Flo", "Seven", identifier="0019348", org="sch2"),
+            user("s8", "Gus", "Eight", identifier="0000888"),
+            user("s9", "Hal", "Nine", identifier="0000777", org="nowhere"),
+            user("s10", "Ida", "Ten", identifier="0000777", role="proctor"),
+            user("s11", "Jo", "Eleven", identifier="0000777"),
+            user("s12", "Kay", "Twelve", identifier="0099004", org="sch2"),
+        ]
+        runs = [run_import(standard_roster(base / "a", *first), mode="valid_rows")]
+        delta = [
+            user("n1", "New", "Kid", identifier="0019348"),
+            user("n2", "Re", "Used", identifier="0000888"),
+            user("s2", "Bo", "Two", identifier="0099005"),
+            user("n3", "Al", "So", identifier="0099004"),
+            user("n4", "Bea", "Too", identifier="0099004"),
+            user("n5", "Cal", "Three", identifier="0000777"),
+        ]
+        runs.append(run_import(standard_roster(base / "b", *delta, users_mode="delta"), mode="valid_rows"))
+        runs.append(run_import(standard_roster(base / "c", *delta, users_mode="delta")))
+        runs.append(run_import(standard_roster(base / "d", *first[:6]), options={"deactivate_missing": False}))
+        runs.append(run_import(standard_roster(base / "e", *first[:6]), mode="valid_rows"))
+        return runs
+
+    got = assert_same(scenario, tmp_path, settings, monkeypatch)
+    reasons = [issue[5] for run in got["runs"] for issue in run["issues"] if issue[4] == "warning"]
+    assert any("is on the rows of 3 students" in reason for reason in reasons)
+    assert any("already belongs to Hand Made at By hand" in reason for reason in reasons)
+    assert any("already belongs to Flo Seven (sourcedId 's7') at Adams Elementary" in reason for reason in reasons)
 
 
 def test_true_booleans_metadata_columns_and_leading_zeros(tmp_path, settings, monkeypatch):

@@ -330,6 +330,49 @@ def test_value_beyond_the_header_is_an_error(tmp_path: Path) -> None:
         list(table.rows())
 
 
+def test_a_value_under_a_trailing_blank_header_counts_the_blank_header(tmp_path: Path) -> None:
+    """QA 14_blank_header.csv: a header ending with a comma has 8 columns, the last without a
+    name; a value under it was said to be beyond a header of 7 columns."""
+    header = b"Asset Tag,Serial Number,Manufacturer,Model Name,Current Site Code,Purchase Date,Purchase Cost,"
+    table = open_table(
+        make(tmp_path, header + b"\nQA-N-001,QASERN001,Lenovo,100e,CLE-HS,2024-01-15,289.00,Caf\xc3\xa9 1\n")
+    )
+    with pytest.raises(FileFormatError) as caught:
+        list(table.rows())
+    assert str(caught.value) == (
+        "line 2, column 8: a value ('Café 1') under a blank header; give the column a name or delete it"
+    )
+    table = open_table(make(tmp_path, b"Serial,Name,,\nS1,A,,,extra\n"))
+    with pytest.raises(FileFormatError, match=r"column 5: a value \('extra'\) beyond the last header \(the header has 4 columns\)"):  # fmt: skip
+        list(table.rows())
+
+
+def test_a_million_blank_lines_are_read_as_runs_not_line_by_line(tmp_path: Path, monkeypatch) -> None:
+    """QA m_blank_20mb.zip: 20 MB of blank lines took minutes of CPU. Runs of blank lines between
+    records go past the CSV parser as one piece; line numbers after them stay right, and blank
+    lines inside a quoted cell are kept."""
+    import imports.reading as reading
+
+    lines_parsed = 0
+    real_reader = reading.csv.reader
+
+    def counting_reader(lines, **kwargs):
+        def count():
+            nonlocal lines_parsed
+            for line in lines:
+                lines_parsed += 1
+                yield line
+
+        return real_reader(count(), **kwargs)
+
+    monkeypatch.setattr(reading.csv, "reader", counting_reader)
+    data = b"Serial,Notes\nS1,a\n" + b"\n" * 1_000_000 + b" , \r\n" * 1000 + b'S2,"x\n\n\n\n\n\n\n\n\n\ny"\n\n\nS3,b'
+    table, rows = read(make(tmp_path, data))
+    assert [(r.line, r.values["serial"]) for r in rows] == [(2, "S1"), (1_001_003, "S2"), (1_001_016, "S3")]
+    assert rows[1].values["notes"] == "x\n\n\n\n\n\n\n\n\n\ny"
+    assert lines_parsed < 100
+
+
 def test_symbol_only_header_is_ignored(tmp_path: Path) -> None:
     table, rows = read(make(tmp_path, b"#,Serial\n1,S1\n"))
     assert table.keys == ["serial"]
@@ -508,6 +551,25 @@ def test_xlsx_values_become_text_without_damage(tmp_path: Path) -> None:
             },
         ),
     ]
+
+
+def test_xlsx_cells_stored_as_numbers_are_told_apart(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    path = tmp_path / "numbers.xlsx"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Asset Tag", "Serial", "Cost", "Bought", "Active", "Notes"])
+    sheet.append([41873, 6377020000000000, 289.5, date(2024, 5, 1), True, "0041873"])
+    sheet.append(["0041873", "5CD1", None, None, None, 12])
+    workbook.save(path)
+    table, rows = read(path)
+    assert [r.values["assettag"] for r in rows] == ["41873", "0041873"]
+    assert rows[0].values["serial"] == "6377020000000000"
+    assert rows[0].numeric == {"assettag", "serial", "cost"}  # not the date, the boolean or the text
+    assert rows[1].numeric == {"notes"}
+    csv_table, csv_rows = read(make(tmp_path, b"Asset Tag\n41873\n"))
+    assert csv_rows[0].numeric == frozenset()  # CSV cells are all text
 
 
 def test_xlsx_first_sheet_by_default_and_from_stream(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ def test_unrecognised_headers_need_a_mapping_and_it_is_remembered(tmp_path, worl
         device.serial_number == "SN1" and device.current_site == world.site_a and device.model.name == "Chromebook 311"
     )
     assert device.purchase_date == datetime.date(2024, 1, 2) and device.purchase_cost == Decimal("289.00")
-    assert any("'Property No' as asset_tag" in note for note in run.notes)
+    assert any("'Property No' as asset tag," in note for note in run.notes)  # the field's label, not its name
     ColumnMapping.objects.create(kind="devices", source_name="Lincoln sheet", mapping=parse_mapping(mapping))
     again = run_file(path, "csv", options={"source": "Lincoln sheet"})
     assert again.status == Status.DONE and again.counts["devices"]["unchanged"] == 1
@@ -322,3 +322,113 @@ def test_mac_and_date_rules_of_the_device_form(tmp_path, world):
     assert "in the future" in found[(4, "Purchase Date")]
     assert "before the purchase date" in found[(5, "Warranty End")]
     assert run.counts["devices"]["unchanged"] == 1  # the same MAC, written the old way
+
+
+# --------------------------------------------------------------------------- QA: identifiers Excel stored as numbers
+
+
+def _numbers_workbook(path, *rows):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Asset Tag", "Serial Number", "Manufacturer", "Model Name", "Current Site Code"])
+    for row in rows:
+        sheet.append(list(row))
+    workbook.save(path)
+    return path
+
+
+def test_an_xlsx_identifier_stored_as_a_long_number_is_a_row_error_and_a_short_one_a_warning(tmp_path, world):
+    """QA: serial 6377020000000000 as an XLSX number was accepted, while the same value in a CSV
+    as 6.37702E+15 is refused. Past 15 digits Excel has lost digits: a row error; up to 15 the
+    number is kept, with a warning that leading zeros may be gone (tag 41873 was 0041873?)."""
+    path = _numbers_workbook(
+        tmp_path / "devices.xlsx",
+        ("T-1", 6377020000000000, "Acer", "C1", "A"),
+        (41873, "SN-2", "Acer", "C1", "A"),
+        ("T-3", 123456789012345, "Acer", "C1", "A"),
+    )
+    run = run_file(path, "csv", mode="valid_rows")
+    assert errors(run) == [
+        (
+            2,
+            "Serial Number",
+            "6377020000000000",
+            "was stored by Excel as a number with 16 digits, and Excel keeps only 15: the last digits may be lost; "
+            "format the column as text in Excel and export again",
+        )
+    ]
+    warned = run.issues.filter(severity="warning").order_by("id").values_list("line", "column", "value", "reason")
+    assert [w[:3] for w in warned] == [(3, "Asset Tag", "41873"), (4, "Serial Number", "123456789012345")]
+    assert warned[0][3] == (
+        "was stored by Excel as a number, not as text: leading zeros it may have had are lost (0041873 becomes "
+        "41873); imported as it reads. Format the column as text in Excel and export again if the identifier starts "
+        "with zeros"
+    )
+    assert set(Device.objects.filter(model__name="C1").values_list("asset_tag", "serial_number")) == {
+        ("41873", "SN-2"),
+        ("T-3", "123456789012345"),
+    }
+
+
+def test_a_csv_identifier_that_looks_like_a_number_is_text_as_before(tmp_path, world):
+    path = write(tmp_path / "d.csv", "T-1,6377020000000000,Acer,C1,Chromebook,,A,,", "41873,S2,Acer,C1,Chromebook,,A,,", header=HEADER)  # fmt: skip
+    run = run_file(path, "csv")
+    assert run.status == Status.DONE and issues(run) == []
+
+
+# --------------------------------------------------------------------------- QA: a column new rows need is missing
+
+
+def test_a_missing_column_new_devices_need_is_one_file_level_error_not_one_per_row(tmp_path, world):
+    """QA 29_latin1_header.csv: no asset tag column (its header was not recognised) gave every
+    row 'asset_tag: is empty; a new device needs an asset tag'."""
+    header = "Numéro d'inventaire,Serial Number,Manufacturer,Current Site Code"
+    path = write(
+        tmp_path / "d.csv",
+        "QA-X-001,QASERX001,Lenovo,A",
+        "QA-X-002,QASERX002,Lenovo,A",
+        "CB-000001,SNA1,Acer,B",  # a device DeviceLedger has: updated
+        header=header,
+    )
+    run = run_file(path, "csv", mode="valid_rows")
+    assert errors(run) == [
+        (
+            None,
+            "",
+            "",
+            "has no asset tag or model name column (after the column mapping), so rows for devices DeviceLedger does "
+            "not have yet cannot be added (the first is on line 2); map the column that holds it, or add it to the "
+            "file. The header has: Numéro d'inventaire, Serial Number, Manufacturer, Current Site Code",
+        )
+    ]
+    assert run.counts["devices"]["rejected"] == 2 and run.counts["devices"]["updated"] == 1
+    assert any("2 row(s) for new devices were not imported" in note for note in run.notes)
+    assert not any("asset_tag" in note for note in run.notes)
+    world.device_a.refresh_from_db()
+    assert world.device_a.current_site == world.site_b
+
+
+def test_a_missing_column_new_people_need_is_one_file_level_error(tmp_path, world):
+    path = write(tmp_path / "p.csv", "s-1,Student,1,Lee,,A", "s-2,Student,2,Ng,,A", header="sourcedId,Role,Student Number,Family Name,Email,Site Code")  # fmt: skip
+    run = run_file(path, "csv", mode="valid_rows")
+    ((line, column, value, reason),) = errors(run)
+    assert (line, column, value) == (None, "", "")
+    assert reason.startswith("has no given name column (after the column mapping), so rows for people DeviceLedger")
+
+
+def test_a_model_without_a_maker_and_no_manufacturer_column_says_so(tmp_path, world):
+    path = write(
+        tmp_path / "d.csv", "T-1,S1,Gizmo 3000,A", header="Asset Tag,Serial Number,Model Name,Current Site Code"
+    )
+    run = run_file(path, "csv", mode="valid_rows")
+    assert errors(run) == [
+        (
+            2,
+            "Model Name",
+            "Gizmo 3000",
+            "starts with no manufacturer DeviceLedger knows, and the file has no manufacturer column: add one (or map "
+            "it), or write the maker first (e.g. Lenovo 100e Chromebook)",
+        )
+    ]

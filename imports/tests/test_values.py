@@ -274,3 +274,22 @@ def test_parse_int_minimum() -> None:
 )
 def test_parse_list(text: str, expected: list[str]) -> None:
     assert parse_list(text) == expected
+
+
+# ---------------------------------------------------------------- identifiers a spreadsheet stored as numbers
+
+
+@pytest.mark.parametrize("text", ["6377020000000000", "123456789012345678", "100000000000000000000"])
+def test_a_numeric_identifier_longer_than_excel_keeps_is_refused(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_identifier(text, numeric=True)
+    assert str(caught.value) == (
+        f"was stored by Excel as a number with {len(text)} digits, and Excel keeps only "
+        "15: the last digits may be lost; format the column as text in Excel and export again"
+    )
+    assert parse_identifier(text) == text  # the same text in a CSV is an identifier like any other
+
+
+@pytest.mark.parametrize("text", ["41873", "123456789012345", "0.5"])
+def test_a_numeric_identifier_of_up_to_15_digits_is_kept(text: str) -> None:
+    assert parse_identifier(text, numeric=True) == text
