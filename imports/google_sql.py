@@ -144,8 +144,16 @@ def _maybe_scientific(column: str) -> str:
 
 def set_based_google_enabled(importer: GoogleImporter) -> bool:
     """True when this Google import takes the set-based path: PostgreSQL, ``IMPORTS_SET_BASED``
-    on, and no check-outs to create (those stay row by row)."""
-    return set_based_enabled() and not importer.create_checkouts
+    on, no check-outs to create (those stay row by row) and a CSV upload (an XLSX sheet keeps
+    the row-by-row path, which knows the cells Excel stored as numbers: identifiers that may
+    have lost digits)."""
+    if not set_based_enabled() or importer.create_checkouts:
+        return False
+    try:
+        with importer.run.source_path.open("rb") as handle:
+            return not handle.read(4).startswith(b"PK\x03\x04")
+    except OSError:
+        return True  # the step reports the file error
 
 
 class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):

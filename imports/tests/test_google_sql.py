@@ -376,3 +376,22 @@ def test_quoted_line_breaks_are_copied_and_issues_keep_their_physical_lines(tmp_
     sql = assert_same(scenario, tmp_path, settings, monkeypatch)
     assert copies == ["copy"]
     assert [issue[0] for issue in sql["runs"][0]["issues"]] == [4, 8, 9]
+
+
+def test_an_xlsx_upload_keeps_the_row_by_row_path_that_knows_numeric_cells(tmp_path, settings, monkeypatch, ou):
+    from openpyxl import Workbook
+
+    settings.IMPORTS_SET_BASED = True
+    calls: list[int] = []
+    monkeypatch.setattr(google_sql.SetBasedGoogleStep, "run", lambda self, **kwargs: calls.append(1))
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["serialNumber", "annotatedAssetId", "orgUnitPath", "model"])
+    sheet.append([6377020000000000, "XL1", "/Students/A", "Lenovo 100e Chromebook Gen 3"])
+    sheet.append(["XLS2", "XL2", "/Students/A", "Lenovo 100e Chromebook Gen 3"])
+    path = tmp_path / "cros.xlsx"
+    book.save(path)
+    run = run_file(path, "google", mode="valid_rows")
+    assert not calls
+    assert run.counts["devices"]["created"] == 1 and run.counts["devices"]["rejected"] == 1
+    assert "Excel" in run.issues.get(line=2).reason
