@@ -37,13 +37,14 @@ leaves that to the database's unique index.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 from typing import Any
 
 import psycopg
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.scoping import VIEW
@@ -59,9 +60,7 @@ from imports.pipeline import (
     UNCHANGED,
     UPDATED,
     AllOrNothingAborted,
-    FileError,
     RowError,
-    _read_guard,
 )
 from imports.reading import _CELL_STRIP, Table
 from imports.staging import (
@@ -115,7 +114,6 @@ def sync_vouched(expr: str) -> str:
 
 
 MAC_OK = r"^[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}$"
-WORK_MEM = "128MB"
 #: New devices from which their ids are reserved as one range of the sequence (else one by one).
 ID_RANGE_AT_LEAST = 10_000
 #: Bumped when the staged table's layout changes (an older preview's table is then reloaded).
@@ -162,29 +160,6 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
 
     staged_names = USED
     staged_key = "serialNumber"
-
-    def run(self, *, number: int, of: int) -> None:
-        """Stage, check, plan and (commit) apply the file. File errors are reported as the
-        pipeline reports them; AllOrNothingAborted goes up to the pipeline."""
-        label = f"Step {number} of {of}: {self.title}"
-        try:
-            self.progress.start(f"{label} — reading", 0)
-            table = _read_guard(self.file, self.open)
-            self.bind(table)
-            with connection.cursor() as cursor:
-                self.sql = _Sql(cursor, self.importer.run.pk)
-                cursor.execute(f"SET work_mem = '{WORK_MEM}'")
-                # The estimates of a million-row statement make JIT compile for seconds; the
-                # statements are scans and hash joins that gain nothing from it.
-                cursor.execute("SET jit = off")
-                try:
-                    self._run(table, label)
-                finally:
-                    self._drop_work_tables()
-        except FileError as exc:
-            self.failed = True
-            self.report.file_error(exc.file or self.file, exc.reason)
-            self.importer.failed_files.add(self.file)
 
     def _run(self, table: Table, label: str) -> None:
         importer, report = self.importer, self.report
@@ -1001,7 +976,16 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
     # -- clean-up ----------------------------------------------------------------------------
 
     def _drop_work_tables(self) -> None:
-        sql = self.sql
+        """Drop this phase's tables (``…_trim`` stays for the commit). Nothing when the
+        transaction is already broken (the rollback drops what it made)."""
+        sql = getattr(self, "sql", None)
+        if sql is None or connection.needs_rollback:
+            return
+        with contextlib.suppress(DatabaseError):
+            self._drop_tables(sql)
+
+    @staticmethod
+    def _drop_tables(sql: _Sql) -> None:
         names = ("raw", "rows", "dups", "tagdups", "serial", "match", "plan", "issues", "newmodels", "newids")
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in names)} CASCADE")
         temporary = (
@@ -1018,5 +1002,3 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             "open",
         )
         sql.run(f"DROP TABLE IF EXISTS {', '.join(sql.table(n) for n in temporary)}")
-        sql.run("RESET work_mem")
-        sql.run("RESET jit")

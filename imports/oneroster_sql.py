@@ -97,7 +97,6 @@ from imports.pipeline import (
     FileError,
     RowError,
     Step,
-    _read_guard,
 )
 from imports.reading import _CELL_STRIP, Table
 from imports.staging import (  # noqa: F401 - re-exported: the tests and older imports use these names
@@ -127,8 +126,6 @@ STAGE_VERSION = 1
 GUARDIAN_BATCH = 500
 #: Errors held in memory during an all-or-nothing commit (as ``Report`` does).
 MAX_HELD = 1000
-#: ``work_mem`` for the statements of a run (hash aggregates of a million keys stay in memory).
-WORK_MEM = "128MB"
 #: Answers with at most this many distinct values become a CASE expression (else a join).
 MAX_CASE = 64
 #: The answers judged in Python (see ``SetBasedUsersStep._answers``).
@@ -226,27 +223,8 @@ class SetBasedUsersStep(StagedFile, UserStep):
 
     # -- the whole step ----------------------------------------------------------
 
-    def run(self, *, number: int, of: int) -> None:
-        """Stage, check, plan and (commit) apply users.csv. File errors are reported as the
-        pipeline reports them; AllOrNothingAborted goes up to the pipeline."""
-        label = f"Step {number} of {of}: {self.title}"
-        importer = self.importer
-        try:
-            self.progress.start(f"{label} — reading", 0)
-            table = _read_guard(self.file, self.open)
-            self.bind(table)
-            self.people.cols = self.cols
-            with connection.cursor() as cursor:
-                self.sql = _Sql(cursor, importer.run.pk)
-                cursor.execute(f"SET work_mem = '{WORK_MEM}'")
-                try:
-                    self._run(table, label)
-                finally:
-                    self._drop_work_tables()
-        except FileError as exc:
-            self.failed = True
-            self.report.file_error(exc.file or self.file, exc.reason)
-            importer.failed_files.add(self.file)
+    def _bound(self) -> None:
+        self.people.cols = self.cols
 
     def _run(self, table: Table, label: str) -> None:
         importer, report, sql = self.importer, self.report, self.sql
@@ -1236,7 +1214,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
 
     def _drop_work_tables(self) -> None:
         """Drop this phase's tables (the staged ``import_stage_<run id>``, ``…_dups`` and
-        ``…_combos`` stay for the commit) and reset ``work_mem``."""
+        ``…_combos`` stay for the commit)."""
         sql = getattr(self, "sql", None)
         if sql is None or connection.needs_rollback:
             return
@@ -1248,7 +1226,6 @@ class SetBasedUsersStep(StagedFile, UserStep):
                 sql.table(suffix) for suffix in ("raw", "people", "links", "live", "students", "gplan", "nums", "taken")
             )
             sql.run(f"DROP TABLE IF EXISTS {work}, {', '.join(temporary)}")
-            sql.run("RESET work_mem")
 
 
 # --------------------------------------------------------------------------- helpers

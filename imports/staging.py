@@ -24,10 +24,10 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 
 from imports.models import ImportRun
-from imports.pipeline import FileError, _rows
+from imports.pipeline import FileError, _read_guard, _rows
 from imports.reading import _CELL_STRIP, Table
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ ANALYZE_AFTER = 10_000
 REBUILD_AT_LEAST = 100_000
 #: ``maintenance_work_mem`` while those indexes are built.
 BUILD_MEMORY = "256MB"
+#: ``work_mem`` for the statements of a run (hash aggregates of a million keys stay in memory).
+WORK_MEM = "128MB"
 #: A CSV field longer than this is a file error for the reader (Python's csv module limit).
 FIELD_LIMIT = csv.field_size_limit()
 
@@ -251,10 +253,51 @@ class StagedFile:
     cols: Any
     file: str
     importer: Any
+    report: Any
+    failed: bool
+    # The step class beside this mixin gives ``title``, ``open()`` and ``bind()``.
 
     @property
     def progress(self) -> Any:
         return self.importer.progress
+
+    def run(self, *, number: int, of: int) -> None:
+        """Read the header, then stage, check, plan and (commit) apply the file with
+        :meth:`_run` on one cursor (``work_mem`` raised, JIT off: a million-row estimate
+        makes PostgreSQL compile for seconds, for scans and hash joins that gain nothing);
+        :meth:`_drop_work_tables` after. File errors are reported as the pipeline reports
+        them; AllOrNothingAborted goes up to the pipeline."""
+        label = f"Step {number} of {of}: {self.title}"  # type: ignore[attr-defined]
+        try:
+            self.progress.start(f"{label} — reading", 0)
+            table = _read_guard(self.file, self.open)  # type: ignore[attr-defined]
+            self.bind(table)  # type: ignore[attr-defined]
+            self._bound()
+            with connection.cursor() as cursor:
+                self.sql = _Sql(cursor, self.importer.run.pk)
+                cursor.execute(f"SET work_mem = '{WORK_MEM}'")
+                cursor.execute("SET jit = off")
+                try:
+                    self._run(table, label)
+                finally:
+                    self._drop_work_tables()
+                    if not connection.needs_rollback:
+                        with contextlib.suppress(DatabaseError):
+                            cursor.execute("RESET work_mem")
+                            cursor.execute("RESET jit")
+        except FileError as exc:
+            self.failed = True
+            self.report.file_error(exc.file or self.file, exc.reason)
+            self.importer.failed_files.add(self.file)
+
+    def _bound(self) -> None:
+        """After the header is bound (a hook)."""
+
+    def _run(self, table: Table, label: str) -> None:
+        raise NotImplementedError
+
+    def _drop_work_tables(self) -> None:
+        raise NotImplementedError
 
     def _copy_as_is(self, table: Table, label: str) -> tuple[dict[str, str], int] | None:
         """COPY the file's bytes as they are, when it is clean UTF-8 CSV (None otherwise)."""
