@@ -73,6 +73,10 @@ INSTALLED_APPS = [
     "demo",
 ]
 
+#: The scoping gate (``core.scoping``) asks this function which actions a user may take
+#: where; ``accounts`` implements it from staff roles.
+LEDGER_SCOPE_PROVIDER = "accounts.scoping.roles_scope"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,4 +1,4 @@
-"""URL routes. Every page is scoped through ``accounts.scoping`` (see docs/architecture.md)."""
+"""URL routes. Every page is scoped through ``core.scoping`` (see docs/architecture.md)."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views

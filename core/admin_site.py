@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 
-from accounts.scoping import scope_for
+from core.scoping import scope_for
 
 
 class LedgerAdminSite(admin.AdminSite):

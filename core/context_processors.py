@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.scoping import CHANGE, VIEW, scope_for
+from core.scoping import CHANGE, VIEW, scope_for
 
 
 def ledger(request: HttpRequest) -> dict[str, Any]:

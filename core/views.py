@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
-from accounts.scoping import CHANGE, VIEW, scope_for
 from core.errors import DomainError
+from core.scoping import CHANGE, VIEW, scope_for
 
 
 class HtmxHttpRequest(HttpRequest):

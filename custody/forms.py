@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
-from accounts.scoping import VIEW
 from core.forms import IdChoiceField, ScopedFormMixin
+from core.scoping import VIEW
 from custody.models import Assignment
 from people.models import Person
 

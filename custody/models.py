@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from accounts.scoping import Scope, ScopedQuerySet
+from core.scoping import Scope, ScopedQuerySet
 
 
 class AssignmentQuerySet(ScopedQuerySet):

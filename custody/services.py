@@ -18,13 +18,13 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.scoping import VIEW, get_visible_or_404
 from core.errors import (
     ConflictError,
     DomainError,
     NotCheckedOutWarning,
     WrongStateError,
 )
+from core.scoping import VIEW, get_visible_or_404
 from custody.models import Assignment
 from inventory.events import actor_label, event_record
 from inventory.models import Device, DeviceEvent

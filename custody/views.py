@@ -10,8 +10,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts.scoping import CHANGE, VIEW, get_visible_or_404
 from core.errors import DomainError, NotCheckedOutWarning
+from core.scoping import CHANGE, VIEW, get_visible_or_404
 from core.views import HtmxHttpRequest, form_error_messages, ledger_view
 from custody.forms import BulkForm, CheckInForm, CheckOutForm, new_submission_key
 from custody.services import (

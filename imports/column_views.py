@@ -15,8 +15,8 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.scoping import CHANGE, get_visible_or_404, scope_for
 from core.errors import DomainError
+from core.scoping import CHANGE, get_visible_or_404, scope_for
 from core.views import form_error, ledger_view
 from imports.models import ImportRun
 from imports.selectors import column_mapping_for

@@ -45,8 +45,8 @@ from django.db.models.functions import Greatest, Lower, StrIndex, Substr
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.scoping import VIEW, scope_for
 from core.errors import DomainError
+from core.scoping import VIEW, scope_for
 from custody.models import Assignment
 from imports import services
 from imports.pipeline import CREATED, SKIPPED, UNCHANGED, UPDATED, Change, Item, RowError, Step

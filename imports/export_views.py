@@ -27,7 +27,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.scoping import VIEW
+from core.scoping import VIEW
 from core.views import ledger_view
 from imports.exports import EXPORTS
 from imports.writing import csv_stream, xlsx_write

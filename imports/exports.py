@@ -37,7 +37,7 @@ from typing import Any
 from django.db.models import FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
-from accounts.scoping import HIDDEN_PERSON, VIEW, person_visibility
+from core.scoping import HIDDEN_PERSON, VIEW, person_visibility
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent, DeviceModel
 from inventory.selectors import device_list, device_list_filters, redact_holder, scan_clean

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from accounts.scoping import ADMIN, CHANGE, scope_for
+from core.scoping import ADMIN, CHANGE, scope_for
 from imports.models import ImportRun
 from imports.pipeline import ImporterUnavailable, importer_class
 from imports.selectors import import_kinds

@@ -45,7 +45,7 @@ import datetime
 import re
 from typing import Any, ClassVar
 
-from accounts.scoping import scope_for
+from core.scoping import scope_for
 from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, check_date_order, normalize_mac, split_model
 from imports.models import ImportRun, OrgUnitMapping
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step

@@ -47,7 +47,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from accounts.scoping import VIEW
+from core.scoping import VIEW
 from imports.device_rows import ModelRef, lines_text, split_model
 from imports.google import GoogleDeviceStep, GoogleImporter, model_category, parse_aue
 from imports.models import ImportIssue, ImportRun

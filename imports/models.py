@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.scoping import ReferenceQuerySet, ScopedQuerySet
+from core.scoping import ReferenceQuerySet, ScopedQuerySet
 
 #: Count keys, in the order pages and reports show them.
 COUNT_KEYS = ("created", "updated", "unchanged", "deactivated", "reactivated", "removed", "skipped", "rejected")

@@ -61,7 +61,7 @@ import psycopg
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from accounts.scoping import HIDDEN_PERSON, VIEW, scope_for
+from core.scoping import HIDDEN_PERSON, VIEW, scope_for
 from imports.models import ImportIssue, ImportRun
 from imports.oneroster import (
     BULK,

@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db.models.functions import Lower
 
-from accounts.scoping import HIDDEN_PERSON, person_visibility
+from core.scoping import HIDDEN_PERSON, person_visibility
 from imports import services
 from imports.device_rows import SecondaryKeyStep
 from imports.pipeline import CREATED, REJECTED, UNCHANGED, UPDATED, Change, Item
@@ -102,7 +102,7 @@ def number_owners_text(
     """The other people holding a number, for :data:`NUMBER_TAKEN`: ``owners`` are (pk, sourcedId,
     given name, family name, home site id), any order. The first (lowest id) is named with its
     sourcedId and school — only when the importing user may see that school (FERPA), else it is
-    :data:`~accounts.scoping.HIDDEN_PERSON` — and the others are counted."""
+    :data:`~core.scoping.HIDDEN_PERSON` — and the others are counted."""
     pk, sourced_id, given, family, site_id = min(owners)
     if visible(site_id):
         site = (

@@ -80,8 +80,8 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.scoping import Scope
 from core.errors import DomainError
+from core.scoping import Scope
 from imports.models import COUNT_KEYS, ImportIssue, ImportRun
 from imports.reading import FileFormatError, Row, Table, open_table
 from imports.values import NUMERIC_IDENTIFIER_WARNING, parse_identifier

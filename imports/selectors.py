@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.scoping import VIEW
+from core.scoping import VIEW
 from imports.models import COUNT_KEYS, ColumnMapping, ImportIssue, ImportRun, OrgUnitMapping
 from imports.pipeline import IMPORTER_CLASSES, ImporterUnavailable, importer_class
 

@@ -24,8 +24,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from accounts.scoping import scope_for
 from core.errors import DomainError, WrongStateError
+from core.scoping import scope_for
 from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
 from imports.pipeline import importer_class
 from inventory.events import actor_label
@@ -620,7 +620,7 @@ def import_run_remap(
     Raises WrongStateError when the run cannot be re-read, ImportRefused when ``actor`` may
     not run it, DomainError for a bad entity or a mapping that may not be remembered.
     """
-    from accounts.scoping import CHANGE
+    from core.scoping import CHANGE
 
     run = ImportRun.objects.select_for_update().get(pk=run.pk)
     if run.kind != ImportRun.Kind.CSV:

@@ -41,7 +41,7 @@ import calendar
 import datetime
 from typing import Any, ClassVar
 
-from accounts.scoping import scope_for
+from core.scoping import scope_for
 from imports.device_rows import (
     DeviceRecord,
     DeviceStep,

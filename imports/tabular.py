@@ -35,8 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from accounts.scoping import scope_for
 from core.choices import normalize_grade
+from core.scoping import scope_for
 from imports.device_rows import (
     DeviceRecord,
     DeviceStep,

@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.scoping import ADMIN, CHANGE, VIEW, get_visible_or_404, scope_for
 from core.errors import DomainError
 from core.paging import keyset_page
+from core.scoping import ADMIN, CHANGE, VIEW, get_visible_or_404, scope_for
 from core.views import form_error, ledger_view
 from imports.forms import ImportForm, OrgUnitMappingForm
 from imports.models import ImportIssue, ImportRun, OrgUnitMapping

@@ -8,8 +8,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from accounts.scoping import CHANGE, VIEW, scope_for
 from core.forms import IdChoiceField, ScopedFormMixin
+from core.scoping import CHANGE, VIEW, scope_for
 from inventory.models import Device, DeviceModel
 from sites.models import Location, Site
 

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.scoping import ReferenceQuerySet, Scope, ScopedQuerySet
+from core.scoping import ReferenceQuerySet, Scope, ScopedQuerySet
 
 
 class Manufacturer(models.Model):

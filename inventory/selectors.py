@@ -9,8 +9,8 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
 from core.forms import parse_id
+from core.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent
 from people.models import Person
@@ -150,7 +150,7 @@ def device_timeline(*, device: Device, user: Any, limit: int = 200) -> list[Devi
 
     Each event gets ``person_visible``; for a person ``user`` may not see (a student of
     another school) ``person_label`` and the holder in ``before``/``after`` are replaced
-    by :data:`~accounts.scoping.HIDDEN_PERSON` (FERPA).
+    by :data:`~core.scoping.HIDDEN_PERSON` (FERPA).
     """
     visible = person_visibility(user)
     events = list(

@@ -15,8 +15,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from accounts.scoping import CHANGE, get_visible_or_404
 from core.errors import ConflictError, DomainError, WrongStateError
+from core.scoping import CHANGE, get_visible_or_404
 from inventory.events import event_record
 from inventory.models import Device, DeviceEvent, DeviceModel
 from sites.models import Location, Site

@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.scoping import CHANGE, VIEW, get_visible_or_404, scope_for
 from core.errors import DomainError
 from core.paging import keyset_page
+from core.scoping import CHANGE, VIEW, get_visible_or_404, scope_for
 from core.views import HtmxHttpRequest, form_error, form_error_messages, ledger_view
 from inventory import services
 from inventory.forms import BundleForm, DeviceForm, MoveForm, StatusForm, TransferForm

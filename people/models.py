@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
-from accounts.scoping import ScopedQuerySet
 from core.choices import GRADE_CODES
+from core.scoping import ScopedQuerySet
 
 
 class PersonQuerySet(ScopedQuerySet):

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
-from accounts.scoping import VIEW
+from core.scoping import VIEW
 from custody.models import Assignment
 from inventory.models import DeviceEvent
 from inventory.selectors import query_id, query_param, scan_clean

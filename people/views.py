@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.scoping import VIEW, get_visible_or_404
 from core.paging import keyset_page
+from core.scoping import VIEW, get_visible_or_404
 from core.views import HtmxHttpRequest, ledger_view
 from people.models import Person
 from people.selectors import (

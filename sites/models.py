@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from accounts.scoping import ScopedQuerySet
+from core.scoping import ScopedQuerySet
 
 
 def validate_time_zone(value: str) -> None:

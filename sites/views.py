@@ -7,7 +7,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.scoping import ADMIN, VIEW, forget_scope, get_visible_or_404
+from core.scoping import ADMIN, VIEW, forget_scope, get_visible_or_404
 from core.views import ledger_view
 from inventory.models import Device
 from inventory.selectors import device_counts_by_site, device_status_counts, device_total

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.scoping import HIDDEN_PERSON, person_visibility
+from core.scoping import HIDDEN_PERSON, person_visibility
 from core.testing import PersonFactory
 from imports.models import ImportRun
 from imports.people_rows import number_owners_text

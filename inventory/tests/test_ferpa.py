@@ -8,7 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from accounts.scoping import HIDDEN_PERSON
+from core.scoping import HIDDEN_PERSON
 from custody.services import device_check_in, device_check_out
 from inventory.services import device_transfer
 

@@ -20,8 +20,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.scoping import CHANGE, scope_for
 from core.errors import DomainError
+from core.scoping import CHANGE, scope_for
 from imports.models import ImportRun
 from imports.pipeline import IMPORTER_CLASSES, ImportRefused, check_may_import, importer_class, run_phase
 from imports.selectors import import_counts_table

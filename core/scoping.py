@@ -1,0 +1,195 @@
+"""The one scoping gate: what a staff user may see and change.
+
+Every queryset that reaches a user goes through :meth:`ScopedQuerySet.visible_to`
+(lists, details, search, form choices, exports, bulk actions, imports), and every
+id in a request body is resolved with :func:`get_visible_or_404`. Out of scope
+answers 404; a user with no role sees nothing.
+
+Which roles a user holds is read by a :class:`ScopeProvider` that ``accounts`` implements
+(core imports no domain app). Roles (held district-wide or at one site):
+
+=====================  ==========================  =====================
+role                   view                        change
+=====================  ==========================  =====================
+district admin         all sites                   all sites + settings
+district technician    all sites                   all sites
+site technician        their sites                 their sites
+site administrator     their sites                 —
+auditor                district-wide or a site     —
+=====================  ==========================  =====================
+
+Which site a device belongs to depends on the district's ownership mode: its
+owner site when ``decentralized``, its current site when ``centralized``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
+
+from django.conf import settings
+from django.db import models
+from django.http import Http404
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+VIEW = "view"
+CHANGE = "change"
+ADMIN = "admin"
+ACTIONS = (VIEW, CHANGE, ADMIN)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may do where.
+
+    ``everywhere`` holds the actions allowed at every site; ``sites`` maps an action
+    to the ids of the sites where it is allowed. ``ownership_mode`` is the district's.
+    """
+
+    everywhere: frozenset[str] = frozenset()
+    sites: dict[str, frozenset[int]] = field(default_factory=dict)
+    ownership_mode: str = "centralized"
+
+    def allows(self, action: str = VIEW) -> bool:
+        """True when the action is allowed at one site at least."""
+        return action in self.everywhere or bool(self.sites.get(action))
+
+    def allows_everywhere(self, action: str = VIEW) -> bool:
+        """True when the action is allowed at every site (a district-wide role)."""
+        return action in self.everywhere
+
+    def site_ids(self, action: str = VIEW) -> frozenset[int] | None:
+        """Site ids where ``action`` is allowed; ``None`` means every site."""
+        if action in self.everywhere:
+            return None
+        return self.sites.get(action, frozenset())
+
+    def allows_site(self, site_id: int | None, action: str = VIEW) -> bool:
+        """True when ``action`` is allowed at the site with id ``site_id``."""
+        ids = self.site_ids(action)
+        return ids is None or (site_id is not None and site_id in ids)
+
+    @property
+    def is_district_admin(self) -> bool:
+        return ADMIN in self.everywhere
+
+    @property
+    def device_site_field(self) -> str:
+        """The device field that decides scope: owner site (decentralized) or current site."""
+        return "owner_site_id" if self.ownership_mode == "decentralized" else "current_site_id"
+
+
+NO_SCOPE = Scope()
+
+
+class ScopeProvider(Protocol):
+    """What ``settings.LEDGER_SCOPE_PROVIDER`` names: ``(user) -> Scope`` for an
+    authenticated, active user. ``core.scoping.roles_scope`` implements it from staff
+    roles and the district's ownership mode; core imports no domain app."""
+
+    def __call__(self, user: Any) -> Scope: ...
+
+
+def _provider() -> ScopeProvider:
+    return import_string(getattr(settings, "LEDGER_SCOPE_PROVIDER", "core.scoping.roles_scope"))
+
+
+def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
+    """Return the user's :class:`Scope`, computed once per user object (i.e. per request).
+
+    Inactive and anonymous users get an empty scope. The roles are read by the configured
+    :class:`ScopeProvider` (``settings.LEDGER_SCOPE_PROVIDER``).
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return NO_SCOPE
+    cached = getattr(user, "_ledger_scope", None)
+    if cached is not None:
+        return cached
+    scope = _provider()(user)
+    user._ledger_scope = scope  # type: ignore[union-attr]
+    return scope
+
+
+def person_visibility(user: Any) -> Any:
+    """A function ``(home_site_id) -> bool``: may ``user`` see a person of that home site?
+
+    For rows that name a person beside something else the user may see (a device's holder,
+    an event): show the name only when the person is visible too (FERPA). The rule is the
+    gate's own for people (``PersonQuerySet.scope_site_field = "home_site_id"``). A row whose
+    person was removed (``None``) keeps its stored label.
+    """
+    scope = scope_for(user)
+    ids = scope.site_ids(VIEW)
+    if ids is None:
+        return lambda site_id: True
+    return lambda site_id: site_id is None or site_id in ids
+
+
+#: What is shown instead of a person the viewer may not see.
+HIDDEN_PERSON = "a person at another site"
+
+
+def forget_scope(user: Any) -> None:
+    """Drop the cached scope (after roles or the ownership mode change)."""
+    if hasattr(user, "_ledger_scope"):
+        del user._ledger_scope
+
+
+_QS = TypeVar("_QS", bound="ScopedQuerySet")
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset that can be narrowed to what a user may see or change.
+
+    Subclasses name the field holding the site id in ``scope_site_field`` or override
+    :meth:`scope_field` (devices depend on the ownership mode).
+    """
+
+    scope_site_field: ClassVar[str] = "site_id"
+
+    def scope_field(self, scope: Scope) -> str:
+        """The lookup path (ending in a site id) that decides this model's scope."""
+        return self.scope_site_field
+
+    def visible_to(self, user: Any, action: str = VIEW) -> Self:
+        """Rows ``user`` may see (``action="view"``) or change (``"change"``). No role: none."""
+        scope = scope_for(user)
+        if not scope.allows(action):
+            return self.none()
+        ids = scope.site_ids(action)
+        if ids is None:
+            return self.all()
+        return self.filter(**{f"{self.scope_field(scope)}__in": ids})
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def get_visible_or_404(queryset: models.QuerySet[_M], user: Any, action: str = VIEW, **lookup: Any) -> _M:
+    """Resolve one object through the scoping gate, or raise 404.
+
+    ``queryset`` must be a :class:`ScopedQuerySet` (or a manager of one). A missing
+    object and an out-of-scope object give the same 404. Malformed ids (``pk="abc"``)
+    also give 404 instead of a 500.
+    """
+    qs = queryset.all() if hasattr(queryset, "all") else queryset
+    if not isinstance(qs, ScopedQuerySet):
+        raise TypeError(f"{qs.model.__name__} is not scoped; give it a ScopedQuerySet")
+    try:
+        return qs.visible_to(user, action).get(**lookup)
+    except (qs.model.DoesNotExist, ValueError, TypeError, OverflowError, models.ObjectDoesNotExist) as exc:
+        raise Http404(f"No {qs.model._meta.verbose_name} matches the request.") from exc
+    except qs.model.MultipleObjectsReturned as exc:
+        raise Http404(f"No single {qs.model._meta.verbose_name} matches the request.") from exc
+
+
+class ReferenceQuerySet(ScopedQuerySet):
+    """District-wide reference data (manufacturers, device models): visible to anyone
+    with a role, changeable by district admins and district technicians, none otherwise."""
+
+    def visible_to(self, user: Any, action: str = VIEW) -> Self:
+        scope = scope_for(user)
+        return self.all() if scope.allows_everywhere(action) or (action == VIEW and scope.allows(VIEW)) else self.none()
