@@ -99,11 +99,11 @@ def device_list(
         from people.selectors import person_search
 
         low = q.lower()
-        # Holders are matched like the person search (through the person's own scope-free
-        # table: the devices' scope already limits what is shown).
+        # Holders are matched like the person search, and only among the people the user may
+        # see (a search term never reveals another school's student through their devices).
         # The held devices are fetched first (at most HOLDER_MATCH_LIMIT) so the database can
         # combine three index scans (tag prefix, serial prefix, ids) instead of scanning devices.
-        holders = person_search(Person.objects.all(), q).values("pk")
+        holders = person_search(Person.objects.visible_to(user), q).values("pk")
         held = list(
             Assignment.objects.filter(checked_in_at__isnull=True, person__in=holders).values_list(
                 "device_id", flat=True

@@ -54,3 +54,19 @@ def test_current_holder_from_another_school_is_hidden_in_lists_and_exports(clien
     exported = list(csv.reader(io.StringIO(_csv(client.get(reverse("exports:devices_csv"))))))
     assert exported[1][exported[0].index("Holder")] == HIDDEN_PERSON
     assert exported[1][exported[0].index("Holder Student Number")] == ""
+
+
+def test_holder_search_matches_only_people_the_user_may_see(client_for, world):
+    """A search term matches only people the viewer may see: a site technician searching for
+    another school's student (who holds one of the site's devices) finds nothing, and the
+    export with that filter is empty too (issue #7)."""
+    device_check_out(device=world.device_a, person=world.person_b, actor=world.district_tech)
+    client = client_for(world.site_tech)
+    for term in ("Okafor", world.person_b.student_number):
+        listing = client.get(reverse("device_list"), {"q": term, "exact": "0"})
+        assert [d.asset_tag for d in listing.context["page"].items] == [], term
+        body = _csv(client.get(reverse("exports:devices_csv"), {"q": term}))
+        assert world.device_a.asset_tag not in body, term
+    # The district technician, who may see the student, finds the device by the holder's name.
+    listing = client_for(world.district_tech).get(reverse("device_list"), {"q": "Okafor", "exact": "0"})
+    assert world.device_a.asset_tag in [d.asset_tag for d in listing.context["page"].items]
