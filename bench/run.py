@@ -50,6 +50,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import floor  # bench/floor.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -434,6 +437,7 @@ def run_importers(
         for again in (False, True):
             label = f"{step} again (nothing changes)" if again else step
             log_name = f"import_{source}{'_again' if again else ''}"
+            before = floor.snapshot(bench_url) if not again else None
             m = run_measured(
                 [sys.executable, str(manage), "import", source, *paths, *extra_args],
                 log_name=log_name,
@@ -457,9 +461,38 @@ def run_importers(
                 ok = row.ratio <= GOAL_RATIO and row.peak_mb < GOAL_PEAK_MB
                 row.notes.append("meets goal" if ok else f"misses goal (≤ {GOAL_RATIO:g}× COPY, < {GOAL_PEAK_MB:g} MB)")
             rows.append(row)
+            if before is not None and not m.returncode:
+                rows.append(floor_row(dataset, step, bench_url, before, import_row=row, baseline=baseline, logs=logs))
             if m.returncode:
                 break
     return rows
+
+
+def floor_row(
+    dataset: str,
+    step: str,
+    bench_url: str,
+    before: dict[str, int],
+    *,
+    import_row: Row,
+    baseline: Row | None,
+    logs: Path,
+) -> Row:
+    """The honest floor beside a first load (``floor.py``): COPY the rows the import wrote into
+    copies of the same tables, plain indexes and foreign keys made after, as a first load does.
+    Notes the import's ratio to it on ``import_row``."""
+    try:
+        seconds, rows, counts = floor.measure(bench_url, before, work_dir=logs.parent)
+    except Exception as exc:  # the floor is a measurement; a failure is reported, not fatal
+        return Row(dataset, f"floor: COPY {step}'s rows", notes=[f"failed: {exc}"])
+    row = Row(dataset, f"floor: COPY {step}'s rows into the same tables", rows, seconds)
+    if baseline and baseline.seconds:
+        row.ratio = seconds / baseline.seconds
+    row.notes.append(", ".join(f"{t}: {n:,}" for t, n in sorted(counts.items(), key=lambda kv: -kv[1])))
+    row.notes.append("plain indexes and foreign keys made after the COPY; one transaction")
+    if seconds and import_row.seconds:
+        import_row.notes.append(f"{import_row.seconds / seconds:.1f}× the floor")
+    return row
 
 
 # --------------------------------------------------------------------------- report
