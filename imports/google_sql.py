@@ -47,6 +47,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core.bulk import bulk_load, insert_select
 from core.scoping import VIEW
 from imports.device_rows import ModelRef, lines_text, split_model
 from imports.google import GoogleDeviceStep, GoogleImporter, model_category, parse_aue
@@ -65,10 +66,8 @@ from imports.pipeline import (
 from imports.reading import _CELL_STRIP, Table
 from imports.staging import (
     StagedFile,
-    _insert_select,
     _Sql,
     _trim_sql,
-    bulk_load,
     drop_stale_stages,
     set_based_enabled,
 )
@@ -840,7 +839,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                 f"FROM {plan} WHERE outcome = '{CREATED}'"
             )
         with bulk_load(Device, rows=int(created), sql=sql):
-            _insert_select(
+            insert_select(
                 Device,
                 {
                     "id": "n.id",
@@ -924,7 +923,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             f"outcome = '{UPDATED}' AND transfer) FROM {plan}"
         )
         with bulk_load(DeviceEvent, rows=int(events), sql=sql):
-            _insert_select(
+            insert_select(
                 DeviceEvent,
                 {
                     "device_id": "e.device_id",
@@ -959,7 +958,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         }
         (new_facts,) = sql.one(f"SELECT count(*) FROM {plan} WHERE ls_outcome = '{CREATED}'")
         with bulk_load(DeviceLastSeen, rows=int(new_facts), sql=sql):
-            _insert_select(
+            insert_select(
                 DeviceLastSeen,
                 {"device_id": "coalesce(n.id, p.device_id)", **fields, "source_run_id": str(int(run.pk))},
                 f"FROM {plan} p LEFT JOIN {t('newids')} n ON n.line = p.line WHERE p.ls_outcome = '{CREATED}' ORDER BY p.line",

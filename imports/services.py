@@ -24,6 +24,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from core.bulk import insert_rows, update_rows
 from core.errors import DomainError, WrongStateError
 from core.scoping import scope_for
 from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
@@ -255,98 +256,10 @@ def column_mapping_remember(*, actor: Any, kind: str, source_name: str, mapping:
 # --------------------------------------------------------------------------- bulk writes
 
 
-#: Field types whose values go to the database as they are in the bulk writes.
-_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
-
-
-def _column_values(model: type[models.Model], names: Sequence[str] | None) -> tuple[list[Any], Any]:
-    """The fields written (all concrete non-pk fields, or ``names``) and a function
-    row dict → tuple of database values."""
-    meta = model._meta
-    if names is None:
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
-    else:
-        fields = [meta.get_field(name) for name in names]
-    now = timezone.now()
-    columns: list[tuple[str, Any, Any]] = []  # (attname, default, "fixed" / None / converter)
-    for field in fields:
-        if getattr(field, "auto_now", False) or (names is None and getattr(field, "auto_now_add", False)):
-            columns.append((field.attname, field.get_db_prep_save(now, connection), "fixed"))
-        elif isinstance(field, _PLAIN_FIELDS):
-            columns.append((field.attname, field.get_default(), None))
-        else:
-            columns.append((field.attname, field.get_default(), lambda v, f=field: f.get_db_prep_save(v, connection)))
-
-    def values(row: dict[str, Any]) -> tuple[Any, ...]:
-        out = []
-        for name, default, convert in columns:
-            if convert == "fixed":
-                out.append(default)
-                continue
-            value = row.get(name, default)
-            # None stays None (SQL NULL): what get_db_prep_save gives it for every field type
-            # here, without its cost (a fair share of a large import's commit).
-            out.append(value if convert is None or value is None else convert(value))
-        return tuple(out)
-
-    return fields, values
-
-
-def _insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT rows (``{attname: value}``; other fields get their defaults), set-based:
-    ``COPY`` on PostgreSQL, one ``executemany`` per 2,000 rows on SQLite.
-
-    ``bulk_create`` builds a model instance and prepares every value through the ORM (and on
-    SQLite sends 50 rows a statement); for the hundreds of thousands of rows of a roster that
-    dominates the import. Here text, numbers, booleans and foreign keys go as they are,
-    ``auto_now``/``auto_now_add`` fields get one timestamp, and only other field types go
-    through ``get_db_prep_save`` (not for None, written as NULL). No signals are sent (the
-    models involved have none).
-    """
-    if not rows:
-        return
-    fields, values = _column_values(model, None)
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    column_list = ", ".join(quote(f.column) for f in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(values(row))
-            return
-        sql = f"INSERT INTO {table} ({column_list}) VALUES ({', '.join(['%s'] * len(fields))})"
-        for start in range(0, len(rows), 2000):
-            cursor.executemany(sql, [values(row) for row in rows[start : start + 2000]])
-
-
-def _update_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], names: Sequence[str]) -> None:
-    """UPDATE fields ``names`` of the rows whose ``pk`` is given (``{"pk": 1, attname: value}``),
-    set-based: ``COPY`` into a temporary table and one ``UPDATE … FROM`` on PostgreSQL; one
-    ``executemany`` on SQLite. ``auto_now`` fields in ``names`` get the current time."""
-    if not rows:
-        return
-    fields, values = _column_values(model, names)
-    meta = model._meta
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    pk_column = quote(meta.pk.column)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            temp = quote(f"import_update_{meta.db_table}")
-            typed = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
-            cursor.execute(f"CREATE TEMPORARY TABLE {temp} (import_pk bigint PRIMARY KEY, {typed}) ON COMMIT DROP")
-            with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row((row["pk"], *values(row)))
-            assignments = ", ".join(f"{quote(f.column)} = t.{quote(f.column)}" for f in fields)
-            cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} t WHERE {table}.{pk_column} = t.import_pk")
-            cursor.execute(f"DROP TABLE {temp}")
-            return
-        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-        cursor.executemany(
-            f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s", [(*values(row), row["pk"]) for row in rows]
-        )
+# insert_rows / update_rows moved to core.bulk (issue #7); the old private names stay for the
+# people writes below until people.bulk takes them (D2).
+_insert_rows = insert_rows
+_update_rows = update_rows
 
 
 @transaction.atomic
@@ -529,12 +442,12 @@ def import_devices_write(
     from django.db.models.functions import Lower
 
     if creates:
-        _insert_rows(Device, creates)
+        insert_rows(Device, creates)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row, names in updates:
         groups.setdefault(tuple(sorted(names)), []).append(row)
     for names, rows in groups.items():
-        _update_rows(Device, rows, [*names, "updated_at"])
+        update_rows(Device, rows, [*names, "updated_at"])
     if not creates:
         return {}
     tags = [row["asset_tag"].lower() for row in creates]
@@ -560,9 +473,9 @@ def import_last_seen_write(
     from inventory.models import DeviceLastSeen
 
     if creates:
-        _insert_rows(DeviceLastSeen, [{**row, "source_run_id": run.pk} for row in creates])
+        insert_rows(DeviceLastSeen, [{**row, "source_run_id": run.pk} for row in creates])
     if updates:
-        _update_rows(
+        update_rows(
             DeviceLastSeen,
             [{**row, "source_run_id": run.pk} for row in updates],
             [*fields, "source_run_id", "updated_at"],
@@ -597,7 +510,7 @@ def import_device_events_insert(
         }
         for device_id, kind, before, after in events
     ]
-    _insert_rows(DeviceEvent, rows)
+    insert_rows(DeviceEvent, rows)
     return len(rows)
 
 

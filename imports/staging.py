@@ -8,8 +8,10 @@ Google Admin devices): the shared parts of ``imports.oneroster_sql`` and ``impor
   COPY refuses — streams through ``imports.reading`` into the same COPY. Either way the rows
   are the ones the reader gives (blank records dropped, the same line numbers).
 * :class:`_Sql` runs statements with the run's table names; :func:`drop_stale_stages` drops
-  the tables of runs that are over; :func:`_insert_select` inserts into a model's table from a
-  query, filling the columns the query does not give with their defaults.
+  the tables of runs that are over. Inserting into a model's table from a query
+  (``insert_select``) and a first load's index rebuild (``bulk_load``) are generic and live in
+  ``core.bulk``; they are re-exported here (``_insert_select``, ``bulk_load``,
+  ``ANALYZE_AFTER``) for the steps that still import them from here.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ import contextlib
 import csv
 import logging
 import re
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, connection, transaction
 
+# ANALYZE_AFTER, bulk_load and _insert_select are re-exported for imports.oneroster_sql.
+from core.bulk import ANALYZE_AFTER, Statements, bulk_load  # noqa: F401
+from core.bulk import insert_select as _insert_select  # noqa: F401
 from imports.models import ImportRun
 from imports.pipeline import FileError, _read_guard, _rows
 from imports.reading import _CELL_STRIP, Table
@@ -34,13 +38,6 @@ log = logging.getLogger(__name__)
 
 #: Prefix of the tables a run keeps between its preview and its commit.
 STAGE_PREFIX = "import_stage_"
-#: Rows inserted into a table after which it is analyzed (its statistics would be far off).
-ANALYZE_AFTER = 10_000
-#: An insert of at least this many rows, and at least as many as the table holds (a first
-#: load), drops the table's plain indexes first and builds them again after it.
-REBUILD_AT_LEAST = 100_000
-#: ``maintenance_work_mem`` while those indexes are built.
-BUILD_MEMORY = "256MB"
 #: ``work_mem`` for the statements of a run (hash aggregates of a million keys stay in memory).
 WORK_MEM = "128MB"
 #: A CSV field longer than this is a file error for the reader (Python's csv module limit).
@@ -184,53 +181,16 @@ def _clean_blocks(
 # --------------------------------------------------------------------------- the step
 
 
-class _Sql:
-    """Statements on one cursor, with the run's table names."""
+class _Sql(Statements):
+    """Statements on one cursor (:class:`core.bulk.Statements`), with the run's table names."""
 
     def __init__(self, cursor: Any, run_id: int) -> None:
-        self.cursor = cursor
-        self.raw = cursor.cursor  # the psycopg cursor, for COPY
+        super().__init__(cursor)
         self.stage = f"{STAGE_PREFIX}{run_id}"
         self.prefix = self.stage
 
     def table(self, suffix: str) -> str:
         return f"{self.prefix}_{suffix}"
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        started = time.perf_counter()
-        self.cursor.execute(sql, params)
-        if log.isEnabledFor(logging.DEBUG):
-            text = " ".join(sql.split())
-            log.debug("%.3f s  %s", time.perf_counter() - started, text[:110])
-
-    def run(self, sql: str, params: Any = None) -> int:
-        self.execute(sql, params)
-        return int(self.cursor.rowcount)
-
-    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        self.execute(sql, params)
-        return list(self.cursor.fetchall())
-
-    def one(self, sql: str, params: Any = None) -> tuple[Any, ...]:
-        self.execute(sql, params)
-        row = self.cursor.fetchone()
-        assert row is not None
-        return tuple(row)
-
-    def exists(self, name: str) -> bool:
-        return bool(self.one("SELECT to_regclass(%s) IS NOT NULL", [name])[0])
-
-    def load(self, name: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
-        """``CREATE TEMPORARY TABLE name (columns)`` filled by COPY. ``rows`` is read to the end
-        first: while COPY runs, the connection can run nothing else (a generator that queries
-        the database would wait on itself)."""
-        rows = list(rows)
-        self.run(f"DROP TABLE IF EXISTS {name}")
-        self.run(f"CREATE TEMPORARY TABLE {name} ({columns})")
-        with self.raw.copy(f"COPY {name} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        self.run(f"ANALYZE {name}")
 
 
 # --------------------------------------------------------------------------- staging a file
@@ -443,92 +403,3 @@ def _guarded(file: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield from chunks
     except OSError as exc:
         raise FileError(file, f"cannot be read: {exc}") from None
-
-
-def _insert_select(
-    model: type[models.Model],
-    fields: dict[str, str],
-    source: str,
-    now: Any,
-    sql: _Sql,
-    params: dict[str, Any] | None = None,
-) -> int:
-    """``INSERT INTO model (every concrete column) SELECT …`` with ``fields`` (attname → SQL over
-    ``source``); other columns get their defaults, ``auto_now``/``auto_now_add`` columns ``now``.
-    The primary key is written only when ``fields`` gives it. ``params`` are passed to the
-    statement (``%(now)s`` always is).
-    After many rows the table is analyzed, so that the next statements plan with its new size."""
-    columns: list[str] = []
-    values: list[str] = []
-    params = {**(params or {}), "now": now}
-    quote = connection.ops.quote_name
-    for field in model._meta.concrete_fields:
-        if field.primary_key and field.attname not in fields:
-            continue
-        columns.append(quote(str(field.column)))
-        if field.attname in fields:
-            values.append(fields[field.attname])
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            values.append("%(now)s")
-        else:
-            name = f"d_{field.attname}"
-            params[name] = field.get_db_prep_save(field.get_default(), connection)
-            values.append(f"%({name})s")
-    inserted = sql.run(
-        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} {source}", params
-    )
-    if inserted >= ANALYZE_AFTER:
-        sql.run(f"ANALYZE {model._meta.db_table}")
-    return inserted
-
-
-@contextlib.contextmanager
-def bulk_load(model: type[models.Model], *, rows: int, sql: _Sql) -> Iterator[bool]:
-    """Around a bulk insert of ``rows`` rows into ``model``'s table: when they are at least
-    :data:`REBUILD_AT_LEAST` and at least as many as the table holds (a district's first
-    load), load the table as ``pg_restore`` does — drop its plain indexes and its foreign keys,
-    run the body, then build the indexes again (one sort each instead of a million insertions)
-    and add the foreign keys again with their definitions (each checked by one query over the
-    table instead of a trigger call a row). The primary key and unique indexes stay, so the
-    invariants are still checked row by row. All in one transaction: a failure, or a row the
-    foreign keys refuse, restores everything; other sessions wait for the table until it
-    commits. Yields whether it did so."""
-    table = model._meta.db_table
-    held = sql.one("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [table])[0]
-    if rows < REBUILD_AT_LEAST or rows < held:
-        yield False
-        return
-    quote = connection.ops.quote_name
-    with transaction.atomic():
-        # Django's foreign keys are checked at the commit; a table with checks pending cannot
-        # be altered, so they are made now (and deferred again).
-        sql.run("SET CONSTRAINTS ALL IMMEDIATE")
-        sql.run("SET CONSTRAINTS ALL DEFERRED")
-        indexes = sql.rows(
-            """
-            SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-            WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary
-              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-            ORDER BY i.relname
-            """,
-            [table],
-        )
-        keys = sql.rows(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
-            [table],
-        )
-        for name, _definition in keys:
-            sql.run(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
-        for name, _definition in indexes:
-            sql.run(f"DROP INDEX {quote(name)}")
-        yield True
-        sql.run("SET CONSTRAINTS ALL IMMEDIATE")
-        sql.run("SET CONSTRAINTS ALL DEFERRED")
-        sql.run(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-        for _name, definition in indexes:
-            sql.run(definition)
-        for name, definition in keys:
-            sql.run(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
-        sql.run(f"ANALYZE {quote(table)}")  # statistics of the expression indexes, too
-        log.info("%s: %s rows loaded; %s indexes and %s foreign keys made again", table, rows, len(indexes), len(keys))

@@ -1,4 +1,4 @@
-"""The set-based writes of ``imports.services`` (``_insert_rows``, ``_update_rows``): values of
+"""The set-based writes of ``core.bulk`` (``insert_rows``, ``update_rows``): values of
 field types that need converting (dates, decimals, date-times, JSON) are converted, and None
 is written as SQL NULL without a conversion, on both databases."""
 
@@ -12,7 +12,9 @@ from django.apps import apps
 from django.db import connection, models, transaction
 from django.test.utils import isolate_apps
 
-from imports.services import _PLAIN_FIELDS, _insert_rows, _update_rows
+from core.bulk import PLAIN_FIELDS as _PLAIN_FIELDS
+from core.bulk import insert_rows as _insert_rows
+from core.bulk import update_rows as _update_rows
 
 # A table of its own (no project model has a nullable JSON field); created and dropped here,
 # so the test runs outside a transaction (SQLite's schema editor needs that).

@@ -1,4 +1,4 @@
-"""imports.staging.bulk_load: a first load drops a table's plain indexes and builds
+"""core.bulk.bulk_load: a first load drops a table's plain indexes and builds
 them again with the same definitions (PostgreSQL)."""
 
 from __future__ import annotations
@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from core import bulk as core_bulk
+from core.bulk import bulk_load
 from imports import staging
 from imports.models import OrgUnitMapping
-from imports.staging import _Sql, bulk_load
+from imports.staging import _Sql
 from imports.tests.device_files import gam_row, run_file, write
 from inventory.models import Device, DeviceEvent
 
@@ -44,9 +46,9 @@ def test_a_first_load_builds_the_indexes_again_with_the_same_definitions(tmp_pat
     tables = ("inventory_device", "inventory_deviceevent", "inventory_devicelastseen")
     fresh_statistics(*tables)
     before = {table: index_definitions(table) for table in tables}
-    monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 3)
+    monkeypatch.setattr(core_bulk, "REBUILD_AT_LEAST", 3)
     rebuilt: list[str] = []
-    original = staging.bulk_load.__wrapped__
+    original = core_bulk.bulk_load.__wrapped__
 
     def spy(model, *, rows, sql):  # type: ignore[no-untyped-def]
         for did in original(model, rows=rows, sql=sql):
@@ -67,7 +69,7 @@ def test_a_first_load_builds_the_indexes_again_with_the_same_definitions(tmp_pat
 def test_a_failure_inside_puts_the_indexes_back(monkeypatch, world):
     fresh_statistics("inventory_device")
     before = index_definitions("inventory_device")
-    monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 1)
+    monkeypatch.setattr(core_bulk, "REBUILD_AT_LEAST", 1)
     with connection.cursor() as cursor:
         sql = _Sql(cursor, 0)
         with pytest.raises(RuntimeError), bulk_load(Device, rows=10, sql=sql) as did:
@@ -78,7 +80,7 @@ def test_a_failure_inside_puts_the_indexes_back(monkeypatch, world):
 
 
 def test_a_small_insert_into_a_larger_table_keeps_the_indexes(monkeypatch, world):
-    monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 1)
+    monkeypatch.setattr(core_bulk, "REBUILD_AT_LEAST", 1)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE inventory_device")
         sql = _Sql(cursor, 0)
@@ -94,7 +96,7 @@ def test_a_first_oneroster_load_builds_the_people_indexes_again(tmp_path, settin
     settings.IMPORTS_SET_BASED = True
     fresh_statistics("people_person")
     before = index_definitions("people_person")
-    monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 2)
+    monkeypatch.setattr(core_bulk, "REBUILD_AT_LEAST", 2)
     statements: list[str] = []
     original = staging._Sql.run
 
@@ -117,7 +119,7 @@ def test_a_row_the_foreign_keys_refuse_fails_the_load_and_puts_everything_back(m
 
     fresh_statistics("inventory_device")
     before = index_definitions("inventory_device")
-    monkeypatch.setattr(staging, "REBUILD_AT_LEAST", 1)
+    monkeypatch.setattr(core_bulk, "REBUILD_AT_LEAST", 1)
     with pytest.raises(IntegrityError, match="foreign key"), transaction.atomic(), connection.cursor() as cursor:
         sql = _Sql(cursor, 0)
         with bulk_load(Device, rows=10, sql=sql) as did:
