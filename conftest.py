@@ -9,7 +9,39 @@ import pytest
 from django.core.cache import cache
 from django.db import connections
 
+from core.append_only import FLUSH_MARKER
 from core.testing import World, make_world
+
+
+def _flush_past_append_only_triggers() -> None:
+    """Let the test database's flush empty append-only tables on SQLite (tests only).
+
+    pytest-django empties the database after each transactional test with Django's flush:
+    ``TRUNCATE`` on PostgreSQL (no row trigger fires) but ``DELETE FROM`` on SQLite, which the
+    append-only triggers refuse (``core/append_only.py``). The flush's statements run in one
+    transaction; this wraps them in ``CREATE TABLE`` / ``DROP TABLE`` of the marker table the
+    SQLite delete trigger looks for, so the marker exists only while the flush runs and only in
+    the test database. The production database keeps refusing ``DELETE``.
+    """
+    from django.db.backends.sqlite3 import base  # the backend first: its operations module imports it
+
+    DatabaseOperations = base.DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+    if getattr(original, "_ledger_append_only", False):
+        return
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+        statements = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        if not statements:
+            return statements
+        return [f"CREATE TABLE {FLUSH_MARKER} (x)", *statements, f"DROP TABLE {FLUSH_MARKER}"]
+
+    sql_flush._ledger_append_only = True  # type: ignore[attr-defined]
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+
+
+_flush_past_append_only_triggers()
 
 
 @pytest.fixture(autouse=True)
