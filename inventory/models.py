@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.append_only import AppendOnlyModel, AppendOnlyQuerySetMixin
 from core.scoping import ReferenceQuerySet, Scope, ScopedQuerySet
 
 
@@ -187,25 +188,24 @@ class Device(models.Model):
         super().save(*args, **kwargs)
 
 
-class DeviceEventQuerySet(ScopedQuerySet):
+class DeviceEventQuerySet(AppendOnlyQuerySetMixin, ScopedQuerySet):
     """Events, scoped like their device. Append-only: bulk update and delete are refused."""
 
     def scope_field(self, scope: Scope) -> str:
         return f"device__{scope.device_site_field}"
 
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError("The device event log is append-only.")
 
-    def delete(self) -> Any:  # type: ignore[override]
-        raise TypeError("The device event log is append-only.")
-
-
-class DeviceEvent(models.Model):
+class DeviceEvent(AppendOnlyModel):
     """One append-only entry in a device's history: who did what, when, before → after.
 
     Labels (``actor_label``, ``person_label``, ``site`` names in ``before``/``after``) are
     stored as text so history stays readable after people or staff users are removed.
+    Append-only through :mod:`core.append_only`: the ORM refuses changes and the database's
+    triggers (migration ``0006``) refuse UPDATE and DELETE, except setting ``actor`` or
+    ``person`` to NULL when that user or person is removed.
     """
+
+    append_only_message = "The device event log is append-only."
 
     class Kind(models.TextChoices):
         CREATED = "created", "Added to inventory"
@@ -252,15 +252,6 @@ class DeviceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Insert only: an event that exists already cannot be changed."""
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise TypeError("The device event log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("The device event log is append-only.")
 
 
 class DeviceLastSeen(models.Model):
