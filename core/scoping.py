@@ -131,6 +131,22 @@ def person_visibility(user: Any) -> Any:
 #: What is shown instead of a person the viewer may not see.
 HIDDEN_PERSON = "a person at another site"
 
+def person_label_for(*, person: Any, user: Any, label: str | None = None) -> str:
+    """The text that names ``person`` to ``user``: every message, result and list cell that
+    names a person beside something else goes through here (FERPA, the gate's rule for people).
+
+    ``person`` is anything with ``home_site_id`` and ``label`` (a ``people.Person``), or
+    ``None`` for a removed person. ``label`` is the stored text to show (an assignment's
+    ``holder_label``); it defaults to ``person.label`` ("Given Family #number"). Returns
+    :data:`HIDDEN_PERSON` when ``user`` may not see the person (:func:`person_visibility`);
+    ``user=None`` is the system (imports, commands), which reads the label as stored.
+    """
+    text = label if label is not None else (getattr(person, "label", "") if person is not None else "")
+    if person is None or user is None:
+        return text or ""
+    return text if person_visibility(user)(person.home_site_id) else HIDDEN_PERSON
+
+
 
 def forget_scope(user: Any) -> None:
     """Drop the cached scope (after roles or the ownership mode change)."""

@@ -24,7 +24,7 @@ from core.errors import (
     NotCheckedOutWarning,
     WrongStateError,
 )
-from core.scoping import VIEW, get_visible_or_404
+from core.scoping import VIEW, get_visible_or_404, person_label_for
 from custody.models import Assignment
 from inventory.events import actor_label, event_record
 from inventory.models import Device, DeviceEvent
@@ -56,12 +56,25 @@ class CheckInResult:
     was_missing: bool = False
 
 
-def _ensure_can_check_out(device: Device) -> None:
+def holder_label_for(*, assignment: Assignment, user: Any) -> str:
+    """Who holds (or held) ``assignment``, as ``user`` may read it: the stored holder label,
+    or :data:`~core.scoping.HIDDEN_PERSON` for a person ``user`` may not see (a student of
+    another school holding a device lent by district staff). Every custody message that
+    names a holder goes through here (:func:`core.scoping.person_label_for`)."""
+    return person_label_for(person=assignment.person, user=user, label=assignment.holder_label)
+
+
+def open_holder_label(*, device: Device, user: Any) -> str | None:
+    """The holder of ``device``'s open assignment as ``user`` may read it; ``None`` when the
+    device is not checked out. For refusals ("already checked out to …")."""
+    assignment = Assignment.objects.filter(device=device, checked_in_at__isnull=True).select_related("person").first()
+    return holder_label_for(assignment=assignment, user=user) if assignment is not None else None
+
+
+def _ensure_can_check_out(device: Device, actor: Any) -> None:
     if device.status not in Device.CHECKOUT_READY:
         if device.status == Status.ASSIGNED:
-            holder = (
-                device.assignments.filter(checked_in_at__isnull=True).values_list("holder_label", flat=True).first()
-            )
+            holder = open_holder_label(device=device, user=actor)
             raise ConflictError(f"{device.asset_tag} is already checked out to {holder or 'someone'}.")
         raise WrongStateError(
             f"{device.asset_tag} is {device.get_status_display().lower()} and cannot be checked out.",
@@ -141,7 +154,7 @@ def device_check_out(
         Http404: ``actor`` may not change this device or see this person.
     """
     if submission_key:
-        earlier = Assignment.objects.filter(submission_key=submission_key).select_related("device").first()
+        earlier = Assignment.objects.filter(submission_key=submission_key).select_related("device", "person").first()
         if earlier is not None:
             return CheckOutResult(assignment=earlier, replayed=True)
     at = at or timezone.now()
@@ -150,12 +163,13 @@ def device_check_out(
         person = get_visible_or_404(Person.objects.all(), actor, VIEW, pk=person.pk)
     if person.status not in Person.CAN_RECEIVE_DEVICES:
         raise WrongStateError(
-            f"{person.display_name} is {person.get_status_display().lower()}; devices can only go to active people.",
+            f"{person_label_for(person=person, user=actor, label=person.display_name)} is "
+            f"{person.get_status_display().lower()}; devices can only go to active people.",
             field="person",
         )
     if due_on is not None and due_on < timezone.localdate(at):
         raise WrongStateError("The due date is in the past.", field="due_on")
-    _ensure_can_check_out(device)
+    _ensure_can_check_out(device, actor)
     is_loaner = device.status == Status.LOANER_POOL
     common = dict(person=person, actor=actor, at=at, due_on=due_on, condition=condition, notes=notes,
                   is_loaner=is_loaner, source=source, import_run_id=import_run_id)  # fmt: skip

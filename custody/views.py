@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from core.errors import DomainError, NotCheckedOutWarning
-from core.scoping import CHANGE, VIEW, get_visible_or_404
+from core.scoping import CHANGE, VIEW, get_visible_or_404, person_label_for
 from core.views import HtmxHttpRequest, form_error_messages, ledger_view
 from custody.forms import BulkForm, CheckInForm, CheckOutForm, new_submission_key
 from custody.services import (
@@ -19,6 +19,7 @@ from custody.services import (
     bulk_apply,
     device_check_in,
     device_check_out,
+    holder_label_for,
 )
 from inventory.models import Device
 from inventory.selectors import device_find_exact
@@ -62,7 +63,8 @@ def check_out(request: HtmxHttpRequest) -> HttpResponse:
                 result = {
                     "ok": True,
                     "message": f"{', '.join(tags)} {verb}"
-                    f"{' as a loaner' if outcome.assignment.is_loaner else ''} to {outcome.assignment.holder_label}.",
+                    f"{' as a loaner' if outcome.assignment.is_loaner else ''} to "
+                    f"{holder_label_for(assignment=outcome.assignment, user=request.user)}.",
                     "warnings": outcome.warnings,
                 }
         else:
@@ -133,7 +135,8 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
                 ]
                 result = {
                     "ok": True,
-                    "message": f"{', '.join(tags)} checked in from {outcome.assignment.holder_label}, back in "
+                    "message": f"{', '.join(tags)} checked in from "
+                    f"{holder_label_for(assignment=outcome.assignment, user=request.user)}, back in "
                     f"{'the loaner pool' if outcome.assignment.is_loaner else 'stock'}."
                     f"{' It had been marked lost or stolen: it is found now.' if outcome.was_missing else ''}",
                     "warnings": outcome.warnings,
@@ -159,7 +162,8 @@ def _bulk_person(user: Any, code: str) -> Person:
         raise DomainError(f"no person with student number '{code}' at your sites")
     if len(found) > 1:
         count = len(found) if len(found) < 6 else matches.count()
-        names = ", ".join(p.display_name for p in found[:5]) + (" …" if count > 5 else "")
+        names = ", ".join(person_label_for(person=p, user=user, label=p.display_name) for p in found[:5])
+        names += " …" if count > 5 else ""
         raise DomainError(
             f"student number '{code}' matches {count} people at your sites ({names}); put the person's sourcedId "
             "on the line instead, or check the device out on the Check out page, choosing the person by name"
@@ -189,7 +193,8 @@ def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
 
             def run_in(code: str) -> str:
                 outcome = device_check_in(device=_resolve_device(user, code), actor=user, condition=condition)
-                return f"checked in from {outcome.assignment.holder_label}{_with(outcome.accessory_assignments)}"
+                holder = holder_label_for(assignment=outcome.assignment, user=user)
+                return f"checked in from {holder}{_with(outcome.accessory_assignments)}"
 
             results = bulk_apply(((line, line) for line in form.cleaned_data["lines"]), run_in)
         else:
@@ -202,7 +207,8 @@ def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
                 outcome = device_check_out(
                     device=_resolve_device(user, parts[0]), person=person, actor=user, condition=condition
                 )
-                return f"checked out to {outcome.assignment.holder_label}{_with(outcome.accessory_assignments)}"
+                holder = holder_label_for(assignment=outcome.assignment, user=user)
+                return f"checked out to {holder}{_with(outcome.accessory_assignments)}"
 
             results = bulk_apply(((line, line) for line in form.cleaned_data["lines"]), run_out)
         # Post/redirect/get: refreshing the result page must not run the bulk operation again.

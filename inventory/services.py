@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 
 from core.errors import ConflictError, DomainError, WrongStateError
-from core.scoping import CHANGE, get_visible_or_404
+from core.scoping import CHANGE, get_visible_or_404, person_label_for
+from inventory import rules
 from inventory.events import event_record
 from inventory.models import Device, DeviceEvent, DeviceModel
 from sites.models import Location, Site
@@ -75,11 +75,7 @@ def asset_tag_check(*, asset_tag: str, exclude_pk: int | None = None) -> str:
         raise DomainError("Asset tag is required.", field="asset_tag")
     if len(tag) > 64:
         raise DomainError("Asset tag must be at most 64 characters.", field="asset_tag")
-    clash = Device.objects.annotate(tag_lower=Lower("asset_tag")).filter(tag_lower=tag.lower())
-    clash = clash.exclude(status=Status.RETIRED)
-    if exclude_pk is not None:
-        clash = clash.exclude(pk=exclude_pk)
-    if clash.exists():
+    if rules.live_tag_holders(tag, exclude_pk=exclude_pk).exists():
         raise DomainError(f"Asset tag '{tag}' is already used by another live device.", field="asset_tag")
     return tag
 
@@ -215,26 +211,61 @@ def device_update(
     return device
 
 
-@transaction.atomic
-def device_transfer(
-    *, device: Device, to_site: Site, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
-) -> Device:
-    """Move a device to another site (its current site). Clears a location at the old site.
+def _transfer_refusal(*, device: Device, actor: Any) -> str | None:
+    """Why ``device`` (locked) may not be transferred by ``actor``, or ``None``. The holder is
+    named through the gate (:func:`core.scoping.person_label_for`)."""
+    open_assignment = device.assignments.filter(checked_in_at__isnull=True).select_related("person").first()
+    refusal = rules.transfer_refusal(status=device.status, has_open_assignment=open_assignment is not None)
+    if refusal == rules.TransferRefusal.RETIRED:
+        return f"{device.asset_tag} is retired and cannot be transferred."
+    if refusal == rules.TransferRefusal.CHECKED_OUT and open_assignment is not None:
+        holder = person_label_for(person=open_assignment.person, user=actor, label=open_assignment.holder_label)
+        return f"{device.asset_tag} is checked out to {holder}; check it in before transferring it."
+    return None
 
-    In decentralized districts the owner site does not change (edit the device for that).
-    Raises WrongStateError for a retired or checked-out device (check it in first: the
-    holder's school must keep seeing it), or when it is at ``to_site`` already.
+
+def _bundle_to_transfer(*, device: Device, actor: Any) -> list[Device]:
+    """The accessories bundled with ``device`` that go along with its transfer, locked.
+
+    Retired accessories stay (they have left the inventory). Raises WrongStateError, naming
+    the accessory, while one is at a site the actor may not change (an asset tag the actor
+    may not even see is not named), is at another site than the device, or is checked out.
     """
-    device = device_lock(device=device, actor=actor)
-    if device.status == Status.RETIRED:
-        raise WrongStateError(f"{device.asset_tag} is retired and cannot be transferred.")
-    holder = device.assignments.filter(checked_in_at__isnull=True).values_list("holder_label", flat=True).first()
-    if holder is not None and device.status not in (Status.LOST, Status.STOLEN):
-        raise WrongStateError(f"{device.asset_tag} is checked out to {holder}; check it in before transferring it.")
-    if device.current_site_id == to_site.pk:
-        raise WrongStateError(f"{device.asset_tag} is already at {to_site.name}.", field="site")
-    if not to_site.active:
-        raise WrongStateError(f"{to_site.name} is inactive.", field="site")
+    accessories = list(
+        Device.objects.select_for_update()
+        .filter(bundled_with=device)
+        .exclude(status=Status.RETIRED)
+        .select_related("model", "current_site")
+        .order_by("pk")
+    )
+    if not accessories:
+        return []
+    may_change = {a.pk for a in accessories}
+    may_view = may_change
+    if actor is not None:
+        ids = [a.pk for a in accessories]
+        may_change = set(Device.objects.visible_to(actor, CHANGE).filter(pk__in=ids).values_list("pk", flat=True))
+        may_view = set(Device.objects.visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
+    for accessory in accessories:
+        kind = accessory.model.get_category_display().lower()
+        if accessory.pk not in may_change:
+            what = f"{kind} {accessory.asset_tag}" if accessory.pk in may_view else "accessory"
+            raise WrongStateError(
+                f"Bundled {what} of {device.asset_tag} is at a site you may not change; ask a district technician "
+                "to transfer them, or unbundle it there first."
+            )
+        if accessory.current_site_id != device.current_site_id:
+            raise WrongStateError(
+                f"Bundled {kind} {accessory.asset_tag} is at {accessory.current_site.name}, not with "
+                f"{device.asset_tag}; bring it back or unbundle it before transferring {device.asset_tag}."
+            )
+        refusal = _transfer_refusal(device=accessory, actor=actor)
+        if refusal is not None:
+            raise WrongStateError(f"Bundled {kind} {refusal} Or unbundle it from {device.asset_tag} first.")
+    return accessories
+
+
+def _transfer_one(*, device: Device, to_site: Site, actor: Any, note: str, source: str) -> None:
     before = {"current_site": device.current_site.code, "location": _label(device.location)}
     device.current_site = to_site
     device.location = None
@@ -248,6 +279,38 @@ def device_transfer(
         note=note,
         source=source,
     )
+
+
+@transaction.atomic
+def device_transfer(
+    *, device: Device, to_site: Site, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
+    """Move a device to another site (its current site), with its bundled accessories.
+
+    Clears a location at the old site. In decentralized districts the owner site does not
+    change (edit the device for that). Each bundled accessory (``bundled_with`` = this
+    device, not retired) moves in the same transaction with its own ``transferred`` event,
+    so a bundle never ends up split between two schools.
+
+    Raises WrongStateError for a retired or checked-out device (check it in first: the
+    holder's school must keep seeing it; the holder is named only to an actor who may see
+    them), when it is at ``to_site`` already, when ``to_site`` is inactive, and — naming the
+    accessory — while a bundled accessory is checked out, at another site than the device,
+    or at a site the actor may not change (nothing moves then).
+    """
+    device = device_lock(device=device, actor=actor)
+    refusal = _transfer_refusal(device=device, actor=actor)
+    if refusal is not None:
+        raise WrongStateError(refusal)
+    if device.current_site_id == to_site.pk:
+        raise WrongStateError(f"{device.asset_tag} is already at {to_site.name}.", field="site")
+    if not to_site.active:
+        raise WrongStateError(f"{to_site.name} is inactive.", field="site")
+    accessories = _bundle_to_transfer(device=device, actor=actor)
+    _transfer_one(device=device, to_site=to_site, actor=actor, note=note, source=source)
+    for accessory in accessories:
+        accessory_note = f"with {device.asset_tag}" + (f": {note}" if note else "")
+        _transfer_one(device=accessory, to_site=to_site, actor=actor, note=accessory_note, source=source)
     return device
 
 

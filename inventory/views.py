@@ -64,6 +64,7 @@ def device_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     can_change = Device.objects.visible_to(request.user, CHANGE).filter(pk=device.pk).exists()
+    accessories = list(device.accessories.visible_to(request.user).select_related("model").order_by("asset_tag"))
     return render(
         request,
         "inventory/device_detail.html",
@@ -71,7 +72,9 @@ def device_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             "device": device,
             "assignment": device_open_assignment(device=device, user=request.user),
             "events": device_timeline(device=device, user=request.user),
-            "accessories": device.accessories.select_related("model").order_by("asset_tag"),
+            # Accessories through the gate: one left at a site the viewer may not see is only counted.
+            "accessories": accessories,
+            "accessories_elsewhere": device.accessories.count() - len(accessories),
             "can_change": can_change,
             "transfer_form": TransferForm(user=request.user),
             "move_form": MoveForm(user=request.user, device=device),
@@ -141,7 +144,11 @@ def device_action(request: HtmxHttpRequest, pk: int, action: str) -> HttpRespons
                 actor=request.user,
                 note=transfer.cleaned_data["note"],
             )
-            messages.success(request, f"{device.asset_tag} transferred to {transfer.cleaned_data['site'].name}.")
+            to_site = transfer.cleaned_data["site"]
+            along = device.accessories.filter(current_site=to_site).exclude(status=Device.Status.RETIRED)
+            tags = ", ".join(along.order_by("asset_tag").values_list("asset_tag", flat=True))
+            with_tags = f" (with {tags})" if tags else ""
+            messages.success(request, f"{device.asset_tag}{with_tags} transferred to {to_site.name}.")
             if not Device.objects.visible_to(request.user).filter(pk=device.pk).exists():
                 return redirect(reverse("device_list"))
         elif action == "move":
