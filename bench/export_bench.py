@@ -124,8 +124,8 @@ def district_technician() -> object:
 
 
 def measure(name: str, fmt: str, user: object) -> None:
-    from imports.exports import EXPORTS
-    from imports.writing import csv_stream, xlsx_write
+    from core.writing import csv_stream, xlsx_write
+    from reports.exports import EXPORTS
 
     build, title = EXPORTS[name]
     started = time.perf_counter()

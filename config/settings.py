@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "people",
     "inventory",
     "custody",
+    "reports",
     "imports",
     "demo",
 ]
@@ -87,7 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "core.middleware.DistrictTimezoneMiddleware",
+    "sites.middleware.DistrictTimezoneMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -103,7 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "core.context_processors.ledger",
+                "sites.context_processors.ledger",
             ],
         },
     },

@@ -4,17 +4,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from core import views as core_views
 from custody import views as custody_views
 from inventory import views as inventory_views
 from people import views as people_views
+from reports import views as report_views
 from sites import views as site_views
 
 handler404 = "core.views.error_404"
 handler500 = "core.views.error_500"
 
 urlpatterns = [
-    path("", core_views.dashboard, name="dashboard"),
+    path("", report_views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("devices/", inventory_views.device_list_view, name="device_list"),
@@ -28,10 +28,10 @@ urlpatterns = [
     path("check-out/", custody_views.check_out, name="check_out"),
     path("check-in/", custody_views.check_in, name="check_in"),
     path("bulk/<slug:operation>/", custody_views.bulk, name="bulk"),
-    path("sites/", site_views.site_list, name="site_list"),
+    path("sites/", report_views.site_list, name="site_list"),
     path("sites/<int:pk>/", site_views.site_detail, name="site_detail"),
     path("settings/", site_views.district_settings, name="district_settings"),
     path("imports/", include("imports.urls")),
-    path("exports/", include("imports.export_urls")),
+    path("exports/", include("reports.export_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""Dashboard, the view decorator every page uses, and error pages."""
+"""The view decorator every page uses, form error helpers, and error pages. (The dashboard is ``reports.views``.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 from core.errors import DomainError
-from core.scoping import CHANGE, VIEW, scope_for
+from core.scoping import VIEW, scope_for
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -57,26 +57,6 @@ def form_error_messages(form: Any) -> list[str]:
         label = (field.label or name.replace("_", " ").capitalize()) if field is not None else ""
         out += [f"{label}: {error}" if label else str(error) for error in errors]
     return out
-
-
-@ledger_view(VIEW)
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """Devices by status for the user's sites, and the overdue count."""
-    from inventory.models import Device
-    from inventory.selectors import assignment_overdue, device_status_counts, device_total
-
-    counts = device_status_counts(user=request.user)
-    rows = [(value, label, counts[value]) for value, label in Device.Status.choices]
-    return render(
-        request,
-        "dashboard.html",
-        {
-            "status_rows": rows,
-            "total": device_total(counts),
-            "overdue": assignment_overdue(user=request.user).count(),
-            "can_check_out": scope_for(request.user).allows(CHANGE),
-        },
-    )
 
 
 def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:

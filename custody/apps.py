@@ -5,3 +5,8 @@ class CustodyConfig(AppConfig):
     """Check-out and check-in."""
 
     name = "custody"
+
+    def ready(self) -> None:
+        from custody import panels
+
+        panels.register()

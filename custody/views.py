@@ -14,6 +14,7 @@ from core.errors import DomainError, NotCheckedOutWarning
 from core.scoping import CHANGE, VIEW, get_visible_or_404, person_label_for
 from core.views import HtmxHttpRequest, form_error_messages, ledger_view
 from custody.forms import BulkForm, CheckInForm, CheckOutForm, new_submission_key
+from custody.selectors import person_holdings
 from custody.services import (
     BulkItemResult,
     bulk_apply,
@@ -24,7 +25,7 @@ from custody.services import (
 from inventory.models import Device
 from inventory.selectors import device_find_exact
 from people.models import Person
-from people.selectors import person_find_exact, person_holdings, person_list, person_matches_exact
+from people.selectors import person_find_exact, person_list, person_matches_exact
 
 
 def _resolve_device(user: Any, code: str) -> Device:

@@ -13,7 +13,7 @@ Options:
   ``mapping`` does not give. Fields neither gives are found by the aliases below.
 * ``date_order``, ``decimal_comma``: how dates and amounts are written.
 
-Our own exports (``imports.exports``: ``devices.csv``/``.xlsx``, ``people.csv``/``.xlsx``)
+Our own exports (``reports.exports``: ``devices.csv``/``.xlsx``, ``people.csv``/``.xlsx``)
 are read unchanged: their headers are aliases, choice columns are read by label or code
 (``In stock``/``in_stock``, ``Chromebook``, ``ESSER``), the leading ``'`` that neutralises a
 formula (``'=1+1``) is taken off again, and ``Holder``, ``Holder Student Number`` and ``Due
@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 from core.choices import normalize_grade
 from core.scoping import scope_for
+from core.writing import FORMULA_PREFIXES
 from imports.device_rows import (
     DeviceRecord,
     DeviceStep,
@@ -54,7 +55,6 @@ from imports.reading import FileFormatError, Row, Table
 from imports.selectors import column_mapping_for
 from imports.snipeit import category_of
 from imports.values import parse_date, parse_int, parse_money
-from imports.writing import FORMULA_PREFIXES
 from inventory.models import Device
 from people.models import Person
 

@@ -13,6 +13,7 @@ from core.errors import DomainError
 from core.paging import keyset_page
 from core.scoping import ADMIN, CHANGE, VIEW, get_visible_or_404, scope_for
 from core.views import form_error, ledger_view
+from core.writing import csv_stream
 from imports.forms import ImportForm, OrgUnitMappingForm
 from imports.models import ImportIssue, ImportRun, OrgUnitMapping
 from imports.pipeline import ImportRefused, importer_class
@@ -34,7 +35,6 @@ from imports.services import (
     org_unit_mapping_delete,
     org_unit_mapping_save,
 )
-from imports.writing import csv_stream
 
 
 def _run_or_404(request: HttpRequest, pk: int, action: str = VIEW) -> ImportRun:

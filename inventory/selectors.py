@@ -1,52 +1,45 @@
-"""Reads of devices shared by views, exports and reports. All go through the scoping gate."""
+"""Reads of devices shared by views, exports and reports. All go through the scoping gate.
+
+The device list's holder column, holder search and overdue filter come from the apps that own
+that data, through the ``device_list`` list hook of :mod:`core.extensions` (``custody``
+supplies them); this module imports no app above ``inventory``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
-from django.utils import timezone
 
-from core.forms import parse_id
-from core.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
-from custody.models import Assignment
+from core import extensions
+from core.querystring import QUERY_MAX, query_id, query_param, scan_clean
+from core.scoping import HIDDEN_PERSON, VIEW, person_visibility
 from inventory.models import Device, DeviceEvent
 from people.models import Person
 
-#: Devices matched through their holder's name are capped (a one-letter name prefix can match
-#: tens of thousands of people); asset tag and serial matches are not.
-HOLDER_MATCH_LIMIT = 2000
-
-
-def scan_clean(code: str) -> str:
-    """Clean what a barcode scanner typed: strip whitespace, control characters and a trailing Enter/Tab."""
-    return "".join(ch for ch in (code or "") if ch.isprintable()).strip()[:200]
-
-
-#: Longest search text the lists read from a query string.
-QUERY_MAX = 200
-
-
-def query_param(params: Mapping[str, Any] | None, name: str, limit: int = QUERY_MAX) -> str:
-    """A query-string value as text (``request.GET`` gives the last of repeated values), at
-    most ``limit`` characters; ``""`` when absent or not text."""
-    value = params.get(name, "") if params else ""
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def query_id(params: Mapping[str, Any] | None, name: str) -> int | None:
-    """A database id from a query string, ``None`` when absent or not an id."""
-    raw = query_param(params, name, 40)
-    return parse_id(raw) if raw else None
+__all__ = [
+    "QUERY_MAX",
+    "device_find_exact",
+    "device_list",
+    "device_list_filters",
+    "device_timeline",
+    "person_history",
+    "query_id",
+    "query_param",
+    "redact_holder",
+    "scan_clean",
+]
 
 
 def device_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """The device list's filters read from a query string, as keyword arguments of
     :func:`device_list`: ``q``, ``site``, ``model``, ``status`` and ``overdue=1``.
 
-    The list page and its export (``imports.exports``) both read their filters here, so
+    The list page and its export (``reports.exports``) both read their filters here, so
     an export holds exactly the devices the list shows. Bad values are dropped, never raise.
     """
     status = query_param(params, "status", 40)
@@ -71,21 +64,15 @@ def device_list(
 ) -> QuerySet[Device]:
     """Devices ``user`` may see, filtered.
 
-    ``query`` matches the start of an asset tag or serial number (any case), a holder's
-    student number exactly, or the start of a holder's family or given name. ``site_id``
-    matches the current site. Each device is annotated with ``holder`` (the open
-    assignment's holder label, or None). Returns an unordered queryset (callers page it).
+    ``query`` matches the start of an asset tag or serial number (any case), or what the
+    ``device_list`` hooks match (custody: a holder's student number exactly, or the start of
+    a holder's family or given name, among the people ``user`` may see). ``site_id`` matches
+    the current site. ``overdue`` is the hooks' ``overdue`` flag. The hooks annotate each
+    device (custody: ``holder``, the open assignment's holder label or None). Returns an
+    unordered queryset (callers page it).
     """
-    # The holder's name only when the viewer may see that person (FERPA).
-    holder_rows = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
-    if not scope_for(user).allows_everywhere(VIEW):  # everyone is visible to district-wide roles
-        holder_rows = holder_rows.filter(Q(person__isnull=True) | Q(person__in=Person.objects.visible_to(user)))
-    open_holder = holder_rows.values("holder_label")[:1]
-    qs = (
-        Device.objects.visible_to(user, action)
-        .select_related("model__manufacturer", "current_site", "location")
-        .annotate(holder=Subquery(open_holder))
-    )
+    qs = Device.objects.visible_to(user, action).select_related("model__manufacturer", "current_site", "location")
+    qs = extensions.registry.annotate_list("device_list", qs, user=user)
     if site_id:
         qs = qs.filter(current_site_id=site_id)
     if model_id:
@@ -93,25 +80,13 @@ def device_list(
     if status:
         qs = qs.filter(status=status)
     if overdue:
-        qs = qs.filter(pk__in=assignment_overdue(user=user).values("device_id"))
+        qs = extensions.registry.filter_list("device_list", "overdue", qs, user=user)
     q = scan_clean(query)
     if q:
-        from people.selectors import person_search
-
         low = q.lower()
-        # Holders are matched like the person search, and only among the people the user may
-        # see (a search term never reveals another school's student through their devices).
-        # The held devices are fetched first (at most HOLDER_MATCH_LIMIT) so the database can
-        # combine three index scans (tag prefix, serial prefix, ids) instead of scanning devices.
-        holders = person_search(Person.objects.visible_to(user), q).values("pk")
-        held = list(
-            Assignment.objects.filter(checked_in_at__isnull=True, person__in=holders).values_list(
-                "device_id", flat=True
-            )[:HOLDER_MATCH_LIMIT]
-        )
-        qs = qs.annotate(tag_l=Lower("asset_tag"), serial_l=Lower("serial_number")).filter(
-            Q(tag_l__startswith=low) | Q(serial_l__startswith=low) | Q(pk__in=held)
-        )
+        own = Q(tag_l__startswith=low) | Q(serial_l__startswith=low)
+        hooked = extensions.registry.search_conditions("device_list", user=user, query=q)
+        qs = qs.annotate(tag_l=Lower("asset_tag"), serial_l=Lower("serial_number")).filter(reduce(or_, hooked, own))
     return qs
 
 
@@ -164,60 +139,12 @@ def device_timeline(*, device: Device, user: Any, limit: int = 200) -> list[Devi
     return events
 
 
-def device_open_assignment(*, device: Device, user: Any) -> Assignment | None:
-    """The device's current (open) assignment, if it is checked out.
-
-    ``person_visible`` is set on it; the holder's name is replaced for a viewer who may
-    not see that person (a student of another school).
-    """
-    assignment = Assignment.objects.filter(device=device, checked_in_at__isnull=True).select_related("person").first()
-    if assignment is not None:
-        assignment.person_visible = assignment.person is None or person_visibility(user)(  # type: ignore[attr-defined]
-            assignment.person.home_site_id
-        )
-        if not assignment.person_visible:  # type: ignore[attr-defined]
-            assignment.holder_label = HIDDEN_PERSON
-    return assignment
-
-
-def device_status_counts(*, user: Any, site_id: int | None = None) -> dict[str, int]:
-    """Number of visible devices per status, every status present (0 when none).
-
-    ``site_id``: only the devices of that site (its owner or current site, as the district's
-    ownership mode makes devices belong to sites, like the Sites list). The number of
-    devices a page shows is :func:`device_total` of these counts: retired devices are
-    shown on their own, never in it.
-    """
-    counts = {value: 0 for value, _ in Device.Status.choices}
-    qs = Device.objects.visible_to(user)
-    if site_id is not None:
-        qs = qs.filter(**{scope_for(user).device_site_field: site_id})
-    for row in qs.order_by().values("status").annotate(n=Count("id")):
-        counts[row["status"]] = row["n"]
-    return counts
-
-
-def device_total(counts: dict[str, int]) -> int:
-    """The devices a site or a district has: every status but retired (retired devices have
-    left the inventory; pages show them separately)."""
-    return sum(n for status, n in counts.items() if status != Device.Status.RETIRED)
-
-
-def device_counts_by_site(*, user: Any) -> dict[int, tuple[int, int]]:
-    """Site id → (devices, retired devices) of the devices ``user`` may see, by the site they
-    belong to (owner site when decentralized, current site when centralized). ``devices``
-    is :func:`device_total`'s number: what the dashboard and the site page show."""
-    field = scope_for(user).device_site_field
-    retired = Q(status=Device.Status.RETIRED)
-    rows = (
-        Device.objects.visible_to(user)
-        .order_by()
-        .values_list(field)
-        .annotate(n_live=Count("id", filter=~retired), n_retired=Count("id", filter=retired))
+def person_history(*, person: Person, user: Any) -> QuerySet[DeviceEvent]:
+    """Device events about the person, newest first, limited to devices ``user`` may see
+    (the caller resolved ``person`` through the gate). Shown on the person's page."""
+    return (
+        DeviceEvent.objects.visible_to(user)
+        .filter(person=person)
+        .select_related("device")
+        .order_by("-occurred_at", "-id")
     )
-    return {site_id: (live, gone) for site_id, live, gone in rows}
-
-
-def assignment_overdue(*, user: Any) -> QuerySet[Assignment]:
-    """Open assignments past their due date (in the district's time zone) that ``user`` may see."""
-    return Assignment.objects.visible_to(user).filter(checked_in_at__isnull=True, due_on__lt=timezone.localdate())

@@ -15,13 +15,7 @@ from core.views import HtmxHttpRequest, form_error, form_error_messages, ledger_
 from inventory import services
 from inventory.forms import BundleForm, DeviceForm, MoveForm, StatusForm, TransferForm
 from inventory.models import Device, DeviceModel
-from inventory.selectors import (
-    device_find_exact,
-    device_list,
-    device_list_filters,
-    device_open_assignment,
-    device_timeline,
-)
+from inventory.selectors import device_find_exact, device_list, device_list_filters, device_timeline
 from sites.models import Site
 
 
@@ -56,7 +50,9 @@ def device_list_view(request: HtmxHttpRequest) -> HttpResponse:
 
 @ledger_view(VIEW)
 def device_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """One device: details, current holder, accessories and its custody timeline."""
+    """One device: details, current holder, accessories and its custody timeline.
+
+    The current holder is a panel custody fills (``device_custody``, see :mod:`core.extensions`)."""
     device = get_visible_or_404(
         Device.objects.select_related("model__manufacturer", "owner_site", "current_site", "location", "bundled_with"),
         request.user,
@@ -70,7 +66,6 @@ def device_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "inventory/device_detail.html",
         {
             "device": device,
-            "assignment": device_open_assignment(device=device, user=request.user),
             "events": device_timeline(device=device, user=request.user),
             # Accessories through the gate: one left at a site the viewer may not see is only counted.
             "accessories": accessories,

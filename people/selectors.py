@@ -8,10 +8,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from core.querystring import query_id, query_param, scan_clean
 from core.scoping import VIEW
-from custody.models import Assignment
-from inventory.models import DeviceEvent
-from inventory.selectors import query_id, query_param, scan_clean
 from people.models import Person
 
 
@@ -92,22 +90,3 @@ def person_find_exact(*, user: Any, code: str) -> Person | None:
     """The one visible person whose student number, sourcedId or state id equals ``code`` (an ID-card scan)."""
     matches = list(person_matches_exact(user=user, code=code)[:2])
     return matches[0] if len(matches) == 1 else None
-
-
-def person_holdings(*, person: Person) -> QuerySet[Assignment]:
-    """What the person holds now (open assignments), with devices."""
-    return (
-        Assignment.objects.filter(person=person, checked_in_at__isnull=True)
-        .select_related("device__model", "device__current_site")
-        .order_by("device__asset_tag")
-    )
-
-
-def person_history(*, person: Person, user: Any) -> QuerySet[DeviceEvent]:
-    """Device events about the person, newest first, limited to devices ``user`` may see."""
-    return (
-        DeviceEvent.objects.visible_to(user)
-        .filter(person=person)
-        .select_related("device")
-        .order_by("-occurred_at", "-id")
-    )

@@ -1,4 +1,4 @@
-"""Person pages: list with search, detail with holdings and history, lookup for check-out."""
+"""Person pages: list with search, detail (holdings and history come as panels), lookup for check-out."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ from core.paging import keyset_page
 from core.scoping import VIEW, get_visible_or_404
 from core.views import HtmxHttpRequest, ledger_view
 from people.models import Person
-from people.selectors import (
-    person_find_exact,
-    person_history,
-    person_holdings,
-    person_list,
-    person_list_filters,
-)
+from people.selectors import person_find_exact, person_list, person_list_filters
 from sites.models import Site
 
 
@@ -47,7 +41,8 @@ def person_list_view(request: HtmxHttpRequest) -> HttpResponse:
 
 @ledger_view(VIEW)
 def person_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """One person: details, guardians, what they hold now, and their device history."""
+    """One person: details, guardians, and the panels other apps fill (``person_detail``, see
+    :mod:`core.extensions`): what they hold now (custody), their device history (inventory)."""
     person = get_visible_or_404(Person.objects.select_related("home_site"), request.user, VIEW, pk=pk)
     return render(
         request,
@@ -55,8 +50,6 @@ def person_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         {
             "person": person,
             "guardians": person.guardians.all(),
-            "holdings": person_holdings(person=person),
-            "events": person_history(person=person, user=request.user)[:200],
         },
     )
 

@@ -5,8 +5,8 @@
 
 from django.urls import path
 
-from imports.export_views import FORMATS, export_download
-from imports.exports import EXPORTS
+from reports.export_views import FORMATS, export_download
+from reports.exports import EXPORTS
 
 app_name = "exports"
 

@@ -1,9 +1,9 @@
 """Export downloads: ``/exports/<name>.csv`` (streamed) and ``/exports/<name>.xlsx``.
 
-``<name>`` is one of :data:`imports.exports.EXPORTS` (devices, people, assignments,
+``<name>`` is one of :data:`reports.exports.EXPORTS` (devices, people, assignments,
 events). The query string carries the same filters as the matching list page; bad
 values are ignored (never a 500). Rows are scoped through the gate by the row builders
-in :mod:`imports.exports`; this module only turns them into a download.
+in :mod:`reports.exports`; this module only turns them into a download.
 
 * CSV: a :class:`~django.http.StreamingHttpResponse` over the row iterator, UTF-8 with a
   byte-order mark, produced while the database cursor is read (constant memory).
@@ -29,8 +29,8 @@ from django.utils import timezone
 
 from core.scoping import VIEW
 from core.views import ledger_view
-from imports.exports import EXPORTS
-from imports.writing import csv_stream, xlsx_write
+from core.writing import csv_stream, xlsx_write
+from reports.exports import EXPORTS
 from sites.models import District
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponseBa
         if request.GET:
             csv_url += "?" + request.GET.urlencode()
         context = {"limit": XLSX_MAX_ROWS, "csv_url": csv_url}
-        return render(request, "imports/export_too_big.html", context, status=400)
+        return render(request, "reports/export_too_big.html", context, status=400)
     except BaseException:
         workbook.close()
         raise

@@ -8,7 +8,7 @@ not grow with the export. Every queryset goes through the scoping gate (the same
 selectors as the list pages), so a site technician's export holds only their sites.
 
 Values are Python values (``str``, ``int``, ``Decimal``, ``date``, aware ``datetime``,
-``bool``, ``None``); :mod:`imports.writing` turns them into text cells and neutralises
+``bool``, ``None``); :mod:`core.writing` turns them into text cells and neutralises
 formulas. Conventions:
 
 * identifiers (asset tag, serial, student number, sourcedId) stay ``str``;
@@ -37,10 +37,11 @@ from typing import Any
 from django.db.models import FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
+from core.querystring import scan_clean
 from core.scoping import HIDDEN_PERSON, VIEW, person_visibility
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent, DeviceModel
-from inventory.selectors import device_list, device_list_filters, redact_holder, scan_clean
+from inventory.selectors import device_list, device_list_filters, redact_holder
 from people.models import Person
 from people.selectors import person_list, person_list_filters
 from sites.models import District

@@ -44,10 +44,4 @@ SPECS = [
     UrlSpec("site_list"),
     UrlSpec("site_detail", kwargs=_site, object_scoped=True),
     UrlSpec("district_settings", action="admin"),
-    # Downloads (imports/export_views.py): scoped like the lists they export.
-    *[
-        UrlSpec(f"exports:{name}_{fmt}")
-        for name in ("devices", "people", "assignments", "events")
-        for fmt in ("csv", "xlsx")
-    ],
 ]

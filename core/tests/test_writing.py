@@ -1,4 +1,4 @@
-"""Tests for imports.writing: plain pytest, no database."""
+"""Tests for core.writing: plain pytest, no database."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from core.writing import FORMULA_PREFIXES, csv_stream, neutralize, xlsx_write
 from imports.reading import Row, open_table
-from imports.writing import FORMULA_PREFIXES, csv_stream, neutralize, xlsx_write
 
 # ---------------------------------------------------------------- neutralize
 

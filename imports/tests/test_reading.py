@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core.writing import xlsx_write
 from imports.reading import (
     FileFormatError,
     Row,
@@ -19,7 +20,6 @@ from imports.reading import (
     normalize_header,
     open_table,
 )
-from imports.writing import xlsx_write
 
 REAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 

@@ -10,15 +10,15 @@ from decimal import Decimal
 import pytest
 
 from core.testing import LocationFactory, ManufacturerFactory, PersonFactory
+from core.writing import csv_stream, xlsx_write
 from custody.services import device_check_out
-from imports.exports import device_export_rows, person_export_rows
 from imports.models import ColumnMapping, ImportRun
 from imports.tabular import choice, initial_mapping, parse_mapping, unquote
 from imports.tests.device_files import errors, event_count, issues, run_file, write
-from imports.writing import csv_stream, xlsx_write
 from inventory.models import Device, DeviceEvent, DeviceModel
 from inventory.services import device_create, device_retire
 from people.models import Person
+from reports.exports import device_export_rows, person_export_rows
 
 pytestmark = pytest.mark.django_db
 

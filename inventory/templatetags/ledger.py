@@ -1,4 +1,8 @@
-"""Template filters for showing device events in words."""
+"""Template filters for showing device events in words.
+
+Values that other apps write into events (custody's ``condition``) get their words from
+:func:`core.extensions.Extensions.value_label`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from django import template
 
-from custody.models import Assignment
+from core import extensions
 from inventory.models import Device, DeviceEvent
 
 register = template.Library()
@@ -25,7 +29,6 @@ _FIELD_LABELS = {
     "serial_number": "Serial number",
 }
 _STATUS = dict(Device.Status.choices)
-_CONDITION = dict(Assignment.Condition.choices)
 
 
 def _word(key: str, value: Any) -> str:
@@ -33,8 +36,9 @@ def _word(key: str, value: Any) -> str:
         return "—"
     if key == "status":
         return str(_STATUS.get(value, value))
-    if key == "condition":
-        return str(_CONDITION.get(value, value))
+    word = extensions.registry.value_label(key, value)  # e.g. custody's words for "condition"
+    if word is not None:
+        return word
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)

@@ -1,4 +1,4 @@
-"""Test URLconf: the project's URLs plus the export URLs (until config/urls.py includes them)."""
+"""Test URLconf: the project's URLs, plus the export URLs should config/urls.py not include them."""
 
 from django.urls import URLResolver, include, path
 
@@ -10,5 +10,5 @@ __all__ = ["handler404", "handler500", "urlpatterns"]
 _wired = any(isinstance(p, URLResolver) and p.namespace == "exports" for p in project_urlpatterns)
 
 urlpatterns = (
-    [*project_urlpatterns] if _wired else [*project_urlpatterns, path("exports/", include("imports.export_urls"))]
+    [*project_urlpatterns] if _wired else [*project_urlpatterns, path("exports/", include("reports.export_urls"))]
 )

@@ -25,7 +25,10 @@ from openpyxl import load_workbook
 
 from accounts.services import staff_user_create
 from custody.services import device_check_in, device_check_out
-from imports.exports import (
+from inventory.models import Device, DeviceModel, Manufacturer
+from inventory.services import device_create
+from people.models import Person
+from reports.exports import (
     ASSIGNMENT_HEADERS,
     DEVICE_HEADERS,
     EVENT_HEADERS,
@@ -35,12 +38,9 @@ from imports.exports import (
     event_export_rows,
     person_export_rows,
 )
-from inventory.models import Device, DeviceModel, Manufacturer
-from inventory.services import device_create
-from people.models import Person
 from sites.models import District, Location, Site
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("imports.tests.export_test_urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("reports.tests.export_test_urls")]
 
 PASSWORD = "export-tests-Pa55word!"
 
@@ -409,11 +409,11 @@ def test_query_count_does_not_grow_with_rows(data: Data) -> None:
 
 
 def test_xlsx_over_excel_row_limit_points_to_csv(client: Any, data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("imports.export_views.XLSX_MAX_ROWS", 1)
+    monkeypatch.setattr("reports.export_views.XLSX_MAX_ROWS", 1)
     response = _login(client, data.site_tech).get(reverse("exports:devices_xlsx"), {"status": ""})
     assert response.status_code == 400
     body = response.content.decode()
     assert "Download as CSV" in body and "/exports/devices.csv?status=" in body
     assert "0041873" not in body
-    monkeypatch.setattr("imports.export_views.XLSX_MAX_ROWS", 2)
+    monkeypatch.setattr("reports.export_views.XLSX_MAX_ROWS", 2)
     assert _login(client, data.site_tech).get(reverse("exports:devices_xlsx")).status_code == 200

@@ -8,6 +8,8 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from sites.models import District
+
 
 class DistrictTimezoneMiddleware:
     """Activate the district's IANA time zone for each request."""
@@ -16,8 +18,6 @@ class DistrictTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from sites.models import District
-
         try:
             timezone.activate(District.get().tzinfo)
         except (DatabaseError, ValueError, KeyError):

@@ -7,12 +7,11 @@ from typing import Any
 from django.http import HttpRequest
 
 from core.scoping import CHANGE, VIEW, scope_for
+from sites.models import District
 
 
 def ledger(request: HttpRequest) -> dict[str, Any]:
     """Add ``district``, ``scope``, ``can_view`` and ``can_change`` to every template."""
-    from sites.models import District
-
     scope = scope_for(getattr(request, "user", None))
     return {
         "district": District.get() if scope.allows(VIEW) else None,

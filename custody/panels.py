@@ -1,0 +1,47 @@
+"""What custody shows on the pages of lower apps (registered by :class:`custody.apps.CustodyConfig`).
+
+* ``person_detail``: "Holds now", the person's open assignments;
+* ``device_custody``: who holds the device now (name hidden for a person the viewer may not see);
+* the ``device_list`` hook: the ``holder`` column, holder search and the ``overdue`` flag;
+* the words for ``condition`` values in device events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from core import extensions
+from custody.models import Assignment
+from custody.selectors import (
+    device_open_assignment,
+    devices_held_matching,
+    devices_overdue,
+    devices_with_holder,
+    person_holdings,
+)
+
+
+def _holdings(request: HttpRequest, person: Any) -> dict[str, Any]:
+    return {"holdings": person_holdings(person=person)}
+
+
+def _holder(request: HttpRequest, device: Any) -> dict[str, Any]:
+    return {"assignment": device_open_assignment(device=device, user=request.user)}
+
+
+def register(registry: extensions.Extensions = extensions.registry) -> None:
+    """Fill custody's places in ``registry``."""
+    registry.register_panel(
+        "person_detail", name="custody.holdings", template="custody/_person_holdings.html", context=_holdings, order=10
+    )
+    registry.register_panel("device_custody", name="custody.holder", template="custody/_device_holder.html", context=_holder)
+    registry.register_list_hook(
+        "device_list",
+        name="custody.holder",
+        annotate=devices_with_holder,
+        search=devices_held_matching,
+        flags={"overdue": devices_overdue},
+    )
+    registry.register_value_labels("condition", dict(Assignment.Condition.choices))
