@@ -35,15 +35,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, ClassVar
 
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
 from django.db import connection
 from django.db.models import Q
 
-from core.choices import normalize_grade
 from imports import services
 from imports.models import ImportRun
-from imports.people_rows import NUMBER_TAKEN, number_owners_text, visibility_of
+from imports.people_rows import number_owners_text, visibility_of
 from imports.pipeline import (
     CREATED,
     DEACTIVATED,
@@ -65,6 +62,29 @@ from imports.pipeline import (
 from imports.reading import FileFormatError, Row, Table, open_table
 from imports.values import parse_bool, parse_datetime, parse_identifier, parse_list
 from people.models import GuardianContact, Person
+from people.rules import (
+    ACTIVE,
+    EMAIL_INVALID,
+    GUARDIAN,
+    PERSON_NAME_MAX,
+    ROLE_KINDS,
+    ROLE_LIST,
+    SKIP,
+    STUDENT,
+    STUDENT_NUMBER_MAX,
+    bulk_deactivates,
+    deactivation_needs_confirmation,
+    email_is_valid,
+    grade_of,
+    number_taken_by,
+    number_taken_reason,
+    person_role,
+    role_key,
+    roster_outcome,
+    shared_number_reason,
+    status_when_listed,
+    text_problem,
+)
 from sites.models import District, Site
 
 BULK = "bulk"
@@ -74,49 +94,11 @@ ABSENT = "absent"
 #: Files we read, by the name they have in the upload (lower case).
 KNOWN_FILES = ("manifest.csv", "orgs.csv", "users.csv", "roles.csv", "classes.csv", "enrollments.csv")
 
-STUDENT = "student"
-STAFF = "staff"
-GUARDIAN = "guardian"
-SKIP = "skip"
-#: OneRoster roles (lower case, without spaces or underscores) → what they become here.
-ROLE_KINDS = {
-    "student": STUDENT,
-    "teacher": STAFF,
-    "administrator": STAFF,
-    "aide": STAFF,
-    "districtadministrator": STAFF,
-    "siteadministrator": STAFF,
-    "principal": STAFF,
-    "counselor": STAFF,
-    "systemadministrator": STAFF,
-    "guardian": GUARDIAN,
-    "parent": GUARDIAN,
-    "relative": GUARDIAN,
-    "proctor": SKIP,
-}
-ROLE_LIST = "student, teacher, administrator, aide, guardian, parent, relative, proctor"
-
 ORG_TYPES = ("district", "school", "department", "local", "state", "national")
 
 #: Largest zip member we read, and the largest compression ratio we believe (zip bombs).
 MAX_MEMBER_BYTES = 16 * 1024**3
 MAX_RATIO = 400
-
-_email_validator = EmailValidator()
-
-
-_ROLE_KEYS: dict[str, str] = {}
-
-
-def role_key(value: str) -> str:
-    """``"District Administrator"`` → ``"districtadministrator"`` (memoized: few distinct texts)."""
-    key = _ROLE_KEYS.get(value)
-    if key is None:
-        key = "".join(ch for ch in value.lower() if ch.isalnum())
-        if len(_ROLE_KEYS) < 1000:
-            _ROLE_KEYS[value] = key
-    return key
-
 
 #: Key of the deactivation guard in ``run.preview`` / the report's counts (not an entity).
 GUARD_KEY = "_deactivation"
@@ -395,7 +377,7 @@ class OneRosterImporter(Importer):
         guard = self.guard()
         active = Person.objects.filter(status=Person.Status.ACTIVE).count()
         guard["people"], guard["active"] = missing, active
-        risky = missing > 0 and missing * 5 > active
+        risky = deactivation_needs_confirmation(missing=missing, active=active)
         if risky:
             guard["needs_confirmation"] = 1
             self.report.note(deactivation_warning(guard))
@@ -530,48 +512,17 @@ def status_of(value: str) -> str | None:
     return None
 
 
-#: Why a student whose number other students' rows of users.csv have gets a warning.
-SHARED_NUMBER = (
-    "student number '{number}' is on the rows of {count} students (lines {lines}); imported anyway, but "
-    "scanning it at check-out cannot tell them apart: correct it in the SIS"
-)
-
-
-def shared_number_reason(number: str, lines: list[int]) -> str:
-    """:data:`SHARED_NUMBER` for ``number`` on ``lines`` (the first 50 shown)."""
-    shown = ", ".join(str(n) for n in lines[:50]) + (f" and {len(lines) - 50} more" if len(lines) > 50 else "")
-    return SHARED_NUMBER.replace("{count}", str(len(lines))).replace("{lines}", shown).replace("{number}", number)
-
-
-def grade_of(raw: str) -> tuple[str | None, str]:
-    """A grades cell → (CEDS code of its first grade, "") — "" when blank — or (None, the warning's
-    reason) when it is not a grade (the person's grade is then left as it was)."""
+def grade_cell(raw: str) -> tuple[str | None, str]:
+    """A ``grades`` cell → :func:`people.rules.grade_of` of its first grade."""
     grades = parse_list(raw)
-    if not grades:
-        return "", ""
-    try:
-        return normalize_grade(grades[0]), ""
-    except ValueError as exc:
-        return None, f"{exc}; grade left as it was"
-
-
-def email_is_valid(value: str) -> bool:
-    """True for an address Django's EmailValidator accepts (at most 254 characters)."""
-    try:
-        if len(value) > 254:
-            raise ValidationError("too long")
-        _email_validator(value)
-    except ValidationError:
-        return False
-    return True
+    return grade_of(grades[0] if grades else "")
 
 
 def _checked_text(step: Step, row: Row, name: str, max_length: int, *, required: bool = False) -> str:
     value = step.cell(row, name)
-    if required and not value:
-        raise RowError(step.cols.header(name), value, f"is empty; {name} is required")
-    if len(value) > max_length:
-        raise RowError(step.cols.header(name), value, f"is {len(value)} characters long; at most {max_length}")
+    problem = text_problem(value, name=name, max_length=max_length, required=required)
+    if problem is not None:
+        raise RowError(step.cols.header(name), value, problem)
     return value
 
 
@@ -961,7 +912,7 @@ class UserStep(RosterStep):
         if not value:
             return ""
         if not email_is_valid(value):
-            self.warn(row.line, self.cols.header("email"), value, "is not an email address; left as it was", key)
+            self.warn(row.line, self.cols.header("email"), value, EMAIL_INVALID, key)
             return None
         return value
 
@@ -1051,10 +1002,14 @@ class PeopleStep(UserStep):
                 raise RowError("role", "", "this user has no role in roles.csv")
             raise RowError(self.cols.header("role"), raw_role, f"expected one of {ROLE_LIST}")
         self.enabled_check(row, key)
-        given = _checked_text(self, row, "givenName", 100, required=True)
-        family = _checked_text(self, row, "familyName", 100, required=True)
-        preferred = _checked_text(self, row, "preferredGivenName", 100) if self.cols.has("preferredGivenName") else None
-        number = self.cell_identifier(row, "identifier", max_length=64)
+        given = _checked_text(self, row, "givenName", PERSON_NAME_MAX, required=True)
+        family = _checked_text(self, row, "familyName", PERSON_NAME_MAX, required=True)
+        preferred = (
+            _checked_text(self, row, "preferredGivenName", PERSON_NAME_MAX)
+            if self.cols.has("preferredGivenName")
+            else None
+        )
+        number = self.cell_identifier(row, "identifier", max_length=STUDENT_NUMBER_MAX)
         grade = self._grade(row, key)
         site_id = self._home_site(row, key)
         homeroom: str | None = None
@@ -1068,7 +1023,7 @@ class PeopleStep(UserStep):
                 for agent in parse_list(agents):
                     self.importer.agent_links.setdefault(agent, []).append(key)
         values = (
-            STUDENT if kind == STUDENT else STAFF,
+            person_role(kind),
             given,
             family,
             preferred,
@@ -1084,7 +1039,7 @@ class PeopleStep(UserStep):
 
     def _grade(self, row: Row, key: str) -> str | None:
         raw = self.cell(row, "grades")
-        grade, problem = grade_of(raw)
+        grade, problem = grade_cell(raw)
         if problem:
             self.warn(row.line, self.cols.header("grades"), raw, problem, key)
         return grade
@@ -1136,22 +1091,19 @@ class PeopleStep(UserStep):
         for item in items:
             record: PersonRecord = item.record
             current = existing.get(item.key)
-            if record.deleted:
-                if current is not None and current[2] == Person.Status.ACTIVE:
-                    changes.append(Change(DEACTIVATED, item, data=current[0]))
-                else:
-                    changes.append(Change(UNCHANGED, item))
-                continue
-            assert record.values is not None
-            if current is None:
+            status = None if current is None else current[2]
+            merged: tuple[Any, ...] = ()
+            if current is not None and record.values is not None:
+                merged = tuple(old if new is None else new for old, new in zip(current[3:], record.values, strict=True))
+            outcome = roster_outcome(status, deleted=record.deleted, changed=merged != tuple(current[3:]) if current else True)  # fmt: skip
+            if outcome == DEACTIVATED:
+                assert current is not None
+                changes.append(Change(DEACTIVATED, item, data=current[0]))
+            elif outcome == CREATED:
                 changes.append(Change(CREATED, item, data=record.values))
-                continue
-            merged = tuple(old if new is None else new for old, new in zip(current[3:], record.values, strict=True))
-            reactivate = current[2] == Person.Status.INACTIVE
-            if reactivate:
-                changes.append(Change(REACTIVATED, item, data=(current[0], merged, Person.Status.ACTIVE)))
-            elif merged != tuple(current[3:]):
-                changes.append(Change(UPDATED, item, data=(current[0], merged, current[2])))
+            elif outcome in (REACTIVATED, UPDATED):
+                assert current is not None and status is not None
+                changes.append(Change(outcome, item, data=(current[0], merged, status_when_listed(status))))
             else:
                 changes.append(Change(UNCHANGED, item))
         return changes
@@ -1183,7 +1135,10 @@ class PeopleStep(UserStep):
                 [Person.Status.ACTIVE, *numbers, *own],
             )
             for pk, sourced_id, given, family, site_id, number in cursor.fetchall():
-                if not sourced_id or (sourced_id not in keys and not everyone_listed):
+                listed = sourced_id in keys
+                if number_taken_by(
+                    status=ACTIVE, sourced_id=sourced_id, listed=listed, everyone_listed=everyone_listed
+                ):
                     owners.setdefault(number, []).append((pk, sourced_id, given, family, site_id))
         if not owners:
             return
@@ -1192,7 +1147,7 @@ class PeopleStep(UserStep):
             number = item.record.values[5]
             if number in owners:
                 who = number_owners_text(owners[number], visible)
-                self.warn(item.line, self.cols.header("identifier"), number, NUMBER_TAKEN.format(who=who), item.key)
+                self.warn(item.line, self.cols.header("identifier"), number, number_taken_reason(who), item.key)
 
     def write(self, changes: list[Change]) -> None:
         creates = [
@@ -1232,7 +1187,11 @@ class PeopleStep(UserStep):
             )
             if not page:
                 break
-            missing += [pk for pk, sourced_id in page if sourced_id not in keys]
+            missing += [
+                pk
+                for pk, sourced_id in page
+                if bulk_deactivates(status=ACTIVE, sourced_id=sourced_id, listed=sourced_id in keys)
+            ]
             last = page[-1][0]
         self.importer.guard_people(len(missing))  # FileError at an unconfirmed commit
         for pk in missing:

@@ -61,27 +61,17 @@ import psycopg
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from core.scoping import HIDDEN_PERSON, VIEW, scope_for
+from core.scoping import VIEW, scope_for
 from imports.models import ImportIssue, ImportRun
 from imports.oneroster import (
     BULK,
     DELTA,
-    GUARDIAN,
-    ROLE_KINDS,
-    ROLE_LIST,
-    SHARED_NUMBER,
-    SKIP,
-    STAFF,
-    STUDENT,
     OneRosterImporter,
     PeopleStep,
     UserStep,
-    email_is_valid,
-    grade_of,
-    role_key,
+    grade_cell,
     status_of,
 )
-from imports.people_rows import NUMBER_TAKEN
 from imports.pipeline import (
     CREATED,
     DEACTIVATED,
@@ -116,6 +106,29 @@ from imports.staging import (  # noqa: F401 - re-exported: the tests and older i
 )
 from imports.values import _STRIP, parse_bool, parse_datetime, parse_identifier
 from people.models import GuardianContact, Person
+from people.rules import (
+    EMAIL_CERTAINLY_VALID,
+    EMAIL_INVALID,
+    GUARDIAN,
+    PERSON_NAME_MAX,
+    ROLE_KINDS,
+    ROLE_LIST,
+    SKIP,
+    STAFF,
+    STUDENT,
+    STUDENT_NUMBER_MAX,
+    bulk_deactivates_sql,
+    email_certainly_valid_sql,
+    email_is_valid,
+    number_owner_text_sql,
+    number_taken_by_sql,
+    number_taken_reason_sql,
+    role_key,
+    roster_outcome_sql,
+    shared_number_reason_sql,
+    status_when_listed_sql,
+    text_problem_sql,
+)
 from sites.models import Site
 
 log = logging.getLogger(__name__)
@@ -178,10 +191,8 @@ DATE_OK = (
     r"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,]([0-9]{3}|[0-9]{6}))?)? *"
     r"(Z|z|UTC|GMT|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?|[0-9]{12,13})$"
 )
-EMAIL_OK = (
-    r"^[-!#$%&'*+/=?^_`{}|~0-9a-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*"
-    r"@[a-z0-9]+(-+[a-z0-9]+)*(\.[a-z0-9]+(-+[a-z0-9]+)*)*\.[a-z]{2,}$"
-)
+#: Kept under its old name: the pattern is ``people.rules.EMAIL_CERTAINLY_VALID``.
+EMAIL_OK = EMAIL_CERTAINLY_VALID
 MAYBE_SCIENTIFIC = r"^[+-]?[^eE.,+-]+([.,][^eE.,+-]+)?[eE][+-][^eE.,+-]{1,3}$"
 
 # Error codes of a row (``err``), in the order the Python ``parse`` checks.
@@ -364,8 +375,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
                          CASE WHEN s.dlm <> '' AND s.dlm !~ %(date_ok)s THEN s.dlm END AS date_c,
                          CASE WHEN s.sid ~ %(sci)s THEN s.sid END AS sid_c,
                          CASE WHEN s.ident ~ %(sci)s THEN s.ident END AS num_c,
-                         CASE WHEN s.email <> '' AND NOT (char_length(s.email) <= 64
-                                   AND octet_length(s.email) = char_length(s.email) AND s.email ~* %(email_ok)s)
+                         CASE WHEN s.email <> '' AND NOT {email_certainly_valid_sql("s.email", "%(email_ok)s")}
                               THEN s.email END AS email_c
                   FROM ({self._trimmed()}) s {roles_join}) x
             GROUP BY GROUPING SETS ((status), (role1), (enabled), (grades), (role_org, prim, orgs), (date_c),
@@ -386,7 +396,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
                 if (problem := _bool_problem(enable)) is not None:
                     maps["enabled"][enable] = (problem,)
             elif kind == "grades":
-                code, problem = grade_of(grade)
+                code, problem = grade_cell(grade)
                 maps["grades"][grade] = (code, problem or None)
             elif kind == "site":
                 combos.append((len(combos) + 1, role_org, prim, orgs))
@@ -492,12 +502,12 @@ class SetBasedUsersStep(StagedFile, UserStep):
                         WHEN b.kind IS NULL THEN CASE WHEN %(has_roles)s AND b.raw_role = '' THEN {NO_ROLE}
                                                       ELSE {BAD_ROLE} END
                         WHEN b.given = '' THEN {GIVEN_EMPTY}
-                        WHEN char_length(b.given) > 100 THEN {GIVEN_LONG}
+                        WHEN char_length(b.given) > {PERSON_NAME_MAX} THEN {GIVEN_LONG}
                         WHEN b.family = '' THEN {FAMILY_EMPTY}
-                        WHEN char_length(b.family) > 100 THEN {FAMILY_LONG}
-                        WHEN char_length(b.pref) > 100 THEN {PREFERRED_LONG}
+                        WHEN char_length(b.family) > {PERSON_NAME_MAX} THEN {FAMILY_LONG}
+                        WHEN char_length(b.pref) > {PERSON_NAME_MAX} THEN {PREFERRED_LONG}
                         WHEN b.num_problem IS NOT NULL THEN {NUMBER_SCIENTIFIC}
-                        WHEN char_length(b.ident) > 64 THEN {NUMBER_LONG}
+                        WHEN char_length(b.ident) > {STUDENT_NUMBER_MAX} THEN {NUMBER_LONG}
                         ELSE 0 END AS err0,
                    false AS dup
             FROM (
@@ -616,8 +626,14 @@ class SetBasedUsersStep(StagedFile, UserStep):
             "sid": h("sourcedId"), "status": h("status"), "role": h("role"), "given": h("givenName"),
             "family": h("familyName"), "pref": h("preferredGivenName"), "ident": h("identifier"),
             "enabled": h("enabledUser"), "grades": h("grades"), "email": h("email"), "roles": ROLE_LIST,
+            "email_invalid": EMAIL_INVALID,
         }  # fmt: skip
         reached_role = f"r.key_code = 0 AND r.st = 'active' AND r.kind IN ('{STUDENT}', '{STAFF}')"
+        name_max = PERSON_NAME_MAX
+        given_problem = text_problem_sql("r.given", name="givenName", max_length=name_max, required=True)
+        family_problem = text_problem_sql("r.family", name="familyName", max_length=name_max, required=True)
+        pref_problem = text_problem_sql("r.pref", name="preferredGivenName", max_length=name_max)
+        number_problem = text_problem_sql("r.ident", name="identifier", max_length=STUDENT_NUMBER_MAX)
         self.sql.run(
             f"""
             INSERT INTO import_oneroster_issues
@@ -643,20 +659,18 @@ class SetBasedUsersStep(StagedFile, UserStep):
                      CASE r.err WHEN {BAD_STATUS} THEN 'expected active or tobedeleted'
                           WHEN {NO_ROLE} THEN 'this user has no role in roles.csv'
                           WHEN {BAD_ROLE} THEN 'expected one of ' || %(roles)s
-                          WHEN {GIVEN_EMPTY} THEN 'is empty; givenName is required'
-                          WHEN {FAMILY_EMPTY} THEN 'is empty; familyName is required'
-                          WHEN {GIVEN_LONG} THEN 'is ' || char_length(r.given) || ' characters long; at most 100'
-                          WHEN {FAMILY_LONG} THEN 'is ' || char_length(r.family) || ' characters long; at most 100'
-                          WHEN {PREFERRED_LONG} THEN 'is ' || char_length(r.pref) || ' characters long; at most 100'
+                          WHEN {GIVEN_EMPTY} THEN {given_problem} WHEN {GIVEN_LONG} THEN {given_problem}
+                          WHEN {FAMILY_EMPTY} THEN {family_problem} WHEN {FAMILY_LONG} THEN {family_problem}
+                          WHEN {PREFERRED_LONG} THEN {pref_problem}
                           WHEN {NUMBER_SCIENTIFIC} THEN r.num_problem
-                          ELSE 'is ' || char_length(r.ident) || ' characters long; at most 64' END,
+                          ELSE {number_problem} END,
                      r.sid
               WHERE r.key_code = 0 AND r.err NOT IN (0, {NO_SITE})
               UNION ALL
               SELECT 3, 'error', r.site_col, r.site_val, r.site_reason, r.sid
               WHERE r.key_code = 0 AND r.err = {NO_SITE}
               UNION ALL
-              SELECT 4, 'warning', %(email)s, r.email, 'is not an email address; left as it was', r.sid
+              SELECT 4, 'warning', %(email)s, r.email, %(email_invalid)s, r.sid
               WHERE r.key_code = 0 AND r.err = 0 AND r.email_bad AND r.st = 'active' AND r.kind <> '{SKIP}'
             ) x
             WHERE r.grp = 'P' AND NOT r.dup AND (r.key_code > 0 OR r.err > 0 OR r.enabled_warn IS NOT NULL
@@ -681,14 +695,18 @@ class SetBasedUsersStep(StagedFile, UserStep):
         # The numbers other active people have: people this file lists do not count, nor —
         # when a bulk file makes inactive the people it does not list — anyone with a sourcedId.
         person, site = Person._meta.db_table, Site._meta.db_table
+        taken_by = number_taken_by_sql(
+            status="p.status",
+            sourced_id="p.sourced_id",
+            listed=f"EXISTS (SELECT 1 FROM {stage} k WHERE k.grp = 'P' AND k.key_code = 0 AND k.sid = p.sourced_id)",
+            everyone_listed="%(everyone)s",
+        )
         found = sql.run(
             f"""
             CREATE UNLOGGED TABLE {taken} AS
             SELECT r.line, r.sid, r.ident, count(*) AS n, min(p.id) AS first_id
             FROM {t_rows} r JOIN {person} p ON p.student_number = r.ident AND p.status = 'active'
-            WHERE {student}
-              AND (p.sourced_id = '' OR (NOT %(everyone)s AND NOT EXISTS (
-                     SELECT 1 FROM {stage} k WHERE k.grp = 'P' AND k.key_code = 0 AND k.sid = p.sourced_id)))
+            WHERE {student} AND {taken_by}
             GROUP BY r.line, r.sid, r.ident
             """,
             {"everyone": self.mode == BULK and self.importer.deactivate_missing},
@@ -699,22 +717,22 @@ class SetBasedUsersStep(StagedFile, UserStep):
         sites = None if actor is None else scope_for(actor).site_ids(VIEW)
         size = self.people.batch_size
         items = f"r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0 AND (r.st = 'tobedeleted' OR r.kind <> '{SKIP}')"
+        who = number_owner_text_sql(
+            given="f.given_name",
+            family="f.family_name",
+            sourced_id="f.sourced_id",
+            site_name="s.name",
+            visible="(%(everywhere)s OR f.home_site_id = ANY(%(sites)s))",
+            others="(t.n - 1)",
+        )
+        reason = number_taken_reason_sql(who)
         sql.run(
             f"""
             WITH i AS (SELECT r.line, row_number() OVER (ORDER BY r.line) - 1 AS n FROM {t_rows} r WHERE {items}),
                  e AS (SELECT n / {size} AS batch, line FROM i WHERE n %% {size} = {size - 1})
             INSERT INTO import_oneroster_issues
             SELECT 2, coalesce(e.line, 2147483647), 1000, t.line, 0, 'warning', t.line, %(ident)s, t.ident,
-                   replace(%(reason)s, '{{who}}',
-                           CASE WHEN %(everywhere)s OR f.home_site_id = ANY(%(sites)s)
-                                THEN f.given_name || ' ' || f.family_name
-                                     || CASE WHEN f.sourced_id <> '' THEN ' (sourcedId ''' || f.sourced_id || ''')'
-                                             ELSE '' END
-                                     || ' at ' || coalesce(s.name, 'no site')
-                                ELSE %(hidden)s END
-                           || CASE WHEN t.n > 1 THEN ' and ' || (t.n - 1) || ' other active '
-                                                     || CASE WHEN t.n = 2 THEN 'person' ELSE 'people' END
-                                   ELSE '' END),
+                   {reason},
                    t.sid
             FROM {taken} t
             JOIN i ON i.line = t.line
@@ -724,10 +742,8 @@ class SetBasedUsersStep(StagedFile, UserStep):
             """,
             {
                 "ident": self._h("identifier"),
-                "reason": NUMBER_TAKEN,
                 "everywhere": sites is None,
                 "sites": sorted(sites or ()),
-                "hidden": HIDDEN_PERSON,
             },
         )
 
@@ -761,25 +777,22 @@ class SetBasedUsersStep(StagedFile, UserStep):
             if counts.get(outcome):
                 report.count("people", outcome, counts[outcome])
         plan = sql.table("people")
+        changed = """(p.role, p.given_name, p.family_name, p.preferred_name, p.email, p.student_number, p.grade,
+                         p.home_site_id, p.homeroom)
+                        IS DISTINCT FROM
+                        (v.role, r.given, r.family, coalesce(r.pref, p.preferred_name), coalesce(v.email, p.email),
+                         r.ident, coalesce(r.grade, p.grade), r.site_id, coalesce(r.homeroom, p.homeroom))"""
+        outcome = roster_outcome_sql("p.status", deleted="r.st = 'tobedeleted'", changed=changed)
         sql.run(f"DROP TABLE IF EXISTS {plan}")
         sql.run(
             f"""
             CREATE UNLOGGED TABLE {plan} AS
             SELECT r.line, r.sid, p.id AS pk,
-              CASE WHEN r.st = 'tobedeleted' THEN CASE WHEN p.status = 'active' THEN '{DEACTIVATED}' ELSE '{UNCHANGED}' END
-                   WHEN p.id IS NULL THEN '{CREATED}'
-                   WHEN p.status = 'inactive' THEN '{REACTIVATED}'
-                   WHEN (p.role, p.given_name, p.family_name, p.preferred_name, p.email, p.student_number, p.grade,
-                         p.home_site_id, p.homeroom)
-                        IS DISTINCT FROM
-                        (v.role, r.given, r.family, coalesce(r.pref, p.preferred_name), coalesce(v.email, p.email),
-                         r.ident, coalesce(r.grade, p.grade), r.site_id, coalesce(r.homeroom, p.homeroom))
-                        THEN '{UPDATED}'
-                   ELSE '{UNCHANGED}' END AS outcome,
+              {outcome} AS outcome,
               v.role, r.given, r.family, coalesce(r.pref, p.preferred_name, '') AS pref,
               coalesce(v.email, p.email, '') AS email, r.ident, coalesce(r.grade, p.grade, '') AS grade, r.site_id,
               coalesce(r.homeroom, p.homeroom, '') AS homeroom,
-              CASE WHEN p.status = 'inactive' THEN 'active' ELSE p.status END AS status
+              {status_when_listed_sql("p.status")} AS status
             FROM {t_rows} r
             CROSS JOIN LATERAL (SELECT CASE WHEN r.kind = '{STUDENT}' THEN 'student' ELSE 'staff' END AS role,
                                        CASE WHEN r.email = '' THEN '' WHEN r.email_bad THEN NULL ELSE r.email END AS email
@@ -844,24 +857,20 @@ class SetBasedUsersStep(StagedFile, UserStep):
             f"""
             INSERT INTO import_oneroster_issues
             SELECT 2, 2147483647, 2000, r.line, 0, 'warning', r.line, %(ident)s, r.ident,
-                   replace(replace(replace(%(reason)s, '{{count}}', cardinality(n.lines)::text), '{{lines}}',
-                           array_to_string(n.lines[1:50], ', ')
-                           || CASE WHEN cardinality(n.lines) > 50 THEN ' and ' || (cardinality(n.lines) - 50) || ' more'
-                                   ELSE '' END),
-                           '{{number}}', r.ident),
+                   {shared_number_reason_sql("r.ident", "n.lines")},
                    r.sid
             FROM {self.t_rows} r JOIN {nums} n ON n.ident = r.ident
             WHERE {student}
             """,
-            {"ident": self._h("identifier"), "reason": SHARED_NUMBER},
+            {"ident": self._h("identifier")},
         )
 
     def _missing_sql(self) -> str:
         """WHERE clause (over people ``p``) of the active people with a sourcedId the file lacks."""
-        return (
-            f"p.status = 'active' AND p.sourced_id <> '' AND NOT EXISTS "
-            f"(SELECT 1 FROM {self.sql.stage} r WHERE r.grp = 'P' AND r.key_code = 0 AND r.sid = p.sourced_id)"
+        listed = (
+            f"EXISTS (SELECT 1 FROM {self.sql.stage} r WHERE r.grp = 'P' AND r.key_code = 0 AND r.sid = p.sourced_id)"
         )
+        return bulk_deactivates_sql(status="p.status", sourced_id="p.sourced_id", listed=listed)
 
     def _people_finish(self, rows: int, now: Any, missing: int) -> None:
         """The bad-date note, then (bulk) the people the file no longer lists."""
@@ -936,7 +945,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
               SELECT 1, 'warning', %(phone)s, r.phone, 'is longer than 40 characters; not kept', r.sid
               WHERE r.key_code = 0 AND r.err = 0 AND r.st = 'active' AND char_length(r.phone) > 40
               UNION ALL
-              SELECT 2, 'warning', %(email)s, r.email, 'is not an email address; left as it was', r.sid
+              SELECT 2, 'warning', %(email)s, r.email, %(email_invalid)s, r.sid
               WHERE r.key_code = 0 AND r.err = 0 AND r.st = 'active' AND r.email_bad
             ) x
             WHERE r.grp = 'G' AND NOT r.dup
@@ -948,6 +957,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
                 "family": h("familyName"),
                 "phone": h("phone"),
                 "email": h("email"),
+                "email_invalid": EMAIL_INVALID,
             },  # fmt: skip
         )
 

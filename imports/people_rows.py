@@ -24,15 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
 from django.db.models.functions import Lower
 
-from core.scoping import HIDDEN_PERSON, person_visibility
+from core.scoping import person_visibility
 from imports import services
 from imports.device_rows import SecondaryKeyStep
 from imports.pipeline import CREATED, REJECTED, UNCHANGED, UPDATED, Change, Item
 from people.models import Person
+from people.rules import email_is_valid, number_owner_text, number_taken_by, number_taken_reason
 from sites.models import Site
 
 #: Person fields these imports manage, in the order written.
@@ -65,16 +64,8 @@ MAX_LENGTHS = {
     "homeroom": 100,
 }
 
-_email_validator = EmailValidator()
-
-
-def valid_email(value: str) -> bool:
-    """True for an address Django's EmailField accepts."""
-    try:
-        _email_validator(value)
-    except ValidationError:
-        return False
-    return len(value) <= 254
+#: Kept for the importers that import it from here: the rule is ``people.rules.email_is_valid``.
+valid_email = email_is_valid
 
 
 @dataclass(slots=True)
@@ -82,13 +73,6 @@ class PersonRecord:
     """One parsed person row: the fields it gives (attname → value)."""
 
     values: dict[str, Any] = field(default_factory=dict)
-
-
-#: Why a row whose student (or employee) number another active person has gets a warning.
-NUMBER_TAKEN = (
-    "already belongs to {who}, who is active; imported anyway, but scanning it at check-out cannot tell "
-    "them apart: correct one of them at the source"
-)
 
 
 def visibility_of(actor: Any) -> Callable[[int | None], bool]:
@@ -99,22 +83,18 @@ def visibility_of(actor: Any) -> Callable[[int | None], bool]:
 def number_owners_text(
     owners: list[tuple[int, str, str, str, int | None]], visible: Callable[[int | None], bool]
 ) -> str:
-    """The other people holding a number, for :data:`NUMBER_TAKEN`: ``owners`` are (pk, sourcedId,
+    """The other people holding a number, for :data:`people.rules.NUMBER_TAKEN`: ``owners`` are (pk, sourcedId,
     given name, family name, home site id), any order. The first (lowest id) is named with its
     sourcedId and school — only when the importing user may see that school (FERPA), else it is
-    :data:`~core.scoping.HIDDEN_PERSON` — and the others are counted."""
+    :data:`~core.scoping.HIDDEN_PERSON` (``people.rules.number_owner_text``) — and the others are counted."""
     pk, sourced_id, given, family, site_id = min(owners)
-    if visible(site_id):
-        site = (
-            Site.objects.filter(pk=site_id).values_list("name", flat=True).first() if site_id else None
-        ) or "no site"
-        who = f"{given} {family}" + (f" (sourcedId '{sourced_id}')" if sourced_id else "") + f" at {site}"
-    else:
-        who = HIDDEN_PERSON
-    more = len(owners) - 1
-    if more:
-        who += f" and {more} other active {'person' if more == 1 else 'people'}"
-    return who
+    visible_ = visible(site_id)
+    site = None
+    if visible_ and site_id:
+        site = Site.objects.filter(pk=site_id).values_list("name", flat=True).first()
+    return number_owner_text(
+        given=given, family=family, sourced_id=sourced_id, site_name=site, visible=visible_, others=len(owners) - 1
+    )
 
 
 def _name_key(values: dict[str, Any]) -> str:
@@ -204,12 +184,16 @@ class PeopleStep(SecondaryKeyStep):
             (p["pk"], p["sourced_id"], p["given_name"], p["family_name"], p["home_site_id"])
             for p in by_number.get(number, [])
             if p["pk"] != pk
-            and p["status"] == Person.Status.ACTIVE
-            and not (in_file is not None and p["sourced_id"] and p["sourced_id"] in in_file)
+            and number_taken_by(
+                status=p["status"],
+                sourced_id=p["sourced_id"],
+                listed=in_file is not None and p["sourced_id"] in in_file,
+                everyone_listed=False,
+            )
         ]
         if owners:
             who = number_owners_text(owners, visibility_of(self.importer.actor))
-            self.warn(change.item.line, self.header_of("student_number"), number, NUMBER_TAKEN.format(who=who), change.item.key)  # fmt: skip
+            self.warn(change.item.line, self.header_of("student_number"), number, number_taken_reason(who), change.item.key)  # fmt: skip
 
     def _plan_one(
         self,

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 
 from core.choices import GRADE_CODES
 from core.scoping import ScopedQuerySet
+from people import rules
 
 
 class PersonQuerySet(ScopedQuerySet):
@@ -32,9 +33,8 @@ class Person(models.Model):
         GRADUATED = "graduated", "Graduated"
         TRANSFERRED = "transferred", "Transferred"
 
-    #: Statuses that may receive devices. Issue #2 names inactive, withdrawn and graduated;
-    #: "transferred" (left for another district) is refused too.
-    CAN_RECEIVE_DEVICES = (Status.ACTIVE,)
+    #: Statuses that may receive devices: the rule is ``people.rules.may_receive_devices``.
+    CAN_RECEIVE_DEVICES = rules.CAN_RECEIVE_DEVICES
 
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.STUDENT)
     sourced_id = models.CharField("sourcedId", max_length=255, blank=True)
