@@ -79,7 +79,15 @@ class Scope:
     @property
     def device_site_field(self) -> str:
         """The device field that decides scope: owner site (decentralized) or current site."""
-        return "owner_site_id" if self.ownership_mode == "decentralized" else "current_site_id"
+        return device_site_field(self.ownership_mode)
+
+
+def device_site_field(ownership_mode: str) -> str:
+    """The device field holding the site a device belongs to under the district's
+    ``ownership_mode``: ``"owner_site_id"`` when ``decentralized``, else ``"current_site_id"``.
+    The one home of the rule (core imports no domain app, so it lives here, beside the gate that
+    needs it); ``inventory.rules`` re-exports it for device code."""
+    return "owner_site_id" if ownership_mode == "decentralized" else "current_site_id"
 
 
 NO_SCOPE = Scope()
@@ -131,6 +139,7 @@ def person_visibility(user: Any) -> Any:
 #: What is shown instead of a person the viewer may not see.
 HIDDEN_PERSON = "a person at another site"
 
+
 def person_label_for(*, person: Any, user: Any, label: str | None = None) -> str:
     """The text that names ``person`` to ``user``: every message, result and list cell that
     names a person beside something else goes through here (FERPA, the gate's rule for people).
@@ -145,7 +154,6 @@ def person_label_for(*, person: Any, user: Any, label: str | None = None) -> str
     if person is None or user is None:
         return text or ""
     return text if person_visibility(user)(person.home_site_id) else HIDDEN_PERSON
-
 
 
 def forget_scope(user: Any) -> None:

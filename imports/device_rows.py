@@ -34,7 +34,6 @@ Every record field that is ``None`` means "the file does not say: leave it as it
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,6 +50,7 @@ from custody.models import Assignment
 from imports import services
 from imports.pipeline import CREATED, SKIPPED, UNCHANGED, UPDATED, Change, Item, RowError, Step
 from imports.reading import Row
+from inventory import rules
 from inventory.models import Device, DeviceEvent, DeviceLastSeen, DeviceModel, Manufacturer
 from people.models import Person
 from sites.models import Location, Site
@@ -101,8 +101,6 @@ KNOWN_MAKERS = {
     "microsoft": "Microsoft",
 }
 
-_MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(?:[:\-.]?[0-9A-Fa-f]{2}){5}")
-
 
 def check_date_order(options: dict[str, Any]) -> str:
     """The ``date_order`` option (``MDY`` or ``DMY``); FileError for anything else."""
@@ -116,29 +114,17 @@ def check_date_order(options: dict[str, Any]) -> str:
     return order
 
 
-def normalize_mac(value: str) -> str | None:
-    """``8fad06cb0fb3`` / ``8F-AD-06-CB-0F-B3`` → ``8F:AD:06:CB:0F:B3``; ``""`` → ``""``; None when not a MAC."""
-    text = value.strip()
-    if not text:
-        return ""
-    if not _MAC_RE.fullmatch(text):
-        return None
-    digits = re.sub(r"[^0-9A-Fa-f]", "", text).upper()
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
-
-
-def date_problems(details: dict[str, Any]) -> list[tuple[str, str]]:
-    """The rules of the device form (``inventory.forms.DeviceForm.clean``): (field, reason) for a
-    purchase date in the future or a warranty ending before the purchase."""
-    from django.utils import timezone
-
-    bought, warranty = details.get("purchase_date"), details.get("warranty_end")
-    problems = []
-    if bought and bought > timezone.localdate():
-        problems.append(("purchase_date", "is in the future"))
-    if bought and warranty and warranty < bought:
-        problems.append(("warranty_end", f"is before the purchase date ({bought}); the warranty cannot end before it"))
-    return problems
+def detail_date_problems(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, reason) for the dates of ``details`` by :func:`inventory.rules.date_problems`
+    (today is the district's)."""
+    return [
+        (name, str(problem))
+        for name, problem in rules.date_problems(
+            purchase_date=details.get("purchase_date"),
+            warranty_end=details.get("warranty_end"),
+            today=rules.district_today(),
+        )
+    ]
 
 
 def split_model(text: str, makers: dict[str, str] | None = None) -> tuple[str, str]:
@@ -591,7 +577,7 @@ class DeviceStep(SecondaryKeyStep):
             old = device[name]
             if name in ("purchase_order", "vendor", "funding_source", "wifi_mac", "google_device_id", "notes"):
                 old = old or ""
-            if name == "wifi_mac" and normalize_mac(old) == value:
+            if name == "wifi_mac" and rules.mac_normalize(old) == value:
                 continue  # the same address, written the old way
             if old != value:
                 change(name, name, old, value)
@@ -605,11 +591,13 @@ class DeviceStep(SecondaryKeyStep):
         location_name = device["location__name"]
         location_id = device["location_id"]
         if record.current_site_id is not None and record.current_site_id != device["current_site_id"]:
-            out = ctx.open_holder(device["pk"]) is not None and device["status"] not in (Status.LOST, Status.STOLEN)
+            refusal = rules.transfer_refusal(
+                status=device["status"], has_open_assignment=ctx.open_holder(device["pk"]) is not None
+            )
             value, what = site_words(record, sites.name.get(record.current_site_id, ""))
-            if retired:
+            if refusal == rules.TransferRefusal.RETIRED:
                 self.warn(item.line, self.header_of("site"), value, f"device {device['asset_tag']} is retired; it is not transferred", item.key)  # fmt: skip
-            elif out:  # the rule of inventory.services.device_transfer: the holder's school keeps seeing it
+            elif refusal == rules.TransferRefusal.CHECKED_OUT:
                 self.warn(item.line, self.header_of("site"), value, f"device {device['asset_tag']} is checked out; it is not transferred (check it in first)", item.key)  # fmt: skip
             elif not sites.active.get(record.current_site_id, False):
                 return [self.reject(item, self.header_of("site"), value, f"{what} an inactive site; devices cannot be transferred there")]  # fmt: skip
@@ -789,7 +777,7 @@ def _field_name(attname: str) -> str:
 def _ownership_field() -> str:
     from sites.models import District
 
-    return "owner_site_id" if District.get().ownership_mode == "decentralized" else "current_site_id"
+    return rules.device_site_field(District.get().ownership_mode)
 
 
 class _BatchContext:
@@ -871,8 +859,10 @@ class _BatchContext:
         return None, None
 
     def live_tag_owner(self, tag: str, *, exclude_pk: int | None) -> dict[str, Any] | None:
-        for device in self.by_tag.get(tag.lower(), []):
-            if device["status"] != Status.RETIRED and device["pk"] != exclude_pk:
+        for device in self.by_tag.get(rules.tag_key(tag), []):
+            if device["pk"] != exclude_pk and rules.live_tag_clash(
+                tag=tag, other_tag=device["asset_tag"], other_status=device["status"]
+            ):
                 return device
         return None
 
@@ -937,6 +927,5 @@ __all__ = [
     "DeviceStep",
     "Holder",
     "ModelRef",
-    "normalize_mac",
     "split_model",
 ]

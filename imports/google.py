@@ -46,13 +46,14 @@ import re
 from typing import Any, ClassVar
 
 from core.scoping import scope_for
-from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, check_date_order, normalize_mac, split_model
+from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, check_date_order, split_model
 from imports.models import ImportRun, OrgUnitMapping
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
 from imports.reading import Row, Table
 from imports.selectors import org_unit_resolver
 from imports.values import parse_date, parse_datetime
 from inventory.models import DeviceModel
+from inventory.rules import mac_normalize
 
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}  # fmt: skip
 _YEAR_MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})")
@@ -256,7 +257,7 @@ class GoogleDeviceStep(DeviceStep):
         except ValueError as exc:
             problem("lastSync", raw_sync, str(exc))
         mac_raw = self.cell(row, "macAddress")
-        mac = normalize_mac(mac_raw)
+        mac = mac_normalize(mac_raw)
         if mac is None:
             self.warn(row.line, self.cols.header("macAddress"), mac_raw, "is not a MAC address (12 hex digits); not kept", key)  # fmt: skip
         device_id = self.cell(row, "deviceId")

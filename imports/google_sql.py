@@ -72,6 +72,7 @@ from imports.staging import (
     set_based_enabled,
 )
 from imports.values import parse_datetime, parse_identifier
+from inventory import rules
 from inventory.models import Device, DeviceEvent, DeviceLastSeen
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,6 @@ def sync_vouched(expr: str) -> str:
     return f"CASE WHEN {expr} ~ %(sync_ok)s THEN substr({expr}, 9, 2)::int <= {days} ELSE false END"
 
 
-MAC_OK = r"^[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}$"
 #: New devices from which their ids are reserved as one range of the sequence (else one by one).
 ID_RANGE_AT_LEAST = 10_000
 #: Bumped when the staged table's layout changes (an older preview's table is then reloaded).
@@ -125,11 +125,6 @@ TAG_PROBLEM, TAG_LONG, OU_EMPTY, OU_PROBLEM, AUE_PROBLEM, MODEL_LONG, SYNC_PROBL
 SERIAL_AMBIGUOUS, TAG_OTHER_DEVICE, OUT_OF_SCOPE, NEW_TAG_LONG, TAG_CLASH, TAG_IN_FILE = range(30, 36)
 NO_MODEL, SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING = range(36, 41)
 WARNINGS = (MAC_WARNING, RETIRED_WARNING, OUT_WARNING)
-
-
-def _colons(digits: str) -> str:
-    """SQL: 12 hex digits as ``AA:BB:CC:DD:EE:FF``."""
-    return "concat_ws(':', " + ", ".join(f"substr({digits}, {i}, 2)" for i in range(1, 12, 2)) + ")"
 
 
 def _maybe_scientific(column: str) -> str:
@@ -234,20 +229,16 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         for name in USED:
             column = self.staged_columns.get(name)
             cells.append(f"{_trim_sql(column) if column else chr(39) * 2 + '::text'} AS {ALIAS[name]}")
-        plain_mac = "char_length(q.mac) = 12 AND translate(upper(q.mac), '0123456789ABCDEF', '') = ''"
         self.sql.run(
             f"""
             CREATE UNLOGGED TABLE {self._t("trim")} AS
             SELECT q.*,
                    CASE WHEN q.sync = '' THEN NULL ELSE {sync_vouched("q.sync")} END AS sync_ok,
-                   CASE WHEN q.mac = '' THEN ''
-                        WHEN {plain_mac} THEN {_colons("upper(q.mac)")}
-                        WHEN q.mac ~ %(mac_ok)s THEN {_colons("upper(translate(q.mac, ':-.', ''))")}
-                   END AS mac_norm,
+                   {rules.mac_normalize_sql("q.mac", stripped=True)} AS mac_norm,
                    {_maybe_scientific("q.serial")} AS serial_sci, {_maybe_scientific("q.tag")} AS tag_sci
             FROM (SELECT line, {", ".join(cells)} FROM {self._t("raw")} OFFSET 0) q
             """,
-            {"c": _CELL_STRIP, "sync_ok": SYNC_OK, "mac_ok": MAC_OK, "sci": MAYBE_SCIENTIFIC},
+            {"c": _CELL_STRIP, "sync_ok": SYNC_OK, "sci": MAYBE_SCIENTIFIC},
         )
         self.sql.run(f"ANALYZE {self._t('trim')} (ou, model, aue, sync_ok, serial_sci, tag_sci)")
 
@@ -408,7 +399,6 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         sql, t = self.sql, self._t
         rows, plan = t("rows"), t("plan")
         device = Device._meta.db_table
-        retired, lost, stolen = Device.Status.RETIRED, Device.Status.LOST, Device.Status.STOLEN
         site_field = self.device_site_field
         scope_site = self.importer.run.scope_site_id
         ok = "r.kerr = 0 AND NOT r.dup AND NOT r.tagdup AND NOT r.perr"
@@ -431,18 +421,18 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         sql.run(
             f"""
             CREATE TEMPORARY TABLE {t("wanted")} AS
-            SELECT lower(r.tag) AS tag_l FROM {rows} r WHERE {ok} AND r.tag <> ''
-            UNION SELECT lower(r.serial) FROM {rows} r WHERE {ok} AND r.tag = ''
+            SELECT {rules.tag_key_sql("r.tag")} AS tag_l FROM {rows} r WHERE {ok} AND r.tag <> ''
+            UNION SELECT {rules.tag_key_sql("r.serial")} FROM {rows} r WHERE {ok} AND r.tag = ''
             """
         )
         sql.run(f"ANALYZE {t('wanted')}")  # a million distinct tags: hash join, not a million index probes
         sql.run(
             f"""
             CREATE TEMPORARY TABLE {t("live")} AS
-            SELECT w.tag_l, d.id, d.serial_number FROM {device} d JOIN {t("wanted")} w ON w.tag_l = lower(d.asset_tag)
-            WHERE d.status <> %(retired)s
-            """,
-            {"retired": retired},
+            SELECT w.tag_l, d.id, d.serial_number FROM {device} d
+            JOIN {t("wanted")} w ON w.tag_l = {rules.tag_key_sql("d.asset_tag")}
+            WHERE {rules.is_live_sql("d.status")}
+            """
         )
         sql.run(f"ANALYZE {t('serial')}")
         sql.run(f"ANALYZE {t('live')}")
@@ -482,7 +472,9 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         sql.run(f"ANALYZE {t('match')}")
         sql.run(f"ANALYZE {t('filetags')}")
         sql.run(f"ANALYZE {t('open')}")
-        checked_out = "(oa.device_id IS NOT NULL AND d.status NOT IN (%(lost)s, %(stolen)s))"
+        # Why the matched device may not be transferred (inventory.rules): 'retired', 'checked_out' or NULL.
+        refusal = rules.transfer_refusal_sql(status="d.status", has_open_assignment="oa.device_id IS NOT NULL")
+        retired_refusal, out_refusal = f"'{rules.TransferRefusal.RETIRED}'", f"'{rules.TransferRefusal.CHECKED_OUT}'"
         sql.run(
             f"""
             CREATE UNLOGGED TABLE {plan} AS
@@ -517,12 +509,12 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                      coalesce(m.device_id IS NOT NULL AND lower(r.serial) <> lower(d.serial_number), false)
                        AS serial_change,
                      coalesce(m.device_id IS NOT NULL AND r.mac_norm <> '' AND coalesce(d.wifi_mac, '') <> r.mac_norm
-                              AND {self._mac_sql("coalesce(d.wifi_mac, '')")} IS DISTINCT FROM r.mac_norm, false)
+                              AND {rules.mac_normalize_sql("coalesce(d.wifi_mac, '')")} IS DISTINCT FROM r.mac_norm, false)
                        AS mac_change,
                      coalesce(m.device_id IS NOT NULL AND r.devid <> ''
                               AND coalesce(d.google_device_id, '') <> r.devid, false) AS devid_change,
-                     coalesce(m.device_id IS NOT NULL AND r.site_id <> d.current_site_id AND d.status <> %(retired)s
-                              AND ns.active AND NOT {checked_out}, false) AS transfer,
+                     coalesce(m.device_id IS NOT NULL AND r.site_id <> d.current_site_id AND {refusal} IS NULL
+                              AND ns.active, false) AS transfer,
                      CASE
                        WHEN m.ambiguous IS NOT NULL THEN {SERIAL_AMBIGUOUS}
                        WHEN m.tag_other IS NOT NULL THEN {TAG_OTHER_DEVICE}
@@ -536,8 +528,8 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                               WHEN NOT ns.active THEN {SITE_INACTIVE_NEW} END
                        WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
                        WHEN r.site_id <> d.current_site_id THEN
-                         CASE WHEN d.status = %(retired)s THEN {RETIRED_WARNING}
-                              WHEN {checked_out} THEN {OUT_WARNING}
+                         CASE WHEN {refusal} = {retired_refusal} THEN {RETIRED_WARNING}
+                              WHEN {refusal} = {out_refusal} THEN {OUT_WARNING}
                               WHEN NOT ns.active THEN {SITE_INACTIVE} END
                      END AS code
               FROM {rows} r
@@ -546,34 +538,22 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
               LEFT JOIN sites_location loc ON loc.id = d.location_id
               LEFT JOIN {DeviceLastSeen._meta.db_table} l ON l.device_id = m.device_id
               JOIN sites_site ns ON ns.id = r.site_id
-              LEFT JOIN {t("filetags")} ft ON r.tag = '' AND ft.tag_l = lower(r.serial)
+              LEFT JOIN {t("filetags")} ft ON r.tag = '' AND ft.tag_l = {rules.tag_key_sql("r.serial")}
               LEFT JOIN {t("live")} clash
                 ON m.ambiguous IS NULL AND m.tag_other IS NULL
-               AND clash.tag_l = lower(coalesce(nullif(r.tag, ''), r.serial))
+               AND clash.tag_l = {rules.tag_key_sql("coalesce(nullif(r.tag, ''), r.serial)")}
                AND clash.id IS DISTINCT FROM m.device_id
-               AND (m.device_id IS NULL OR (r.tag <> '' AND r.tag <> d.asset_tag AND d.status <> %(retired)s))
+               AND (m.device_id IS NULL OR (r.tag <> '' AND r.tag <> d.asset_tag AND {rules.is_live_sql("d.status")}))
               LEFT JOIN {t("open")} oa ON oa.device_id = m.device_id
             ) b
             """,
             {
                 "space": PY_SPACE,
                 "scope_site": scope_site,
-                "retired": retired,
-                "lost": lost,
-                "stolen": stolen,
                 "has_last_seen": self.has_last_seen,
             },  # fmt: skip
         )
         sql.run(f"ANALYZE {plan}")
-
-    @staticmethod
-    def _mac_sql(expr: str) -> str:
-        """``normalize_mac`` in SQL (NULL when not a MAC address, ``''`` for blank)."""
-        text = f"btrim({expr})"
-        return (
-            f"CASE WHEN {text} = '' THEN '' WHEN {text} ~ '{MAC_OK}' THEN "
-            f"regexp_replace(upper(regexp_replace({text}, '[^0-9A-Fa-f]', '', 'g')), '(..)(?=.)', '\\1:', 'g') END"
-        )
 
     # -- counts and the issues ---------------------------------------------------------------
 

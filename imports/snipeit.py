@@ -49,7 +49,7 @@ from imports.device_rows import (
     ModelRef,
     SiteIndex,
     check_date_order,
-    date_problems,
+    detail_date_problems,
     split_model,
 )
 from imports.models import ImportRun
@@ -296,7 +296,7 @@ class SnipeAssetStep(DeviceStep):
         notes = self.cell(row, "Notes")
         if notes:
             details["notes"] = notes
-        for name, reason in date_problems(details):
+        for name, reason in detail_date_problems(details):
             problem("Purchase Date" if name == "purchase_date" else "Warranty", str(details[name]), reason)
         holder = self._holder(row, key, problem)
         if problems:

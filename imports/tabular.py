@@ -44,8 +44,7 @@ from imports.device_rows import (
     ModelRef,
     SiteIndex,
     check_date_order,
-    date_problems,
-    normalize_mac,
+    detail_date_problems,
     split_model,
 )
 from imports.models import ImportRun
@@ -56,6 +55,7 @@ from imports.selectors import column_mapping_for
 from imports.snipeit import category_of
 from imports.values import parse_date, parse_int, parse_money
 from inventory.models import Device
+from inventory.rules import MAC_INVALID, mac_normalize
 from people.models import Person
 
 DEVICES = "devices"
@@ -577,12 +577,12 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
             else:
                 details["funding_source"] = code
         raw = self.text(row, "wifi_mac")
-        mac = normalize_mac(raw)
+        mac = mac_normalize(raw)
         if mac is None:
-            problem("wifi_mac", raw, "expected a MAC address of 12 hex digits, e.g. 3C:22:FB:12:34:56")
+            problem("wifi_mac", raw, MAC_INVALID)
         elif mac:
             details["wifi_mac"] = mac
-        for name, reason in date_problems(details):
+        for name, reason in detail_date_problems(details):
             problem(name, str(details[name]), reason)
         for name, limit in (("purchase_order", 64), ("vendor", 120), ("google_device_id", 64)):
             text = self.text(row, name)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.forms import IdChoiceField, ScopedFormMixin
 from core.scoping import CHANGE, VIEW, scope_for
+from inventory import rules
 from inventory.models import Device, DeviceModel
 from sites.models import Location, Site
 
@@ -56,23 +57,20 @@ class DeviceForm(ScopedFormMixin, forms.ModelForm):
         self.fields["asset_tag"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
 
     def clean_wifi_mac(self) -> str:
-        """12 hex digits, with or without ``:``/``-`` separators; stored as ``AA:BB:CC:DD:EE:FF``."""
-        raw = self.cleaned_data.get("wifi_mac", "").strip()
-        if not raw:
-            return ""
-        digits = raw.replace(":", "").replace("-", "").replace(".", "").upper()
-        if len(digits) != 12 or any(c not in "0123456789ABCDEF" for c in digits):
-            raise forms.ValidationError("Expected a MAC address of 12 hex digits, e.g. 3C:22:FB:12:34:56.")
-        return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+        """A MAC address by :func:`inventory.rules.mac_normalize`; stored as ``AA:BB:CC:DD:EE:FF``."""
+        mac = rules.mac_normalize(self.cleaned_data.get("wifi_mac", ""))
+        if mac is None:
+            raise forms.ValidationError(f"{rules.MAC_INVALID[0].upper()}{rules.MAC_INVALID[1:]}.")
+        return mac
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        bought, warranty = data.get("purchase_date"), data.get("warranty_end")
-        today = timezone.localdate()
-        if bought and bought > today:
-            self.add_error("purchase_date", "The purchase date is in the future.")
-        if bought and warranty and warranty < bought:
-            self.add_error("warranty_end", "The warranty cannot end before the purchase date.")
+        # The request runs in the district's time zone (core.middleware), so this is its today.
+        problems = rules.date_problems(
+            purchase_date=data.get("purchase_date"), warranty_end=data.get("warranty_end"), today=timezone.localdate()
+        )
+        for name, problem in problems:
+            self.add_error(name, f"The {self.fields[name].label.lower()} {problem}.")
         return data
 
 
