@@ -138,3 +138,47 @@ def make_world(*, mode: str = District.OwnershipMode.CENTRALIZED) -> World:
         site_auditor=make_user("site-auditor", [(R.AUDITOR, site_a)]),
         nobody=make_user("nobody"),
     )
+
+
+#: Distinctive rows :func:`seed_list_scope` adds (texts no page would show by chance).
+OWN_STUDENT = {"given_name": "Marisol", "family_name": "Abernathy", "student_number": "A-550011",
+               "sourced_id": "src-a-abernathy"}  # fmt: skip
+OTHER_STUDENT = {"given_name": "Zebulon", "family_name": "Quixwell", "student_number": "B-770011",
+                 "sourced_id": "src-b-quixwell"}  # fmt: skip
+OWN_TAG, LENT_TAG, MOVED_TAG, OTHER_TAG = "AAA-1001", "AAA-1002", "MOV-3003", "ZZB-9001"
+
+
+def seed_list_scope(world: World) -> None:
+    """Add rows to ``world`` for the list-scope tests (``core/tests/test_list_scope.py``).
+
+    Site A: student Marisol Abernathy (A-550011) holding AAA-1001; AAA-1002 lent by a district
+    technician to site B's student; MOV-3003, once held by site B's student, now transferred to
+    site A (its history names them). Site B: student Zebulon Quixwell (B-770011) holding
+    ZZB-9001; Ben Okafor holding CB-000002. Writes go through the services (with events).
+    """
+    from custody.services import device_check_in, device_check_out
+    from inventory.services import device_transfer
+
+    own = PersonFactory(home_site=world.site_a, **OWN_STUDENT)
+    other = PersonFactory(home_site=world.site_b, **OTHER_STUDENT)
+    model = world.device_a.model
+    mk = lambda tag, site: DeviceFactory(asset_tag=tag, serial_number=f"SER{tag}", model=model, owner_site=site)  # noqa: E731
+    tech = world.district_tech
+    device_check_out(device=mk(OWN_TAG, world.site_a), person=own, actor=tech)
+    device_check_out(device=world.device_a, person=world.person_a, actor=tech)
+    device_check_out(device=mk(LENT_TAG, world.site_a), person=other, actor=tech)
+    device_check_out(device=mk(OTHER_TAG, world.site_b), person=other, actor=tech)
+    device_check_out(device=world.device_b, person=world.person_b, actor=tech)
+    moved = mk(MOVED_TAG, world.site_b)
+    device_check_out(device=moved, person=other, actor=tech)
+    device_check_in(device=moved, actor=tech)
+    device_transfer(device=moved, to_site=world.site_a, actor=tech)
+
+
+def other_site_markers(world: World) -> list[str]:
+    """Texts of site B's rows that site A's staff must never read in a list, search or export:
+    its students' names, numbers and sourcedIds, its devices' tags and serials, its name."""
+    texts = [world.person_b.family_name, world.person_b.student_number, world.person_b.sourced_id]
+    texts += [world.device_b.asset_tag, world.device_b.serial_number, world.location_b.name, world.site_b.name]
+    texts += [OTHER_STUDENT[k] for k in ("given_name", "family_name", "student_number", "sourced_id")]
+    return texts + [OTHER_TAG, f"SER{OTHER_TAG}"]

@@ -1,6 +1,6 @@
 """Scoping specs for the import pages (see core/tests/test_url_matrix.py)."""
 
-from core.scoping_matrix import UrlSpec
+from core.scoping_matrix import ListScope, UrlSpec
 from imports.models import ImportRun, OrgUnitMapping
 
 
@@ -21,11 +21,11 @@ def _mapping(world, side):
 
 
 SPECS = [
-    UrlSpec("imports:run_list"),
-    UrlSpec("imports:run_new", action="change"),
-    UrlSpec("imports:run_detail", kwargs=_run, object_scoped=True),
-    UrlSpec("imports:run_progress", kwargs=_run, object_scoped=True),
-    UrlSpec("imports:run_issues_csv", kwargs=_run, object_scoped=True),
+    UrlSpec("imports:run_list", lists=ListScope(seed=_run, own=lambda w: ["devices-A.csv"])),
+    UrlSpec("imports:run_new", action="change", lists="a form"),
+    UrlSpec("imports:run_detail", kwargs=_run, object_scoped=True, lists="one run"),
+    UrlSpec("imports:run_progress", kwargs=_run, object_scoped=True, lists="one run's progress"),
+    UrlSpec("imports:run_issues_csv", kwargs=_run, object_scoped=True, lists="one run's issues"),
     UrlSpec(
         "imports:run_commit", kwargs=_run, action="change", object_scoped=True, methods=("post",), post=lambda w, s: {}
     ),
@@ -39,7 +39,8 @@ SPECS = [
         object_scoped=True,
         methods=("get", "post"),
         post=lambda w, s: {"entity": "devices"},
+        lists="a form for one run",
     ),
-    UrlSpec("imports:org_units", action="admin"),
+    UrlSpec("imports:org_units", action="admin", lists="district admins only: every site"),
     UrlSpec("imports:org_unit_delete", kwargs=_mapping, action="admin", methods=("post",), post=lambda w, s: {}),
 ]

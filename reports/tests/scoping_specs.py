@@ -4,12 +4,20 @@ The dashboard and the Sites list keep their specs in core/tests/scoping_specs.py
 other pages of the main menu.
 """
 
-from core.scoping_matrix import UrlSpec
+from core.scoping_matrix import OTHER_SEARCHES, ListScope, UrlSpec, own_custody, own_devices, own_people
+
+#: What each export must show of site A and hide of site B (core/tests/test_list_scope.py).
+_LISTS = {
+    "devices": ListScope(own=own_devices, queries=OTHER_SEARCHES),
+    "people": ListScope(own=own_people, queries=OTHER_SEARCHES),
+    "assignments": ListScope(own=own_custody),
+    "events": ListScope(own=own_custody),
+}
 
 SPECS = [
     # Downloads (reports/export_views.py): scoped like the lists they export.
     *[
-        UrlSpec(f"exports:{name}_{fmt}")
+        UrlSpec(f"exports:{name}_{fmt}", lists=_LISTS[name])
         for name in ("devices", "people", "assignments", "events")
         for fmt in ("csv", "xlsx")
     ],
