@@ -84,9 +84,7 @@ class Extensions:
         self._labels: dict[str, dict[str, str]] = {}
 
     # Panels
-    def register_panel(
-        self, slot: str, *, name: str, template: str, context: PanelContext, order: int = 100
-    ) -> Panel:
+    def register_panel(self, slot: str, *, name: str, template: str, context: PanelContext, order: int = 100) -> Panel:
         """Show ``template`` in ``slot`` on every page that declares it; returns the panel."""
         panel = Panel(slot=slot, name=name, template=template, context=context, order=order)
         self._panels.setdefault(slot, {})[name] = panel

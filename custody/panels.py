@@ -36,7 +36,9 @@ def register(registry: extensions.Extensions = extensions.registry) -> None:
     registry.register_panel(
         "person_detail", name="custody.holdings", template="custody/_person_holdings.html", context=_holdings, order=10
     )
-    registry.register_panel("device_custody", name="custody.holder", template="custody/_device_holder.html", context=_holder)
+    registry.register_panel(
+        "device_custody", name="custody.holder", template="custody/_device_holder.html", context=_holder
+    )
     registry.register_list_hook(
         "device_list",
         name="custody.holder",

@@ -33,7 +33,7 @@ def person_holdings(*, person: Person) -> QuerySet[Assignment]:
     resolved ``person`` through the gate."""
     return (
         Assignment.objects.filter(person=person, checked_in_at__isnull=True)
-        .select_related("device__model", "device__current_site")
+        .select_related("device__model__manufacturer", "device__current_site")
         .order_by("device__asset_tag")
     )
 

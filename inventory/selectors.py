@@ -71,7 +71,9 @@ def device_list(
     device (custody: ``holder``, the open assignment's holder label or None). Returns an
     unordered queryset (callers page it).
     """
-    qs = Device.objects.visible_to(user, action).select_related("model__manufacturer", "current_site", "location")
+    qs: QuerySet[Device] = Device.objects.visible_to(user, action).select_related(
+        "model__manufacturer", "current_site", "location"
+    )
     qs = extensions.registry.annotate_list("device_list", qs, user=user)
     if site_id:
         qs = qs.filter(current_site_id=site_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template import Engine
 from django.utils.safestring import SafeString, mark_safe
 
 from core import extensions
@@ -19,10 +20,11 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def panels(context: template.Context, slot: str, obj: Any = None) -> SafeString:
     """The HTML of every panel registered for ``slot``, in order (empty when none)."""
-    request = context.get("request")
+    request: Any = context.get("request")
+    engine = context.template.engine if context.template is not None else Engine.get_default()
     parts = []
     for panel in extensions.registry.panels(slot):
         own = panel.context(request, obj)
         with context.push(**own):
-            parts.append(context.template.engine.get_template(panel.template).render(context))
+            parts.append(engine.get_template(panel.template).render(context))
     return mark_safe("".join(parts))  # each part is an autoescaped template rendering
