@@ -26,7 +26,7 @@ def test_every_write_records_exactly_one_event_with_before_and_after(world):
     device = services.device_create(
         actor=world.district_tech, asset_tag="0041873", model=model, owner_site=world.site_a, serial_number="S-1"
     )
-    other_room = LocationFactory(site=world.site_b)
+    other_room = LocationFactory(site=world.site_b, name="Back office")  # not a sequence name: "Room 12" is taken
     steps = [
         (lambda d: services.device_update(device=d, actor=world.district_tech, vendor="CDW-G"), "updated", {"vendor": "CDW-G"}),
         (lambda d: services.device_move(device=d, location=world.location_a, actor=world.district_tech), "moved", {"location": str(world.location_a)}),
