@@ -1,4 +1,10 @@
-"""Writes to staff users and their roles."""
+"""Writes to staff users and their roles.
+
+Granting, changing and revoking a role each write a change log entry (:mod:`core.changelog`)
+in the same transaction, about the role and listed on the user's history (``parent``); the
+Django admin's role editing goes through these functions too (``accounts/admin.py``).
+``source=None`` means web when an actor is given, command otherwise.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 
-from accounts.models import StaffRole
+from accounts.models import DISTRICT_ONLY_ROLES, SITE_ONLY_ROLES, StaffRole
+from core.changelog import Action, change_log_record, resolve_source
+from core.scoping import forget_scope
+from core.types import Actor
 from sites.models import Site
 
 
@@ -21,6 +30,8 @@ def staff_user_create(
     first_name: str = "",
     last_name: str = "",
     email: str = "",
+    actor: Actor | None = None,
+    source: str | None = None,
 ) -> AbstractUser:
     """Create a staff login with its roles, e.g. ``[("site_technician", lincoln)]``.
 
@@ -30,30 +41,89 @@ def staff_user_create(
     District admins also get Django admin access (``is_staff``/``is_superuser``).
     Raises ``django.db.IntegrityError`` for a taken username, ``ValueError`` for a role
     held at the wrong level (site roles need a site; district roles must not have one).
+    Each role granted is logged.
     """
     User = get_user_model()
     user = User.objects.create_user(
         username=username, password=password, first_name=first_name, last_name=last_name, email=email
     )
     for role, site in roles:
-        staff_role_grant(user=user, role=role, site=site)
+        staff_role_grant(user=user, role=role, site=site, actor=actor, source=source)
     return user
 
 
-@transaction.atomic
-def staff_role_grant(*, user: Any, role: str, site: Site | None) -> StaffRole:
-    """Give ``user`` a role district-wide (``site=None``) or at one site."""
-    from accounts.models import DISTRICT_ONLY_ROLES, SITE_ONLY_ROLES
-
+def _check(role: str, site: Site | None) -> None:
     if role not in StaffRole.Role.values:
         raise ValueError(f"Unknown role '{role}'.")
     if role in DISTRICT_ONLY_ROLES and site is not None:
         raise ValueError(f"{role} is a district-wide role; give no site.")
     if role in SITE_ONLY_ROLES and site is None:
         raise ValueError(f"{role} is held at a site; give one.")
-    granted, _ = StaffRole.objects.get_or_create(user=user, role=role, site=site)
-    if role == StaffRole.Role.DISTRICT_ADMIN and not user.is_staff:
+
+
+def _values(staff_role: StaffRole) -> dict[str, Any]:
+    return {"role": staff_role.role, "site": staff_role.site.name if staff_role.site_id else "district-wide"}
+
+
+def _admin_access(user: Any) -> None:
+    """District admins get Django admin access (``is_staff``/``is_superuser``)."""
+    if not user.is_staff and user.staff_roles.filter(role=StaffRole.Role.DISTRICT_ADMIN).exists():
         user.is_staff = True
         user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])
+
+
+@transaction.atomic
+def staff_role_grant(
+    *, user: Any, role: str, site: Site | None, actor: Actor | None = None, source: str | None = None, note: str = ""
+) -> StaffRole:
+    """Give ``user`` a role district-wide (``site=None``) or at one site; a role already held
+    is returned as it is (nothing logged). Raises ``ValueError`` for an unknown role or one
+    held at the wrong level."""
+    _check(role, site)
+    granted, created = StaffRole.objects.get_or_create(user=user, role=role, site=site)
+    if created:
+        change_log_record(
+            actor=actor, source=resolve_source(actor=actor, source=source), obj=granted, action=Action.CREATED,
+            before={}, after=_values(granted), site_id=granted.site_id, parent=user, note=note,
+        )  # fmt: skip
+    _admin_access(user)
+    forget_scope(user)
     return granted
+
+
+@transaction.atomic
+def staff_role_update(
+    *, staff_role: StaffRole, role: str, site: Site | None, actor: Actor | None, source: str | None = None
+) -> StaffRole:
+    """Change which role a grant is, or where it is held; logged with before → after.
+    Raises ``ValueError`` for a role held at the wrong level, ``IntegrityError`` when the user
+    holds that role there already."""
+    _check(role, site)
+    current = StaffRole.objects.select_for_update().select_related("site", "user").get(pk=staff_role.pk)
+    old = _values(current)
+    current.role, current.site = role, site
+    current.save(update_fields=["role", "site"])
+    new = _values(current)
+    changed = [k for k in new if new[k] != old[k]]
+    change_log_record(
+        actor=actor, source=resolve_source(actor=actor, source=source), obj=current, action=Action.CHANGED,
+        before={k: old[k] for k in changed}, after={k: new[k] for k in changed}, site_id=current.site_id,
+        parent=current.user,
+    )  # fmt: skip
+    _admin_access(current.user)
+    forget_scope(current.user)
+    return current
+
+
+@transaction.atomic
+def staff_role_revoke(*, staff_role: StaffRole, actor: Actor | None, source: str | None = None, note: str = "") -> None:
+    """Take a role away (the user keeps their login); logged on the user's history. Django
+    admin access granted with a district admin role stays until changed on the user."""
+    change_log_record(
+        actor=actor, source=resolve_source(actor=actor, source=source), obj=staff_role, action=Action.DELETED,
+        before=_values(staff_role), after={}, site_id=staff_role.site_id, parent=staff_role.user, note=note,
+    )  # fmt: skip
+    user = staff_role.user
+    staff_role.delete()
+    forget_scope(user)

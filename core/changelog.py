@@ -49,6 +49,14 @@ def actor_label(actor: Actor | None) -> str:
     return f"{full} ({actor.get_username()})" if full else actor.get_username()
 
 
+def resolve_source(*, actor: Actor | None, source: str | None) -> str:
+    """``source`` when given; otherwise web for an authenticated actor, command for none
+    (a management command or the demo generator acting as the system)."""
+    if source is not None:
+        return source
+    return Source.WEB if actor is not None and getattr(actor, "is_authenticated", False) else Source.COMMAND
+
+
 def object_type(model: type[models.Model] | models.Model) -> str:
     """``"app_label.model"`` of a model class or instance, e.g. ``"people.person"``."""
     return model._meta.label_lower

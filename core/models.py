@@ -80,3 +80,9 @@ class ChangeLog(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.object_type} {self.object_id} {self.action} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def change_rows(self) -> list[tuple[str, str | None, str]]:
+        """``[(field label, before, after)]`` in words (see :func:`core.changelog.change_rows`)."""
+        from core.changelog import change_rows
+
+        return change_rows(self)

@@ -14,11 +14,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from core.changelog import Action, change_log_record, changes, resolve_source, snapshot
 from core.errors import ConflictError, DomainError, WrongStateError
 from core.scoping import CHANGE, get_visible_or_404, person_label_for
+from core.types import Actor
 from inventory import rules
 from inventory.events import event_record
-from inventory.models import Device, DeviceEvent, DeviceModel
+from inventory.models import Device, DeviceEvent, DeviceModel, Manufacturer
 from sites.models import Location, Site
 
 Status = Device.Status
@@ -537,3 +539,87 @@ def device_bundle(
 def device_get_or_404(*, user: Any, pk: Any, action: str = "view") -> Device:
     """Resolve a device id from a request through the scoping gate (404 when out of scope)."""
     return get_visible_or_404(Device.objects.select_related("model", "current_site", "owner_site"), user, action, pk=pk)
+
+
+# --- reference data: manufacturers and device models (each change logged, core.changelog) ---
+# Replacement costs are what fees will charge, so every change to them keeps actor, time and
+# before → after. ``source=None`` means web when an actor is given, command otherwise.
+
+
+def _reference_save(obj: Any, *, action: str, before: dict[str, Any], after: dict[str, Any], actor: Actor | None,
+                    source: str | None) -> None:  # fmt: skip
+    obj.full_clean()
+    obj.save()
+    change_log_record(
+        actor=actor, source=resolve_source(actor=actor, source=source), obj=obj, action=action, before=before,
+        after=after,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def manufacturer_create(*, name: str, actor: Actor | None, source: str | None = None) -> Manufacturer:
+    """Add a device maker (``ValidationError`` when the name is taken); logged."""
+    maker = Manufacturer(name=name.strip())
+    _reference_save(maker, action=Action.CREATED, before={}, after={"name": maker.name}, actor=actor, source=source)
+    return maker
+
+
+@transaction.atomic
+def manufacturer_update(
+    *, manufacturer: Manufacturer, name: str, actor: Actor | None, source: str | None = None
+) -> Manufacturer:
+    """Rename a device maker; logged when the name changed."""
+    maker = Manufacturer.objects.select_for_update().get(pk=manufacturer.pk)
+    before, after = changes(instance=maker, new_values={"name": name.strip()})
+    maker.name = name.strip()
+    _reference_save(maker, action=Action.CHANGED, before=before, after=after, actor=actor, source=source)
+    return maker
+
+
+@transaction.atomic
+def manufacturer_delete(*, manufacturer: Manufacturer, actor: Actor | None, source: str | None = None) -> None:
+    """Remove a maker no model or device uses (``ProtectedError`` otherwise); logged."""
+    change_log_record(
+        actor=actor, source=resolve_source(actor=actor, source=source), obj=manufacturer, action=Action.DELETED,
+        before={"name": manufacturer.name}, after={},
+    )  # fmt: skip
+    manufacturer.delete()
+
+
+@transaction.atomic
+def device_model_create(*, actor: Actor | None, source: str | None = None, **fields: Any) -> DeviceModel:
+    """Add a device model (``manufacturer``, ``name``, ``model_number``, ``category``,
+    ``replacement_cost`` as ``Decimal`` USD, ``service_life_months``, ``auto_update_expiration``).
+    Raises ``ValidationError`` for an invalid or duplicate model; logged."""
+    model = DeviceModel(**fields)
+    model.full_clean()
+    model.save()
+    change_log_record(
+        actor=actor, source=resolve_source(actor=actor, source=source), obj=model, action=Action.CREATED,
+        before={}, after=snapshot(model),
+    )  # fmt: skip
+    return model
+
+
+@transaction.atomic
+def device_model_update(
+    *, device_model: DeviceModel, actor: Actor | None, source: str | None = None, **fields: Any
+) -> DeviceModel:
+    """Change a device model's fields (e.g. ``replacement_cost=Decimal("319.00")``); logged with
+    before → after of the fields that changed. Raises ``ValidationError`` for an invalid value."""
+    model = DeviceModel.objects.select_for_update().select_related("manufacturer").get(pk=device_model.pk)
+    before, after = changes(instance=model, new_values=fields)
+    for name, value in fields.items():
+        setattr(model, name, value)
+    _reference_save(model, action=Action.CHANGED, before=before, after=after, actor=actor, source=source)
+    return model
+
+
+@transaction.atomic
+def device_model_delete(*, device_model: DeviceModel, actor: Actor | None, source: str | None = None) -> None:
+    """Remove a model no device uses (``ProtectedError`` otherwise); logged."""
+    change_log_record(
+        actor=actor, source=resolve_source(actor=actor, source=source), obj=device_model, action=Action.DELETED,
+        before=snapshot(device_model), after={},
+    )  # fmt: skip
+    device_model.delete()

@@ -1,4 +1,9 @@
-"""Writes to district settings and sites."""
+"""Writes to district settings, sites and locations.
+
+Each write records a change log entry (:mod:`core.changelog`) in its own transaction: who,
+when, from where (``source``: web, admin, command…), before → after of the changed fields.
+``source=None`` means web when an actor is given, command otherwise (the demo generator).
+"""
 
 from __future__ import annotations
 
@@ -6,27 +11,124 @@ from typing import Any
 
 from django.db import transaction
 
-from sites.models import District, Site
+from core.changelog import Action, change_log_record, changes, resolve_source, snapshot
+from core.types import Actor
+from sites.models import District, Location, Site
+
+
+def _source(actor: Actor | None, source: str | None) -> str:
+    return resolve_source(actor=actor, source=source)
+
+
+def _apply(obj: Any, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Compute before → after of ``fields`` on ``obj``, then assign them."""
+    before, after = changes(instance=obj, new_values=fields)
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    return before, after
 
 
 @transaction.atomic
-def district_update(*, actor: Any, **fields: Any) -> District:
+def district_update(*, actor: Actor | None, source: str | None = None, note: str = "", **fields: Any) -> District:
     """Save district settings (name, time_zone, ownership_mode, fee_collector, school-year start).
 
-    Changing the ownership mode changes which staff manage which devices at once.
+    Changing the ownership mode changes which staff manage which devices at once, so every
+    change is logged (object: the district row; no site). Raises ``ValidationError`` for an
+    invalid value (nothing is saved or logged).
     """
     district = District.objects.select_for_update().get_or_create(pk=1)[0]
-    for name, value in fields.items():
-        setattr(district, name, value)
+    before, after = _apply(district, fields)
     district.full_clean()
     district.save()
+    change_log_record(
+        actor=actor, source=_source(actor, source), obj=district, action=Action.CHANGED, before=before, after=after,
+        note=note,
+    )  # fmt: skip
     return district
 
 
 @transaction.atomic
-def site_create(*, code: str, name: str, kind: str = Site.Kind.SCHOOL, **fields: Any) -> Site:
-    """Create a site with a unique code."""
+def site_create(
+    *,
+    code: str,
+    name: str,
+    kind: str = Site.Kind.SCHOOL,
+    actor: Actor | None = None,
+    source: str | None = None,
+    **fields: Any,
+) -> Site:
+    """Create a site with a unique code (``ValidationError`` when taken or invalid); logged."""
     site = Site(code=code.strip(), name=name.strip(), kind=kind, **fields)
     site.full_clean()
     site.save()
+    change_log_record(
+        actor=actor, source=_source(actor, source), obj=site, action=Action.CREATED, before={}, after=snapshot(site),
+        site_id=site.pk,
+    )  # fmt: skip
     return site
+
+
+@transaction.atomic
+def site_update(*, site: Site, actor: Actor | None, source: str | None = None, **fields: Any) -> Site:
+    """Change a site's fields (code, name, kind, grades, state_id, sourced_id, active); logged
+    when something changed. Raises ``ValidationError`` for an invalid value."""
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    before, after = _apply(site, fields)
+    site.full_clean()
+    site.save()
+    change_log_record(
+        actor=actor, source=_source(actor, source), obj=site, action=Action.CHANGED, before=before, after=after,
+        site_id=site.pk,
+    )  # fmt: skip
+    return site
+
+
+@transaction.atomic
+def site_delete(*, site: Site, actor: Actor | None, source: str | None = None) -> None:
+    """Delete a site (the database refuses while devices, people or locations refer to it:
+    ``ProtectedError``); the entry keeps its fields and name."""
+    change_log_record(
+        actor=actor, source=_source(actor, source), obj=site, action=Action.DELETED, before=snapshot(site), after={},
+        site_id=site.pk,
+    )  # fmt: skip
+    site.delete()
+
+
+@transaction.atomic
+def location_create(
+    *, site: Site, name: str, actor: Actor | None, source: str | None = None, **fields: Any
+) -> Location:
+    """Add a location (room, cart, shelf) to ``site``; logged on the site's history too."""
+    location = Location(site=site, name=name.strip(), **fields)
+    location.full_clean()
+    location.save()
+    change_log_record(
+        actor=actor, source=_source(actor, source), obj=location, action=Action.CREATED, before={},
+        after=snapshot(location, ["name", "kind", "active"]), site_id=site.pk, parent=site,
+    )  # fmt: skip
+    return location
+
+
+@transaction.atomic
+def location_update(*, location: Location, actor: Actor | None, source: str | None = None, **fields: Any) -> Location:
+    """Change a location's name, kind or active flag; logged on its site's history too."""
+    location = Location.objects.select_for_update().select_related("site").get(pk=location.pk)
+    before, after = _apply(location, fields)
+    location.full_clean()
+    location.save()
+    change_log_record(
+        actor=actor, source=_source(actor, source), obj=location, action=Action.CHANGED, before=before, after=after,
+        site_id=location.site_id, parent=location.site,
+    )  # fmt: skip
+    return location
+
+
+@transaction.atomic
+def location_delete(*, location: Location, actor: Actor | None, source: str | None = None) -> None:
+    """Delete a location (devices there lose their location: ``SET NULL``); logged on its site."""
+    change_log_record(
+        actor=actor, source=_source(actor, source), obj=location, action=Action.DELETED,
+        before=snapshot(location, ["name", "kind", "active"]), after={}, site_id=location.site_id,
+        parent=location.site,
+    )  # fmt: skip
+    location.delete()
