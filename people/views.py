@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from core.changelog import change_log_for
 from core.paging import keyset_page
 from core.scoping import VIEW, get_visible_or_404
 from core.views import HtmxHttpRequest, ledger_view
@@ -50,6 +51,7 @@ def person_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         {
             "person": person,
             "guardians": person.guardians.all(),
+            "change_log": change_log_for(obj=person, user=request.user),
         },
     )
 
