@@ -50,7 +50,9 @@ from custody.models import Assignment
 from imports import services
 from imports.pipeline import CREATED, SKIPPED, UNCHANGED, UPDATED, Change, Item, RowError, Step
 from imports.reading import Row
+from inventory import bulk as inventory_bulk
 from inventory import rules
+from inventory.events import actor_label
 from inventory.models import Device, DeviceEvent, DeviceLastSeen, DeviceModel, Manufacturer
 from people.models import Person
 from sites.models import Location, Site
@@ -691,8 +693,7 @@ class DeviceStep(SecondaryKeyStep):
         catalog = self.model_catalog()
         models = [c.data for c in changes if c.entity == "models"]
         if models:
-            created = services.import_device_models_write(
-                run=run,
+            created = inventory_bulk.device_models_write(
                 models=[
                     {"manufacturer": ref.manufacturer, "name": ref.name, "model_number": ref.model_number or "",
                      "category": ref.category, "auto_update_expiration": ref.auto_update_expiration}
@@ -712,26 +713,28 @@ class DeviceStep(SecondaryKeyStep):
                 plan.row["model_id"], plan.row["manufacturer_id"] = resolved
         creates = [plan for plan in device_plans if plan.pk is None]
         updates = [plan for plan in device_plans if plan.pk is not None]
-        ids = services.import_devices_write(
-            run=run,
+        ids = inventory_bulk.devices_write(
             creates=[plan.row for plan in creates],
             updates=[(plan.row, [_field_name(n) for n in plan.names]) for plan in updates],
         )
         for plan in creates:
-            plan.pk = ids[plan.row["asset_tag"].lower()]
+            plan.pk = ids[rules.tag_key(plan.row["asset_tag"])]
         self._inserted += len(creates)
         if self._inserted >= self._analyze_at:
             # Keep the planner's statistics up with a table filled in this transaction.
             services.import_statistics_refresh(models_=[Device])
             self._analyze_at = 2 * self._inserted
-        services.import_device_events_insert(
-            run=run,
+        mark = inventory_bulk.ImportMark(
+            run_id=run.pk, actor_id=run.actor_id, actor_label=run.actor_label or actor_label(run.actor)
+        )
+        inventory_bulk.device_events_insert(
+            mark=mark,
             events=[(plan.pk, kind, before, after) for plan in device_plans for kind, before, after in plan.events],
         )
         seen = [c for c in changes if c.entity == "last_seen"]
         if seen:
-            services.import_last_seen_write(
-                run=run,
+            inventory_bulk.last_seen_write(
+                mark=mark,
                 creates=[{"device_id": c.data[0].pk, **c.data[2]} for c in seen if c.outcome == CREATED],
                 updates=[{"pk": c.data[1], **c.data[2]} for c in seen if c.outcome == UPDATED],
                 fields=LAST_SEEN_FIELDS,

@@ -47,7 +47,6 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from core.bulk import bulk_load, insert_select
 from core.scoping import VIEW
 from imports.device_rows import ModelRef, lines_text, split_model
 from imports.google import GoogleDeviceStep, GoogleImporter, model_category, parse_aue
@@ -72,10 +71,15 @@ from imports.staging import (
     set_based_enabled,
 )
 from imports.values import parse_datetime, parse_identifier
+from inventory import bulk as inventory_bulk
 from inventory import rules
-from inventory.models import Device, DeviceEvent, DeviceLastSeen
+from inventory.events import actor_label
+from inventory.models import Device, DeviceLastSeen
 
 log = logging.getLogger(__name__)
+
+# The plan's outcomes are the ones inventory.bulk.staged_devices_apply writes.
+assert (CREATED, UPDATED) == (inventory_bulk.CREATED, inventory_bulk.UPDATED)
 
 #: Our column names the statements read (the step's columns but the annotated user).
 USED = (
@@ -113,8 +117,6 @@ def sync_vouched(expr: str) -> str:
     return f"CASE WHEN {expr} ~ %(sync_ok)s THEN substr({expr}, 9, 2)::int <= {days} ELSE false END"
 
 
-#: New devices from which their ids are reserved as one range of the sequence (else one by one).
-ID_RANGE_AT_LEAST = 10_000
 #: Bumped when the staged table's layout changes (an older preview's table is then reloaded).
 STAGE_VERSION = 2
 
@@ -774,16 +776,14 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
 
     def _apply(self) -> None:
         """Models, devices, events and last-seen facts of the planned rows (in the caller's
-        transaction)."""
-        from imports import services
+        transaction), written by ``inventory.bulk``."""
 
         sql, t, run = self.sql, self._t, self.importer.run
         plan = t("plan")
         now = timezone.now()
         created_models = t("newmodels")
         if self.new_models:
-            made = services.import_device_models_write(
-                run=run,
+            made = inventory_bulk.device_models_write(
                 models=[{"manufacturer": maker, "name": name, "model_number": "", "category": category,
                          "auto_update_expiration": aue} for _key, maker, name, category, aue in self.new_models],
             )  # fmt: skip
@@ -796,160 +796,15 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                 f"UPDATE {plan} p SET model_pk = c.model_id, maker_pk = c.maker_id FROM {created_models} c "
                 f"WHERE p.model_pk IS NULL AND p.model_key = c.key AND p.outcome = '{CREATED}'"
             )
-        device = Device._meta.db_table
-        # The new devices' ids, drawn from the table's sequence, in a narrow table (updating the
-        # wide plan table would rewrite every row). Many ids are reserved as one range: with
-        # other writers to the devices locked out (reads go on) no one else draws from the
-        # sequence, so nextval, then setval past the range, hands this import the whole range.
-        (created,) = sql.one(f"SELECT count(*) FROM {plan} WHERE outcome = '{CREATED}'")
-        sequence = f"pg_get_serial_sequence('{device}', 'id')"
-        newids = t("newids")
-        if created >= ID_RANGE_AT_LEAST:
-            sql.run(f"LOCK TABLE {device} IN SHARE ROW EXCLUSIVE MODE")
-            (first,) = sql.one(f"SELECT nextval({sequence})")
-            sql.run(f"SELECT setval({sequence}, %s)", [int(first) + int(created) - 1])
-            sql.run(
-                f"CREATE UNLOGGED TABLE {newids} AS SELECT line, %s + row_number() OVER (ORDER BY line) - 1 AS id "
-                f"FROM {plan} WHERE outcome = '{CREATED}'",
-                [int(first)],
-            )
-        else:
-            sql.run(
-                f"CREATE UNLOGGED TABLE {newids} AS SELECT line, nextval({sequence}) AS id "
-                f"FROM {plan} WHERE outcome = '{CREATED}'"
-            )
-        with bulk_load(Device, rows=int(created), sql=sql):
-            insert_select(
-                Device,
-                {
-                    "id": "n.id",
-                    "asset_tag": "p.new_tag",
-                    "serial_number": "p.serial",
-                    "manufacturer_id": "p.maker_pk",
-                    "model_id": "p.model_pk",
-                    "status": f"'{Device.Status.IN_STOCK}'",
-                    "owner_site_id": "p.site_id",
-                    "current_site_id": "p.site_id",
-                    "location_id": "NULL",
-                    "wifi_mac": "coalesce(p.mac_norm, '')",
-                    "google_device_id": "p.devid",
-                },
-                f"FROM {plan} p JOIN {t('newids')} n ON n.line = p.line ORDER BY p.line",
-                now,
-                sql,
-            )
-            sql.run(
-                f"""
-                UPDATE {device} d SET
-                  asset_tag = CASE WHEN p.tag_change THEN p.tag ELSE d.asset_tag END,
-                  serial_number = CASE WHEN p.serial_change THEN p.serial ELSE d.serial_number END,
-                  wifi_mac = CASE WHEN p.mac_change THEN p.mac_norm ELSE d.wifi_mac END,
-                  google_device_id = CASE WHEN p.devid_change THEN p.devid ELSE d.google_device_id END,
-                  current_site_id = CASE WHEN p.transfer THEN p.site_id ELSE d.current_site_id END,
-                  location_id = CASE WHEN p.transfer THEN NULL ELSE d.location_id END,
-                  updated_at = %(now)s
-                FROM {plan} p WHERE p.device_id = d.id AND p.outcome = '{UPDATED}'
-                """,
-                {"now": now},
-            )
-        self._events(now)
-        if self.has_last_seen:
-            self._last_seen(now)
-
-    def _events(self, now: Any) -> None:
-        """``created`` / ``updated`` / ``transferred`` events, in line order (updated before
-        transferred, as the Python path writes them)."""
-        from inventory.events import actor_label
-
-        sql, t, run = self.sql, self._t, self.importer.run
-        plan = t("plan")
-        label = run.actor_label or actor_label(run.actor)
-        kinds = DeviceEvent.Kind
-        site_code = "(SELECT code FROM sites_site WHERE id = {})"
-        before_updated = (
-            "jsonb_strip_nulls(jsonb_build_object("
-            "'asset_tag', CASE WHEN p.tag_change THEN p.old_tag END, "
-            "'serial_number', CASE WHEN p.serial_change THEN p.old_serial END, "
-            "'wifi_mac', CASE WHEN p.mac_change THEN coalesce(p.old_mac, '') END, "
-            "'google_device_id', CASE WHEN p.devid_change THEN coalesce(p.old_devid, '') END))"
-        )
-        after_updated = (
-            "jsonb_strip_nulls(jsonb_build_object("
-            "'asset_tag', CASE WHEN p.tag_change THEN p.tag END, "
-            "'serial_number', CASE WHEN p.serial_change THEN p.serial END, "
-            "'wifi_mac', CASE WHEN p.mac_change THEN p.mac_norm END, "
-            "'google_device_id', CASE WHEN p.devid_change THEN p.devid END))"
-        )
-        source = f"""
-            FROM (
-              SELECT p.line, 0 AS ord, n.id AS device_id, '{kinds.CREATED}' AS kind, '{{}}'::jsonb AS before,
-                     jsonb_build_object('asset_tag', p.new_tag, 'status', '{Device.Status.IN_STOCK}',
-                                        'owner_site', ns.code, 'current_site', ns.code) AS after
-              FROM {plan} p JOIN {t("newids")} n ON n.line = p.line JOIN sites_site ns ON ns.id = p.site_id
-              UNION ALL
-              SELECT p.line, 1, p.device_id, '{kinds.UPDATED}', {before_updated}, {after_updated}
-              FROM {plan} p
-              WHERE p.outcome = '{UPDATED}' AND (p.tag_change OR p.serial_change OR p.mac_change OR p.devid_change)
-              UNION ALL
-              SELECT p.line, 2, p.device_id, '{kinds.TRANSFERRED}',
-                     jsonb_build_object('current_site', {site_code.format("p.old_site")}, 'location', p.old_location),
-                     jsonb_build_object('current_site', {site_code.format("p.site_id")}, 'location', NULL)
-              FROM {plan} p WHERE p.outcome = '{UPDATED}' AND p.transfer
-            ) e ORDER BY e.line, e.ord
-        """
-        (events,) = sql.one(
-            f"SELECT count(*) FILTER (WHERE outcome = '{CREATED}') + count(*) FILTER (WHERE outcome = '{UPDATED}' "
-            f"AND (tag_change OR serial_change OR mac_change OR devid_change)) + count(*) FILTER (WHERE "
-            f"outcome = '{UPDATED}' AND transfer) FROM {plan}"
-        )
-        with bulk_load(DeviceEvent, rows=int(events), sql=sql):
-            insert_select(
-                DeviceEvent,
-                {
-                    "device_id": "e.device_id",
-                    "occurred_at": "%(now)s",
-                    "kind": "e.kind",
-                    "actor_id": "%(actor)s::int",
-                    "actor_label": "%(label)s",
-                    "person_id": "NULL",
-                    "person_label": "''",
-                    "before": "e.before",
-                    "after": "e.after",
-                    "note": "''",
-                    "source": f"'{DeviceEvent.Source.IMPORT}'",
-                    "import_run_id": str(int(run.pk)),
-                },
-                source,
-                now,
-                sql,
-                {"actor": run.actor_id, "label": label},
-            )
-
-    def _last_seen(self, now: Any) -> None:
-        sql, t, run = self.sql, self._t, self.importer.run
-        plan = t("plan")
-        fields = {
-            "last_sync": "p.sync_value",
-            "recent_user": "p.recent_user",
-            "os_version": "p.os_version",
-            "auto_update_expiration": "p.aue_value",
-            "boot_mode": "p.boot_mode",
-            "google_status": "p.google_status",
-        }
-        (new_facts,) = sql.one(f"SELECT count(*) FROM {plan} WHERE ls_outcome = '{CREATED}'")
-        with bulk_load(DeviceLastSeen, rows=int(new_facts), sql=sql):
-            insert_select(
-                DeviceLastSeen,
-                {"device_id": "coalesce(n.id, p.device_id)", **fields, "source_run_id": str(int(run.pk))},
-                f"FROM {plan} p LEFT JOIN {t('newids')} n ON n.line = p.line WHERE p.ls_outcome = '{CREATED}' ORDER BY p.line",
-                now,
-                sql,
-            )
-        assignments = ", ".join(f"{name} = {expr}" for name, expr in fields.items())
-        sql.run(
-            f"UPDATE {DeviceLastSeen._meta.db_table} l SET {assignments}, source_run_id = %(run)s, "
-            f"updated_at = %(now)s FROM {plan} p WHERE p.ls_id = l.id AND p.ls_outcome = '{UPDATED}'",
-            {"run": run.pk, "now": now},
+        inventory_bulk.staged_devices_apply(
+            sql,
+            plan=plan,
+            newids=t("newids"),
+            mark=inventory_bulk.ImportMark(
+                run_id=run.pk, actor_id=run.actor_id, actor_label=run.actor_label or actor_label(run.actor)
+            ),
+            has_last_seen=self.has_last_seen,
+            now=now,
         )
 
     # -- clean-up ----------------------------------------------------------------------------

@@ -7,14 +7,15 @@
   :func:`column_mapping_remember`.
 * Bulk writes importers make, each in one transaction (nested in the pipeline's):
   :func:`import_sites_write`, :func:`import_district_rename`, :func:`import_people_write`,
-  :func:`import_guardians_write`, and :func:`import_device_events_write` for device importers
-  (every change to a device's custody, status or site needs its event, in the same transaction).
+  :func:`import_guardians_write`. Device importers write through ``inventory.bulk`` (devices,
+  models, last-seen facts and their events, in the same transaction) and
+  ``custody.services`` (check-outs).
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,6 @@ from core.scoping import scope_for
 from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
 from imports.pipeline import importer_class
 from inventory.events import actor_label
-from inventory.models import Device, DeviceEvent
 from people.models import GuardianContact, Person
 from sites.models import Site
 from sites.services import district_update
@@ -327,35 +327,6 @@ def import_guardians_write(
 
 
 @transaction.atomic
-def import_device_events_write(
-    *, run: ImportRun, events: Iterable[tuple[Device, str, dict[str, Any], dict[str, Any]]], person: Any = None
-) -> int:
-    """Append one DeviceEvent per ``(device, kind, before, after)``, marked with the run
-    (``source="import"``, ``import_run_id``, the run's actor). For device importers: call it
-    in the same transaction as the device writes. Returns how many were written."""
-    label = run.actor_label or actor_label(run.actor)
-    now = timezone.now()
-    rows = [
-        DeviceEvent(
-            device=device,
-            kind=kind,
-            occurred_at=now,
-            actor=run.actor,
-            actor_label=label,
-            person=person,
-            person_label=person.label if person is not None else "",
-            before=before,
-            after=after,
-            source=DeviceEvent.Source.IMPORT,
-            import_run_id=run.pk,
-        )
-        for device, kind, before, after in events
-    ]
-    DeviceEvent.objects.bulk_create(rows, batch_size=WRITE_BATCH)
-    return len(rows)
-
-
-@transaction.atomic
 def import_run_refuse(*, run: ImportRun, reason: str) -> ImportRun:
     """Mark a previewed run rejected without applying it (e.g. the command line's
     all-or-nothing run with row errors)."""
@@ -367,151 +338,6 @@ def import_run_refuse(*, run: ImportRun, reason: str) -> ImportRun:
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
     return run
-
-
-# --------------------------------------------------------------------------- device importers (Google, Snipe-IT, CSV/XLSX)
-
-
-def _lower_key(*parts: str) -> tuple[str, ...]:
-    return tuple(part.strip().lower() for part in parts)
-
-
-@transaction.atomic
-def import_device_models_write(
-    *, run: ImportRun, models: Sequence[dict[str, Any]]
-) -> dict[tuple[str, ...], tuple[int, int]]:
-    """Create the device models rows need (never from a rejected row: callers pass only
-    models of planned changes). Each is ``{"manufacturer": "Lenovo", "name": "100e Chromebook
-    Gen 3", "model_number": "", "category": "chromebook", "auto_update_expiration": date | None}``.
-
-    Manufacturers are found by name ignoring case (created when missing); a model with the
-    same manufacturer, name and number (ignoring case) is reused. Returns
-    ``(manufacturer, name, number)`` in lower case → ``(model id, manufacturer id)``.
-    """
-    from django.db.models.functions import Lower
-
-    from inventory.models import DeviceModel, Manufacturer
-
-    makers = {name.lower(): pk for pk, name in Manufacturer.objects.values_list("pk", "name")}
-    for spec in models:
-        name = spec["manufacturer"].strip()[:100]
-        if name.lower() not in makers:
-            makers[name.lower()] = Manufacturer.objects.create(name=name).pk
-    found: dict[tuple[str, ...], tuple[int, int]] = {}
-    for spec in models:
-        maker_id = makers[spec["manufacturer"].strip()[:100].lower()]
-        key = _lower_key(spec["manufacturer"], spec["name"], spec.get("model_number", ""))
-        existing = (
-            DeviceModel.objects.annotate(name_lower=Lower("name"), number_lower=Lower("model_number"))
-            .filter(manufacturer_id=maker_id, name_lower=key[1], number_lower=key[2])
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if existing is None:
-            existing = DeviceModel.objects.create(
-                manufacturer_id=maker_id,
-                name=spec["name"].strip()[:150],
-                model_number=spec.get("model_number", "").strip()[:100],
-                category=spec["category"],
-                auto_update_expiration=spec.get("auto_update_expiration"),
-            ).pk
-        found[key] = (existing, maker_id)
-    return found
-
-
-@transaction.atomic
-def import_devices_write(
-    *,
-    run: ImportRun,
-    creates: Sequence[dict[str, Any]],
-    updates: Sequence[tuple[dict[str, Any], Sequence[str]]],
-) -> dict[str, int]:
-    """Insert devices and update others, set-based (COPY / UPDATE … FROM on PostgreSQL).
-
-    ``creates``: ``{attname: value}`` (``asset_tag``, ``serial_number``, ``manufacturer_id``,
-    ``model_id``, ``status``, ``owner_site_id``, ``current_site_id``, details…; the rest get
-    their defaults). ``updates``: ``({"pk": id, attname: value, …}, field names changed)``;
-    rows are grouped by their field names and ``updated_at`` is set. Returns lower(asset tag)
-    → id of the inserted devices (new devices are live, so their tags are unique).
-
-    The caller checks the rules of ``inventory.services.device_create``/``device_update``
-    first (asset tag unique among live devices, serial unique per maker; the database
-    constraints stay the last line) and writes the events in the same transaction with
-    :func:`import_device_events_write`.
-    """
-    from django.db.models.functions import Lower
-
-    if creates:
-        insert_rows(Device, creates)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row, names in updates:
-        groups.setdefault(tuple(sorted(names)), []).append(row)
-    for names, rows in groups.items():
-        update_rows(Device, rows, [*names, "updated_at"])
-    if not creates:
-        return {}
-    tags = [row["asset_tag"].lower() for row in creates]
-    found: dict[str, int] = {}
-    for start in range(0, len(tags), 2000):
-        found.update(
-            (tag, pk)
-            for pk, tag in Device.objects.annotate(tag_lower=Lower("asset_tag"))
-            .filter(tag_lower__in=tags[start : start + 2000])
-            .exclude(status=Device.Status.RETIRED)
-            .values_list("pk", "tag_lower")
-        )
-    return found
-
-
-@transaction.atomic
-def import_last_seen_write(
-    *, run: ImportRun, creates: Sequence[dict[str, Any]], updates: Sequence[dict[str, Any]], fields: Sequence[str]
-) -> None:
-    """Insert and update ``inventory.DeviceLastSeen`` rows (what Google Admin last reported):
-    ``{"device_id": …, field: value}`` to insert, ``{"pk": …, field: value}`` to update
-    ``fields``; ``source_run_id`` is set to the run on both."""
-    from inventory.models import DeviceLastSeen
-
-    if creates:
-        insert_rows(DeviceLastSeen, [{**row, "source_run_id": run.pk} for row in creates])
-    if updates:
-        update_rows(
-            DeviceLastSeen,
-            [{**row, "source_run_id": run.pk} for row in updates],
-            [*fields, "source_run_id", "updated_at"],
-        )
-
-
-@transaction.atomic
-def import_device_events_insert(
-    *, run: ImportRun, events: Iterable[tuple[int, str, dict[str, Any], dict[str, Any]]]
-) -> int:
-    """Like :func:`import_device_events_write`, from ``(device id, kind, before, after)`` and
-    set-based (``COPY`` on PostgreSQL): for device importers writing thousands of events a
-    batch. Every event is marked ``source="import"``, ``import_run_id`` and the run's actor,
-    with one timestamp. Returns how many were written."""
-    label = run.actor_label or actor_label(run.actor)
-    now = timezone.now()
-    actor_id = run.actor_id
-    rows = [
-        {
-            "device_id": device_id,
-            "occurred_at": now,
-            "kind": kind,
-            "actor_id": actor_id,
-            "actor_label": label,
-            "person_id": None,
-            "person_label": "",
-            "before": before,
-            "after": after,
-            "note": "",
-            "source": DeviceEvent.Source.IMPORT,
-            "import_run_id": run.pk,
-        }
-        for device_id, kind, before, after in events
-    ]
-    insert_rows(DeviceEvent, rows)
-    return len(rows)
 
 
 @transaction.atomic

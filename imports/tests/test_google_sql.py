@@ -21,6 +21,7 @@ from custody.services import device_check_out
 from imports import google_sql
 from imports.models import ImportIssue, ImportRun, OrgUnitMapping
 from imports.tests.device_files import gam_row, run_file, write
+from inventory import bulk as inventory_bulk
 from inventory.models import Device, DeviceEvent, DeviceLastSeen, DeviceModel, Manufacturer
 
 pytestmark = [
@@ -335,7 +336,7 @@ def test_the_commit_reuses_the_previews_staged_file_unless_the_upload_changed(tm
 
 def test_many_new_devices_take_one_range_of_ids_and_the_sequence_moves_past_it(tmp_path, settings, monkeypatch, ou):
     settings.IMPORTS_SET_BASED = True
-    monkeypatch.setattr(google_sql, "ID_RANGE_AT_LEAST", 2)
+    monkeypatch.setattr(inventory_bulk, "ID_RANGE_AT_LEAST", 2)
     path = write(tmp_path / "cros.csv", *(gam_row(f"RG{n}", f"RGT{n}") for n in range(5)))
     run = run_file(path, "google")
     assert run.counts["devices"]["created"] == 5

@@ -55,7 +55,7 @@ def test_a_first_load_builds_the_indexes_again_with_the_same_definitions(tmp_pat
             rebuilt.append(f"{model._meta.db_table}:{did}")
             yield did
 
-    monkeypatch.setattr("imports.google_sql.bulk_load", staging.contextlib.contextmanager(spy))
+    monkeypatch.setattr("inventory.bulk.bulk_load", staging.contextlib.contextmanager(spy))
     path = write(tmp_path / "cros.csv", *(gam_row(f"IX{n}", f"IXT{n}") for n in range(5)))
     run = run_file(path, "google")
     assert run.counts["devices"]["created"] == 5
