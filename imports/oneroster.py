@@ -38,7 +38,6 @@ from typing import IO, Any, ClassVar
 from django.db import connection
 from django.db.models import Q
 
-from imports import services
 from imports.models import ImportRun
 from imports.people_rows import number_owners_text, visibility_of
 from imports.pipeline import (
@@ -61,6 +60,7 @@ from imports.pipeline import (
 )
 from imports.reading import FileFormatError, Row, Table, open_table
 from imports.values import parse_bool, parse_datetime, parse_identifier, parse_list
+from people import bulk as people_bulk
 from people.models import GuardianContact, Person
 from people.rules import (
     ACTIVE,
@@ -85,6 +85,7 @@ from people.rules import (
     status_when_listed,
     text_problem,
 )
+from sites import bulk as sites_bulk
 from sites.models import District, Site
 
 BULK = "bulk"
@@ -677,10 +678,11 @@ class OrgStep(RosterStep):
     def write(self, changes: list[Change]) -> None:
         district = [c for c in changes if c.entity == "district"]
         if district:
-            services.import_district_rename(run=self.importer.run, name=district[0].data)
+            sites_bulk.district_rename(actor=self.importer.actor, name=district[0].data)
         sites = [c for c in changes if c.entity != "district"]
-        created = services.import_sites_write(
-            run=self.importer.run,
+        created = sites_bulk.sites_write(
+            actor=self.importer.actor,
+            run_id=self.importer.run.pk,
             creates=[c.data for c in sites if c.outcome == CREATED],
             updates=[(c.data["pk"], c.data["fields"]) for c in sites if c.outcome in (UPDATED, REACTIVATED)],
             deactivate_ids=[c.data["pk"] for c in sites if c.outcome == DEACTIVATED],
@@ -1160,8 +1162,9 @@ class PeopleStep(UserStep):
             for c in changes
             if c.outcome in (UPDATED, REACTIVATED)
         ]
-        services.import_people_write(
-            run=self.importer.run,
+        people_bulk.people_write(
+            actor=self.importer.actor,
+            run_id=self.importer.run.pk,
             creates=creates,
             updates=updates,
             update_fields=[*PERSON_FIELDS, "status"],
@@ -1336,8 +1339,9 @@ class GuardianStep(UserStep):
         def fields(values: tuple[str, str, str, str]) -> dict[str, str]:
             return dict(zip(("name", "relationship", "email", "phone"), values, strict=True))
 
-        services.import_guardians_write(
-            run=self.importer.run,
+        people_bulk.guardians_write(
+            actor=self.importer.actor,
+            run_id=self.importer.run.pk,
             creates=[
                 {**fields(c.data[1]), "person_id": c.data[0], "sourced_id": c.item.key}
                 for c in changes

@@ -77,7 +77,6 @@ from imports.pipeline import (
     DEACTIVATED,
     MAX_ISSUE_VALUE,
     MAX_STORED_ISSUES,
-    REACTIVATED,
     REJECTED,
     REMOVED,
     SKIPPED,
@@ -105,6 +104,7 @@ from imports.staging import (  # noqa: F401 - re-exported: the tests and older i
     set_based_enabled,
 )
 from imports.values import _STRIP, parse_bool, parse_datetime, parse_identifier
+from people import bulk as people_bulk
 from people.models import GuardianContact, Person
 from people.rules import (
     EMAIL_CERTAINLY_VALID,
@@ -117,7 +117,6 @@ from people.rules import (
     STAFF,
     STUDENT,
     STUDENT_NUMBER_MAX,
-    bulk_deactivates_sql,
     email_certainly_valid_sql,
     email_is_valid,
     number_owner_text_sql,
@@ -812,28 +811,10 @@ class SetBasedUsersStep(StagedFile, UserStep):
             (missing,) = sql.one(f"SELECT count(*) FROM {Person._meta.db_table} p WHERE {self._missing_sql()}")
         now = timezone.now()
         if importer.applying:
-            fields = {
-                "role": "x.role", "sourced_id": "x.sid", "student_number": "x.ident", "given_name": "x.given",
-                "family_name": "x.family", "preferred_name": "x.pref", "email": "x.email", "grade": "x.grade",
-                "home_site_id": "x.site_id", "homeroom": "x.homeroom", "status": "'active'",
-            }  # fmt: skip
-            with bulk_load(Person, rows=int(outcomes.get(CREATED, 0)), sql=sql):
-                _insert_select(Person, fields, f"FROM {plan} x WHERE x.outcome = '{CREATED}' ORDER BY x.line", now, sql)
-            table = Person._meta.db_table
-            sql.run(
-                f"""
-                UPDATE {table} p SET role = x.role, given_name = x.given, family_name = x.family,
-                  preferred_name = x.pref, email = x.email, student_number = x.ident, grade = x.grade,
-                  home_site_id = x.site_id, homeroom = x.homeroom, status = x.status, updated_at = %(now)s
-                FROM {plan} x WHERE p.id = x.pk AND x.outcome IN ('{UPDATED}', '{REACTIVATED}')
-                """,
-                {"now": now},
-            )
-            sql.run(
-                f"UPDATE {table} p SET status = 'inactive', updated_at = %(now)s FROM {plan} x "
-                f"WHERE p.id = x.pk AND x.outcome = '{DEACTIVATED}' AND p.status = 'active'",
-                {"now": now},
-            )
+            people_bulk.people_apply_plan(
+                sql=sql, plan=plan, created=int(outcomes.get(CREATED, 0)), now=now,
+                actor=importer.actor, run_id=importer.run.pk,
+            )  # fmt: skip
         self._shared_number_issues()
         self._people_finish(rows, now, int(missing))
 
@@ -867,10 +848,13 @@ class SetBasedUsersStep(StagedFile, UserStep):
 
     def _missing_sql(self) -> str:
         """WHERE clause (over people ``p``) of the active people with a sourcedId the file lacks."""
-        listed = (
+        return people_bulk.people_unlisted_sql(self._listed_sql())
+
+    def _listed_sql(self) -> str:
+        """Boolean SQL over people ``p``: the file has a people row with their sourcedId."""
+        return (
             f"EXISTS (SELECT 1 FROM {self.sql.stage} r WHERE r.grp = 'P' AND r.key_code = 0 AND r.sid = p.sourced_id)"
         )
-        return bulk_deactivates_sql(status="p.status", sourced_id="p.sourced_id", listed=listed)
 
     def _people_finish(self, rows: int, now: Any, missing: int) -> None:
         """The bad-date note, then (bulk) the people the file no longer lists."""
@@ -889,12 +873,10 @@ class SetBasedUsersStep(StagedFile, UserStep):
             return
         if not rows:
             raise FileError(self.file, "has no rows; a bulk file lists everyone, so nobody was made inactive")
-        table = Person._meta.db_table
         self.importer.guard_people(missing)  # FileError at an unconfirmed commit (as the Python path)
         if self.importer.applying and missing:
-            sql.run(
-                f"UPDATE {table} p SET status = 'inactive', updated_at = %(now)s WHERE {self._missing_sql()}",
-                {"now": now},
+            people_bulk.people_deactivate_unlisted(
+                sql=sql, listed=self._listed_sql(), now=now, actor=self.importer.actor, run_id=self.importer.run.pk
             )
         if missing:
             report.count("people", DEACTIVATED, int(missing))
@@ -1069,23 +1051,8 @@ class SetBasedUsersStep(StagedFile, UserStep):
         self._agent_warnings(links)
         (before,) = sql.one(f"SELECT coalesce(max(id), 0) FROM {contact}")
         if importer.applying:
-            sql.run(f"DELETE FROM {contact} c USING {live} g WHERE g.deleted AND c.sourced_id = g.sid")
-            g_fields = {"person_id": "x.person_id", "sourced_id": "x.sid", "name": "g.name",
-                        "relationship": "g.relationship", "email": "g.email", "phone": "g.phone"}  # fmt: skip
-            _insert_select(
-                GuardianContact,
-                g_fields,
-                f"FROM {plan} x JOIN {live} g ON g.sid = x.sid "
-                f"WHERE x.desired AND x.outcome = '{CREATED}' AND x.person_id IS NOT NULL ORDER BY x.line, x.pos",
-                timezone.now(),
-                sql,
-            )
-            sql.run(
-                f"""
-                UPDATE {contact} c SET name = g.name, relationship = g.relationship, email = g.email, phone = g.phone
-                FROM {plan} x JOIN {live} g ON g.sid = x.sid
-                WHERE c.id = x.contact_id AND x.desired AND x.outcome = '{UPDATED}'
-                """
+            people_bulk.guardians_apply_plan(
+                sql=sql, plan=plan, live=live, now=timezone.now(), actor=importer.actor, run_id=importer.run.pk
             )
         has_guardian_rows = sql.one(f"SELECT EXISTS (SELECT 1 FROM {sql.stage} WHERE grp = 'G')")[0]
         if self.mode == BULK and self.importer.deactivate_missing and has_guardian_rows:
@@ -1115,7 +1082,9 @@ class SetBasedUsersStep(StagedFile, UserStep):
             )[0]:
                 removed = 0
             elif importer.applying:
-                removed = sql.run(f"DELETE FROM {contact} WHERE id IN (SELECT c.id {stale})", params)
+                removed = people_bulk.guardians_remove(
+                    sql=sql, ids=f"SELECT c.id {stale}", params=params, actor=importer.actor, run_id=importer.run.pk
+                )
             else:
                 removed = int(sql.one(f"SELECT count(*) {stale}", params)[0])
             if removed:

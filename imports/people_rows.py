@@ -14,7 +14,7 @@ give is left as it is). Matching, in order:
 Two people matching is a row error (never a guess). A new person needs a given name, a
 family name and a site; the role defaults to the step's :attr:`PeopleStep.default_role`.
 People are never deleted or deactivated by these imports (``status`` changes only when the
-row gives one). Writes go through ``imports.services.import_people_write`` (set-based).
+row gives one). Writes go through ``people.bulk.people_write`` (set-based).
 Only district admins import people (the importers check it in ``prepare``).
 """
 
@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 from django.db.models.functions import Lower
 
 from core.scoping import person_visibility
-from imports import services
 from imports.device_rows import SecondaryKeyStep
 from imports.pipeline import CREATED, REJECTED, UNCHANGED, UPDATED, Change, Item
+from people import bulk as people_bulk
 from people.models import Person
 from people.rules import email_is_valid, number_owner_text, number_taken_by, number_taken_reason
 from sites.models import Site
@@ -256,8 +256,9 @@ class PeopleStep(SecondaryKeyStep):
         return Change(CREATED, item, data=row)
 
     def write(self, changes: list[Change]) -> None:
-        services.import_people_write(
-            run=self.importer.run,
+        people_bulk.people_write(
+            actor=self.importer.actor,
+            run_id=self.importer.run.pk,
             creates=[c.data for c in changes if c.outcome == CREATED],
             updates=[c.data for c in changes if c.outcome == UPDATED],
             update_fields=list(PERSON_FIELDS),

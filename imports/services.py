@@ -5,9 +5,8 @@
   (``imports.tasks``) that runs ``imports.pipeline.run_phase``.
 * Settings importers use: :func:`org_unit_mapping_save` / :func:`org_unit_mapping_delete`,
   :func:`column_mapping_remember`.
-* Bulk writes importers make, each in one transaction (nested in the pipeline's):
-  :func:`import_sites_write`, :func:`import_district_rename`, :func:`import_people_write`,
-  :func:`import_guardians_write`. Device importers write through ``inventory.bulk`` (devices,
+* Bulk writes: importers hand people, guardian contacts and sites to ``people.bulk`` and
+  ``sites.bulk``. Device importers write through ``inventory.bulk`` (devices,
   models, last-seen facts and their events, in the same transaction) and
   ``custody.services`` (check-outs).
 """
@@ -25,15 +24,12 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from core.bulk import insert_rows, update_rows
 from core.errors import DomainError, WrongStateError
 from core.scoping import scope_for
 from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
 from imports.pipeline import importer_class
 from inventory.events import actor_label
-from people.models import GuardianContact, Person
 from sites.models import Site
-from sites.services import district_update
 
 #: Largest upload accepted (bytes); ``settings.IMPORTS_MAX_UPLOAD_BYTES`` overrides.
 DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024**3
@@ -256,74 +252,8 @@ def column_mapping_remember(*, actor: Any, kind: str, source_name: str, mapping:
 # --------------------------------------------------------------------------- bulk writes
 
 
-# insert_rows / update_rows moved to core.bulk (issue #7); the old private names stay for the
-# people writes below until people.bulk takes them (D2).
-_insert_rows = insert_rows
-_update_rows = update_rows
-
-
-@transaction.atomic
-def import_district_rename(*, run: ImportRun, name: str) -> None:
-    """Name the district as the roster does."""
-    district_update(actor=run.actor, name=name[:200])
-
-
-@transaction.atomic
-def import_sites_write(
-    *,
-    run: ImportRun,
-    creates: Sequence[dict[str, str]],
-    updates: Sequence[tuple[int, dict[str, Any]]],
-    deactivate_ids: Sequence[int],
-) -> dict[str, int]:
-    """Create school sites (``{"sourced_id", "code", "name", "state_id"}``), change fields of others,
-    deactivate some. Returns sourcedId → id of the created sites."""
-    Site.objects.bulk_create([Site(kind=Site.Kind.SCHOOL, **fields) for fields in creates], batch_size=WRITE_BATCH)
-    for pk, fields in updates:
-        Site.objects.filter(pk=pk).update(**fields)
-    if deactivate_ids:
-        Site.objects.filter(pk__in=deactivate_ids).update(active=False)
-    sourced_ids = [fields["sourced_id"] for fields in creates]
-    return dict(Site.objects.filter(sourced_id__in=sourced_ids).values_list("sourced_id", "id")) if sourced_ids else {}
-
-
-@transaction.atomic
-def import_people_write(
-    *,
-    run: ImportRun,
-    creates: Sequence[dict[str, Any]],
-    updates: Sequence[dict[str, Any]],
-    update_fields: Sequence[str],
-    deactivate_ids: Sequence[int],
-) -> None:
-    """Insert new people and update changed ones (``{"pk": …, field attname: value}``, the
-    fields ``update_fields``), and make ``deactivate_ids`` inactive. People are never deleted."""
-    if creates:
-        _insert_rows(Person, creates)
-    if updates:
-        _update_rows(Person, updates, [*update_fields, "updated_at"])
-    if deactivate_ids:
-        Person.objects.filter(pk__in=deactivate_ids, status=Person.Status.ACTIVE).update(
-            status=Person.Status.INACTIVE, updated_at=timezone.now()
-        )
-
-
-@transaction.atomic
-def import_guardians_write(
-    *,
-    run: ImportRun,
-    creates: Sequence[dict[str, Any]],
-    updates: Sequence[dict[str, Any]],
-    remove_ids: Sequence[int],
-) -> None:
-    """Insert (``{field attname: value}``), update (``{"pk": …, "name", "relationship",
-    "email", "phone"}``) and remove guardian contacts."""
-    if creates:
-        _insert_rows(GuardianContact, creates)
-    if updates:
-        _update_rows(GuardianContact, updates, ["name", "relationship", "email", "phone"])
-    if remove_ids:
-        GuardianContact.objects.filter(pk__in=remove_ids).delete()
+# People, guardian contacts, sites and the district's name: ``people.bulk`` and ``sites.bulk``
+# (issue #7: each app writes its own tables).
 
 
 @transaction.atomic
