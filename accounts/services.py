@@ -100,7 +100,7 @@ def staff_role_update(
     Raises ``ValueError`` for a role held at the wrong level, ``IntegrityError`` when the user
     holds that role there already."""
     _check(role, site)
-    current = StaffRole.objects.select_for_update().select_related("site", "user").get(pk=staff_role.pk)
+    current = StaffRole.objects.select_for_update(of=("self",)).select_related("site", "user").get(pk=staff_role.pk)
     old = _values(current)
     current.role, current.site = role, site
     current.save(update_fields=["role", "site"])
@@ -120,10 +120,11 @@ def staff_role_update(
 def staff_role_revoke(*, staff_role: StaffRole, actor: Actor | None, source: str | None = None, note: str = "") -> None:
     """Take a role away (the user keeps their login); logged on the user's history. Django
     admin access granted with a district admin role stays until changed on the user."""
+    current = StaffRole.objects.select_for_update(of=("self",)).select_related("site", "user").get(pk=staff_role.pk)
     change_log_record(
-        actor=actor, source=resolve_source(actor=actor, source=source), obj=staff_role, action=Action.DELETED,
-        before=_values(staff_role), after={}, site_id=staff_role.site_id, parent=staff_role.user, note=note,
+        actor=actor, source=resolve_source(actor=actor, source=source), obj=current, action=Action.DELETED,
+        before=_values(current), after={}, site_id=current.site_id, parent=current.user, note=note,
     )  # fmt: skip
-    user = staff_role.user
-    staff_role.delete()
+    user = current.user
+    current.delete()
     forget_scope(user)

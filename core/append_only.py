@@ -174,7 +174,9 @@ def append_only_trigger_sql(
             f"ON {q(table)} BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END"
         )
         if nullable_fk_columns:
-            moved = " OR ".join(f"(NEW.{q(c)} IS NOT NULL AND NEW.{q(c)} IS NOT OLD.{q(c)})" for c in nullable_fk_columns)
+            moved = " OR ".join(
+                f"(NEW.{q(c)} IS NOT NULL AND NEW.{q(c)} IS NOT OLD.{q(c)})" for c in nullable_fk_columns
+            )
             statements.append(
                 f"CREATE TRIGGER {q(names['fk'])} BEFORE UPDATE OF {', '.join(q(c) for c in nullable_fk_columns)} "
                 f"ON {q(table)} WHEN {moved} "

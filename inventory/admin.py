@@ -56,7 +56,9 @@ class ManufacturerAdmin(AuditedAdmin):
                 manufacturer=obj, name=form.cleaned_data["name"], actor=request.user, source=Source.ADMIN
             )
         else:
-            saved = services.manufacturer_create(name=form.cleaned_data["name"], actor=request.user, source=Source.ADMIN)
+            saved = services.manufacturer_create(
+                name=form.cleaned_data["name"], actor=request.user, source=Source.ADMIN
+            )
         _adopt(obj, saved)
 
     def delete_model(self, request: HttpRequest, obj: Manufacturer) -> None:

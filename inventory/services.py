@@ -607,7 +607,7 @@ def device_model_update(
 ) -> DeviceModel:
     """Change a device model's fields (e.g. ``replacement_cost=Decimal("319.00")``); logged with
     before → after of the fields that changed. Raises ``ValidationError`` for an invalid value."""
-    model = DeviceModel.objects.select_for_update().select_related("manufacturer").get(pk=device_model.pk)
+    model = DeviceModel.objects.select_for_update(of=("self",)).select_related("manufacturer").get(pk=device_model.pk)
     before, after = changes(instance=model, new_values=fields)
     for name, value in fields.items():
         setattr(model, name, value)

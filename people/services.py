@@ -47,7 +47,7 @@ def person_update(
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
         raise ValueError(f"person_update does not change {', '.join(sorted(unknown))}.")
-    locked = Person.objects.select_for_update().select_related("home_site").get(pk=person.pk)
+    locked = Person.objects.select_for_update(of=("self",)).select_related("home_site").get(pk=person.pk)
     before, after = changes(instance=locked, new_values=fields)
     if not after and not before:
         return locked
@@ -109,7 +109,7 @@ def guardian_update(
     unknown = set(fields) - set(GUARDIAN_FIELDS)
     if unknown:
         raise ValueError(f"guardian_update does not change {', '.join(sorted(unknown))}.")
-    locked = GuardianContact.objects.select_for_update().select_related("person").get(pk=guardian.pk)
+    locked = GuardianContact.objects.select_for_update(of=("self",)).select_related("person").get(pk=guardian.pk)
     before, after = changes(instance=locked, new_values=fields)
     for name, value in fields.items():
         setattr(locked, name, value)

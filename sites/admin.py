@@ -34,9 +34,7 @@ class SiteAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Site, form: Any, change: bool) -> None:
         if change:
-            saved = services.site_update(
-                site=obj, actor=request.user, source=Source.ADMIN, **_changed(form)
-            )
+            saved = services.site_update(site=obj, actor=request.user, source=Source.ADMIN, **_changed(form))
         else:
             fields = {k: v for k, v in form.cleaned_data.items() if k not in ("code", "name", "kind")}
             saved = services.site_create(

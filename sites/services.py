@@ -112,7 +112,7 @@ def location_create(
 @transaction.atomic
 def location_update(*, location: Location, actor: Actor | None, source: str | None = None, **fields: Any) -> Location:
     """Change a location's name, kind or active flag; logged on its site's history too."""
-    location = Location.objects.select_for_update().select_related("site").get(pk=location.pk)
+    location = Location.objects.select_for_update(of=("self",)).select_related("site").get(pk=location.pk)
     before, after = _apply(location, fields)
     location.full_clean()
     location.save()
