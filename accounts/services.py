@@ -62,7 +62,7 @@ def _check(role: str, site: Site | None) -> None:
 
 
 def _values(staff_role: StaffRole) -> dict[str, Any]:
-    return {"role": staff_role.role, "site": staff_role.site.name if staff_role.site_id else "district-wide"}
+    return {"role": staff_role.role, "site": staff_role.site.name if staff_role.site is not None else "district-wide"}
 
 
 def _admin_access(user: Any) -> None:
