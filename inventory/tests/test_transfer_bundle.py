@@ -106,3 +106,20 @@ def test_transfer_message_names_the_accessories_that_went_along(client_for, worl
     response = client.post(reverse("device_action", args=[world.device_a.pk, "transfer"]), {"site": world.site_b.pk})
     messages = [str(m) for m in response.wsgi_request._messages]
     assert messages == ["CB-000001 (with CH-A1, CH-A2) transferred to Birch Middle."]
+
+
+def test_bundle_refusal_names_the_other_device_only_to_those_who_may_see_it(world, charger_model):
+    """An accessory left bundled with another site's device (as transfers left them before
+    accessories moved along): re-bundling it at site A says it is bundled with "a device at
+    another site", not site B's asset tag, to site A's technician; a district technician
+    is told the tag."""
+    accessory = DeviceFactory(asset_tag="CH-A9", model=charger_model, owner_site=world.site_a)
+    Device.objects.filter(pk=accessory.pk).update(bundled_with=world.device_b)
+    accessory.refresh_from_db()
+    with pytest.raises(Exception) as refused:
+        device_bundle(accessory=accessory, primary=world.device_a, actor=world.site_tech)
+    assert "a device at another site" in str(refused.value)
+    assert world.device_b.asset_tag not in str(refused.value)
+    with pytest.raises(Exception) as refused:
+        device_bundle(accessory=accessory, primary=world.device_a, actor=world.district_tech)
+    assert world.device_b.asset_tag in str(refused.value)
