@@ -506,8 +506,12 @@ def device_bundle(
         raise DomainError(f"{accessory.asset_tag} is a {accessory.model.get_category_display()}, not an accessory.")
     if primary is not None:
         if accessory.bundled_with_id and accessory.bundled_with_id != primary.pk:
+            # The other device is named only to an actor who may see it (gate), else its site is not said.
+            others = Device.objects.all() if actor is None else Device.objects.visible_to(actor)
+            other = others.filter(pk=accessory.bundled_with_id).first()
+            where = other.asset_tag if other is not None else "a device at another site"
             raise DomainError(
-                f"{accessory.asset_tag} is bundled with {accessory.bundled_with}; unbundle it there first.",
+                f"{accessory.asset_tag} is bundled with {where}; unbundle it there first.",
                 field="accessory_tag",
             )
         if accessory.bundled_with_id == primary.pk:
