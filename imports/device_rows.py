@@ -48,6 +48,7 @@ from core.errors import DomainError
 from core.scoping import VIEW, scope_for
 from custody.models import Assignment
 from imports import services
+from imports.messages import Msg, say
 from imports.pipeline import CREATED, SKIPPED, UNCHANGED, UPDATED, Change, Item, RowError, Step
 from imports.reading import Row
 from inventory import bulk as inventory_bulk
@@ -334,8 +335,13 @@ class SecondaryKeyStep(Step):
                     RowError(
                         self.cols.header(name),
                         value,
-                        f"{self.cols.header(name)} '{value}' appears on {len(lines)} lines ({lines_text(lines)}); "
-                        "none of them is imported until only one is left",
+                        say(
+                            Msg.DEVICE_KEY_REPEATED,
+                            name=self.cols.header(name),
+                            value=value,
+                            n=len(lines),
+                            lines=lines_text(lines),
+                        ),
                     )
                 )
         if problems:
@@ -452,8 +458,8 @@ class DeviceStep(SecondaryKeyStep):
             )
             if self.scope is not None and not self.scope.allows_site(device[self.device_site_field], VIEW):
                 # A device the actor may not see: say nothing about it (no tag, no site name).
-                return [self.reject(item, column, value, f"belongs to a device at another site; this import is limited to {self.importer.run.scope_site}")]  # fmt: skip
-            return [self.reject(item, column, value, f"is device {device['asset_tag']} at {where}, which is not one of your sites; this import is limited to {self.importer.run.scope_site}")]  # fmt: skip
+                return [self.reject(item, column, value, say(Msg.DEVICE_OUT_OF_SCOPE_HIDDEN, scope=self.importer.run.scope_site))]  # fmt: skip
+            return [self.reject(item, column, value, say(Msg.DEVICE_OUT_OF_SCOPE, tag=device["asset_tag"], where=where, scope=self.importer.run.scope_site))]  # fmt: skip
         if device is None:
             return self._plan_new(item, record, ctx, catalog, sites)
         return self._plan_existing(item, record, device, ctx, catalog, sites)
@@ -487,18 +493,18 @@ class DeviceStep(SecondaryKeyStep):
             return [self.reject(item, self.header_of("asset_tag"), tag, f"is {len(tag)} characters long; at most 64")]
         clash = ctx.live_tag_owner(tag, exclude_pk=None)
         if clash is not None:
-            return [self.reject(item, self.header_of("asset_tag"), tag, f"is already the asset tag of another live device ({self.describe(clash)}); asset tags are unique")]  # fmt: skip
+            return [self.reject(item, self.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_CLASH, device=self.describe(clash)))]  # fmt: skip
         if record.current_site_id is None and record.owner_site_id is None:
             return [self.reject(item, self.header_of("site"), "", "is empty; a new device needs a site")]
         if record.model is None:
-            return [self.reject(item, self.header_of("model"), "", "is empty; a new device needs a model")]
+            return [self.reject(item, self.header_of("model"), "", say(Msg.DEVICE_NO_MODEL))]
         current = record.current_site_id or record.owner_site_id
         assert current is not None
         owner = record.owner_site_id or current
         for site_id in {current, owner}:
             if not sites.active.get(site_id, False):
                 value, what = site_words(record, sites.name.get(site_id, ""))
-                return [self.reject(item, self.header_of("site"), value, f"{what} an inactive site; devices cannot be added there")]  # fmt: skip
+                return [self.reject(item, self.header_of("site"), value, say(Msg.DEVICE_SITE_INACTIVE_NEW, what=what))]  # fmt: skip
         # Only now (a rejected row must not leave its model "planned": it would never be created).
         ref = catalog.spelled(record.model)
         resolved, changes = self._model_changes(ref, catalog)
@@ -561,7 +567,7 @@ class DeviceStep(SecondaryKeyStep):
                 ]
             clash = None if retired else ctx.live_tag_owner(tag, exclude_pk=device["pk"])
             if clash is not None:
-                return [self.reject(item, self.header_of("asset_tag"), tag, f"is already the asset tag of another live device ({self.describe(clash)}); asset tags are unique")]  # fmt: skip
+                return [self.reject(item, self.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_CLASH, device=self.describe(clash)))]  # fmt: skip
             change("asset_tag", "asset_tag", device["asset_tag"], tag)
         if record.serial and record.serial.lower() != device["serial_number"].lower():
             change("serial_number", "serial_number", device["serial_number"], record.serial)
@@ -598,11 +604,11 @@ class DeviceStep(SecondaryKeyStep):
             )
             value, what = site_words(record, sites.name.get(record.current_site_id, ""))
             if refusal == rules.TransferRefusal.RETIRED:
-                self.warn(item.line, self.header_of("site"), value, f"device {device['asset_tag']} is retired; it is not transferred", item.key)  # fmt: skip
+                self.warn(item.line, self.header_of("site"), value, say(Msg.DEVICE_NOT_TRANSFERRED_RETIRED, tag=device["asset_tag"]), item.key)  # fmt: skip
             elif refusal == rules.TransferRefusal.CHECKED_OUT:
-                self.warn(item.line, self.header_of("site"), value, f"device {device['asset_tag']} is checked out; it is not transferred (check it in first)", item.key)  # fmt: skip
+                self.warn(item.line, self.header_of("site"), value, say(Msg.DEVICE_NOT_TRANSFERRED_CHECKED_OUT, tag=device["asset_tag"]), item.key)  # fmt: skip
             elif not sites.active.get(record.current_site_id, False):
-                return [self.reject(item, self.header_of("site"), value, f"{what} an inactive site; devices cannot be transferred there")]  # fmt: skip
+                return [self.reject(item, self.header_of("site"), value, say(Msg.DEVICE_SITE_INACTIVE, what=what))]  # fmt: skip
             else:
                 target_site = record.current_site_id
                 row["current_site_id"] = target_site
@@ -839,7 +845,7 @@ class _BatchContext:
                 candidates = narrowed or candidates
             if len(candidates) > 1:
                 tags = ", ".join(f"{d['asset_tag']} ({d['manufacturer__name']})" for d in candidates[:5])
-                return None, (step.header_of("serial"), record.serial, f"matches {len(candidates)} devices ({tags}); give the manufacturer to tell them apart")  # fmt: skip
+                return None, (step.header_of("serial"), record.serial, say(Msg.DEVICE_SERIAL_AMBIGUOUS, n=len(candidates), tags=tags))  # fmt: skip
             if candidates:
                 return candidates[0], None
         tag = record.asset_tag
@@ -857,7 +863,7 @@ class _BatchContext:
                     and device["serial_number"]
                     and device["serial_number"].lower() != record.serial.lower()
                 ):
-                    return None, (step.header_of("asset_tag"), tag, f"belongs to another device ({step.describe(device)}) than serial {record.serial}; correct the tag or the serial")  # fmt: skip
+                    return None, (step.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_OF_OTHER_DEVICE, device=step.describe(device), serial=record.serial))  # fmt: skip
                 return device, None
         return None, None
 

@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 
 from core.scoping import scope_for
 from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, check_date_order, split_model
+from imports.messages import Msg, say
 from imports.models import ImportRun, OrgUnitMapping
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
 from imports.reading import Row, Table
@@ -225,7 +226,7 @@ class GoogleDeviceStep(DeviceStep):
         path = self.cell(row, "orgUnitPath")
         site_id: int | None = None
         if not path:
-            problem("orgUnitPath", "", "is empty; the org unit decides the device's site")
+            problem("orgUnitPath", "", say(Msg.DEVICE_OU_EMPTY))
         else:
             site_id = self.importer.site_of(path)
             if site_id is None:
@@ -259,7 +260,7 @@ class GoogleDeviceStep(DeviceStep):
         mac_raw = self.cell(row, "macAddress")
         mac = mac_normalize(mac_raw)
         if mac is None:
-            self.warn(row.line, self.cols.header("macAddress"), mac_raw, "is not a MAC address (12 hex digits); not kept", key)  # fmt: skip
+            self.warn(row.line, self.cols.header("macAddress"), mac_raw, say(Msg.DEVICE_MAC_NOT_KEPT), key)  # fmt: skip
         device_id = self.cell(row, "deviceId")
         if len(device_id) > 64:
             problem("deviceId", device_id, f"is {len(device_id)} characters long; at most 64")

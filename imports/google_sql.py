@@ -50,6 +50,7 @@ from django.utils import timezone
 from core.scoping import VIEW
 from imports.device_rows import ModelRef, lines_text, split_model
 from imports.google import GoogleDeviceStep, GoogleImporter, model_category, parse_aue
+from imports.messages import Msg, say
 from imports.models import ImportIssue, ImportRun
 from imports.oneroster_sql import MAYBE_SCIENTIFIC
 from imports.pipeline import (
@@ -701,7 +702,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         run = self.importer.run
         sites = self.site_index()
         if code == KEY_DUP:
-            reason = f"{self.key_label} '{value}' appears on {n} lines ({lines_text(lines)}); none of them is imported until only one is left"
+            reason = say(Msg.DEVICE_KEY_REPEATED, name=self.key_label, value=value, n=n, lines=lines_text(lines))
             return error, header(self.key_label), value, reason
         if code in (KEY_PROBLEM, KEY_EMPTY, KEY_LONG):
             reason = {
@@ -712,16 +713,16 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             return error, header("serialNumber"), value, reason
         if code == TAG_DUP:
             name = header("annotatedAssetId")
-            reason = f"{name} '{value}' appears on {n} lines ({lines_text(lines)}); none of them is imported until only one is left"
+            reason = say(Msg.DEVICE_KEY_REPEATED, name=name, value=value, n=n, lines=lines_text(lines))
             return error, name, value, reason
         if code == MAC_WARNING:
-            return warning, header("macAddress"), mac, "is not a MAC address (12 hex digits); not kept"
+            return warning, header("macAddress"), mac, say(Msg.DEVICE_MAC_NOT_KEPT)
         if code == TAG_PROBLEM:
             return error, header("annotatedAssetId"), tag, tag_problem
         if code == TAG_LONG:
             return error, header("annotatedAssetId"), tag, f"is {len(tag)} characters long; at most 64"
         if code == OU_EMPTY:
-            return error, header("orgUnitPath"), "", "is empty; the org unit decides the device's site"
+            return error, header("orgUnitPath"), "", say(Msg.DEVICE_OU_EMPTY)
         if code == OU_PROBLEM:
             return error, header("orgUnitPath"), ou, ou_problem
         if code == AUE_PROBLEM:
@@ -735,39 +736,43 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         if code == SERIAL_AMBIGUOUS:
             found = [devices[i] for i in ambiguous if i in devices]
             tags = ", ".join(f"{d['asset_tag']} ({d['manufacturer__name']})" for d in found[:5])
-            reason = f"matches {len(ambiguous)} devices ({tags}); give the manufacturer to tell them apart"
+            reason = say(Msg.DEVICE_SERIAL_AMBIGUOUS, n=len(ambiguous), tags=tags)
             return error, self.header_of("serial"), serial, reason
         if code == TAG_OTHER_DEVICE:
-            reason = f"belongs to another device ({self.describe(devices[tag_other])}) than serial {serial}; correct the tag or the serial"
+            reason = say(Msg.DEVICE_TAG_OF_OTHER_DEVICE, device=self.describe(devices[tag_other]), serial=serial)
             return error, self.header_of("asset_tag"), tag, reason
         if code == OUT_OF_SCOPE:
-            limited = f"this import is limited to {run.scope_site}"
             if self.scope is not None and not self.scope.allows_site(scope_site_of, VIEW):
-                return error, self.header_of("serial"), serial, f"belongs to a device at another site; {limited}"
+                return (
+                    error,
+                    self.header_of("serial"),
+                    serial,
+                    say(Msg.DEVICE_OUT_OF_SCOPE_HIDDEN, scope=run.scope_site),
+                )
             where = sites.name.get(scope_site_of, "another site")
             return (
                 error,
                 self.header_of("serial"),
                 serial,
-                f"is device {old_tag} at {where}, which is not one of your sites; {limited}",
+                say(Msg.DEVICE_OUT_OF_SCOPE, tag=old_tag, where=where, scope=run.scope_site),
             )
         if code == NEW_TAG_LONG:
             return error, self.header_of("asset_tag"), new_tag, f"is {len(new_tag)} characters long; at most 64"
         if code == TAG_CLASH:
-            reason = f"is already the asset tag of another live device ({self.describe(devices[clash_id])}); asset tags are unique"
+            reason = say(Msg.DEVICE_TAG_CLASH, device=self.describe(devices[clash_id]))
             return error, self.header_of("asset_tag"), new_tag, reason
         if code == TAG_IN_FILE:
-            reason = f"is the serial number, used as the asset tag of this new device, and the asset id on line {file_tag_line}; asset tags are unique"
+            reason = say(Msg.DEVICE_TAG_IS_FILE_ASSET_ID, line=file_tag_line)
             return error, self.header_of("asset_tag"), new_tag, reason
         if code == NO_MODEL:
-            return error, self.header_of("model"), "", "is empty; a new device needs a model"
+            return error, self.header_of("model"), "", say(Msg.DEVICE_NO_MODEL)
         if code in (SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING):
             where = f"is the org unit of {sites.name.get(site_id, '')},"
             reason = {
-                SITE_INACTIVE_NEW: f"{where} an inactive site; devices cannot be added there",
-                SITE_INACTIVE: f"{where} an inactive site; devices cannot be transferred there",
-                RETIRED_WARNING: f"device {old_tag} is retired; it is not transferred",
-                OUT_WARNING: f"device {old_tag} is checked out; it is not transferred (check it in first)",
+                SITE_INACTIVE_NEW: say(Msg.DEVICE_SITE_INACTIVE_NEW, what=where),
+                SITE_INACTIVE: say(Msg.DEVICE_SITE_INACTIVE, what=where),
+                RETIRED_WARNING: say(Msg.DEVICE_NOT_TRANSFERRED_RETIRED, tag=old_tag),
+                OUT_WARNING: say(Msg.DEVICE_NOT_TRANSFERRED_CHECKED_OUT, tag=old_tag),
             }[code]
             return (warning if code in WARNINGS else error), self.header_of("site"), ou, reason
         raise AssertionError(f"unknown issue code {code}")  # pragma: no cover

@@ -19,9 +19,46 @@ from enum import StrEnum
 class Msg(StrEnum):
     """Codes of the import messages (stable: tests and the issue CSV may refer to them)."""
 
+    # ---- devices (Google Admin on both paths, Snipe-IT, CSV/XLSX device files) -- begin
+    DEVICE_KEY_REPEATED = "device_key_repeated"
+    DEVICE_MAC_NOT_KEPT = "device_mac_not_kept"
+    DEVICE_OU_EMPTY = "device_ou_empty"
+    DEVICE_SERIAL_AMBIGUOUS = "device_serial_ambiguous"
+    DEVICE_TAG_OF_OTHER_DEVICE = "device_tag_of_other_device"
+    DEVICE_OUT_OF_SCOPE_HIDDEN = "device_out_of_scope_hidden"
+    DEVICE_OUT_OF_SCOPE = "device_out_of_scope"
+    DEVICE_TAG_CLASH = "device_tag_clash"
+    DEVICE_TAG_IS_FILE_ASSET_ID = "device_tag_is_file_asset_id"
+    DEVICE_NO_MODEL = "device_no_model"
+    DEVICE_SITE_INACTIVE_NEW = "device_site_inactive_new"
+    DEVICE_SITE_INACTIVE = "device_site_inactive"
+    DEVICE_NOT_TRANSFERRED_RETIRED = "device_not_transferred_retired"
+    DEVICE_NOT_TRANSFERRED_CHECKED_OUT = "device_not_transferred_checked_out"
+    # ---- devices -- end
+
 
 #: Code → ``str.format`` template.
-TEXT: dict[Msg, str] = {}
+TEXT: dict[Msg, str] = {
+    # ---- devices -- begin
+    Msg.DEVICE_KEY_REPEATED: "{name} '{value}' appears on {n} lines ({lines}); none of them is imported until only one is left",
+    Msg.DEVICE_MAC_NOT_KEPT: "is not a MAC address (12 hex digits); not kept",
+    Msg.DEVICE_OU_EMPTY: "is empty; the org unit decides the device's site",
+    Msg.DEVICE_SERIAL_AMBIGUOUS: "matches {n} devices ({tags}); give the manufacturer to tell them apart",
+    Msg.DEVICE_TAG_OF_OTHER_DEVICE: "belongs to another device ({device}) than serial {serial}; correct the tag or the serial",
+    Msg.DEVICE_OUT_OF_SCOPE_HIDDEN: "belongs to a device at another site; this import is limited to {scope}",
+    Msg.DEVICE_OUT_OF_SCOPE: "is device {tag} at {where}, which is not one of your sites; this import is limited to {scope}",
+    Msg.DEVICE_TAG_CLASH: "is already the asset tag of another live device ({device}); asset tags are unique",
+    Msg.DEVICE_TAG_IS_FILE_ASSET_ID: (
+        "is the serial number, used as the asset tag of this new device, and the asset id on line {line}; "
+        "asset tags are unique"
+    ),
+    Msg.DEVICE_NO_MODEL: "is empty; a new device needs a model",
+    Msg.DEVICE_SITE_INACTIVE_NEW: "{what} an inactive site; devices cannot be added there",
+    Msg.DEVICE_SITE_INACTIVE: "{what} an inactive site; devices cannot be transferred there",
+    Msg.DEVICE_NOT_TRANSFERRED_RETIRED: "device {tag} is retired; it is not transferred",
+    Msg.DEVICE_NOT_TRANSFERRED_CHECKED_OUT: "device {tag} is checked out; it is not transferred (check it in first)",
+    # ---- devices -- end
+}
 
 
 def say(code: Msg, /, **fields: object) -> str:
