@@ -48,6 +48,7 @@ def _column_values(model: type[models.Model], names: Sequence[str] | None) -> tu
     """The fields written (all concrete non-pk fields, or ``names``) and a function
     row dict → tuple of database values."""
     meta = model._meta
+    fields: list[Any]
     if names is None:
         fields = [f for f in meta.concrete_fields if not f.primary_key]
     else:
@@ -115,7 +116,7 @@ def update_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], names
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    pk_column = quote(meta.pk.column)
+    pk_column = quote(str(meta.pk.column))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             temp = quote(f"import_update_{meta.db_table}")
