@@ -13,6 +13,7 @@ fields are given to :func:`say`.
 
 from __future__ import annotations
 
+import string
 from enum import StrEnum
 
 
@@ -36,6 +37,17 @@ class Msg(StrEnum):
     DEVICE_NOT_TRANSFERRED_CHECKED_OUT = "device_not_transferred_checked_out"
     # ---- devices -- end
 
+    # ---- people (OneRoster users.csv on both paths, people spreadsheets) -- begin
+    ROSTER_BAD_STATUS = "roster_bad_status"
+    ROSTER_NO_ROLE = "roster_no_role"
+    ROSTER_BAD_ROLE = "roster_bad_role"
+    ROW_KEY_EMPTY = "row_key_empty"
+    ROSTER_BULK_EMPTY = "roster_bulk_empty"
+    ROSTER_BAD_DATES = "roster_bad_dates"
+    GUARDIAN_NO_NAME = "guardian_no_name"
+    GUARDIAN_PHONE_LONG = "guardian_phone_long"
+    # ---- people -- end
+
 
 #: Code → ``str.format`` template.
 TEXT: dict[Msg, str] = {
@@ -58,6 +70,18 @@ TEXT: dict[Msg, str] = {
     Msg.DEVICE_NOT_TRANSFERRED_RETIRED: "device {tag} is retired; it is not transferred",
     Msg.DEVICE_NOT_TRANSFERRED_CHECKED_OUT: "device {tag} is checked out; it is not transferred (check it in first)",
     # ---- devices -- end
+    # ---- people -- begin
+    Msg.ROSTER_BAD_STATUS: "expected active or tobedeleted",
+    Msg.ROSTER_NO_ROLE: "this user has no role in roles.csv",
+    Msg.ROSTER_BAD_ROLE: "expected one of {roles}",
+    Msg.ROW_KEY_EMPTY: "is empty; every row needs a {name}",
+    Msg.ROSTER_BULK_EMPTY: "has no rows; a bulk file lists everyone, so nobody was made inactive",
+    Msg.ROSTER_BAD_DATES: (
+        "{file}: {n} dateLastModified value(s) are not date-times (first on line {line}: '{raw}'); they are not used."
+    ),
+    Msg.GUARDIAN_NO_NAME: "is empty, and so is familyName; a contact needs a name",
+    Msg.GUARDIAN_PHONE_LONG: "is longer than {max} characters; not kept",
+    # ---- people -- end
 }
 
 
@@ -65,3 +89,22 @@ def say(code: Msg, /, **fields: object) -> str:
     """The words of ``code`` with ``fields`` filled in. Raises ``KeyError`` for a field the
     template names but ``fields`` lacks (a programming error, caught by the tests)."""
     return TEXT[code].format(**fields)
+
+
+def sql_say(code: Msg, /, **fields: str) -> str:
+    """SQL text of ``code``'s words: the template's literal parts as string literals joined by
+    ``||`` with ``fields`` — SQL expressions, cast to text — in its places (for the set-based
+    paths, so that both paths take the words from :data:`TEXT`). Raises ``KeyError`` for a
+    field the template names but ``fields`` lacks, ``ValueError`` for a template with ``%``
+    (a statement with parameters would read it as a placeholder) or a format spec."""
+    parts: list[str] = []
+    for literal, name, spec, conversion in string.Formatter().parse(TEXT[code]):
+        if "%" in literal:
+            raise ValueError(f"{code}: '%' in a message used in SQL")
+        if literal:
+            parts.append("'" + literal.replace("'", "''") + "'")
+        if name is not None:
+            if spec or conversion:
+                raise ValueError(f"{code}: format spec in a message used in SQL")
+            parts.append(f"CAST(({fields[name]}) AS text)")
+    return "(" + (" || ".join(parts) or "''") + ")"

@@ -38,6 +38,7 @@ from typing import IO, Any, ClassVar
 from django.db import connection
 from django.db.models import Q
 
+from imports.messages import Msg, say
 from imports.models import ImportRun
 from imports.people_rows import number_owners_text, visibility_of
 from imports.pipeline import (
@@ -100,6 +101,8 @@ ORG_TYPES = ("district", "school", "department", "local", "state", "national")
 #: Largest zip member we read, and the largest compression ratio we believe (zip bombs).
 MAX_MEMBER_BYTES = 16 * 1024**3
 MAX_RATIO = 400
+#: Longest guardian phone number kept (``GuardianContact.phone``).
+GUARDIAN_PHONE_MAX = 40
 
 #: Key of the deactivation guard in ``run.preview`` / the report's counts (not an entity).
 GUARD_KEY = "_deactivation"
@@ -480,7 +483,7 @@ class RosterStep(Step):
         value = self.cell(row, "status").strip().lower()
         status = status_of(value)
         if status is None:
-            raise RowError(self.cols.header("status"), value, "expected active or tobedeleted")
+            raise RowError(self.cols.header("status"), value, say(Msg.ROSTER_BAD_STATUS))
         return status
 
     def check_modified(self, row: Row) -> None:
@@ -497,10 +500,7 @@ class RosterStep(Step):
     def finish(self) -> Iterable[Change]:
         if self._bad_dates and self._first_bad_date:
             line, raw = self._first_bad_date
-            self.report.note(
-                f"{self.file}: {self._bad_dates} dateLastModified value(s) are not date-times "
-                f"(first on line {line}: '{raw[:40]}'); they are not used."
-            )
+            self.report.note(say(Msg.ROSTER_BAD_DATES, file=self.file, n=self._bad_dates, line=line, raw=raw[:40]))
         return []
 
 
@@ -1001,8 +1001,8 @@ class PeopleStep(UserStep):
             raise SkipRow()
         if kind is None:
             if self.importer.roles is not None and not raw_role:
-                raise RowError("role", "", "this user has no role in roles.csv")
-            raise RowError(self.cols.header("role"), raw_role, f"expected one of {ROLE_LIST}")
+                raise RowError("role", "", say(Msg.ROSTER_NO_ROLE))
+            raise RowError(self.cols.header("role"), raw_role, say(Msg.ROSTER_BAD_ROLE, roles=ROLE_LIST))
         self.enabled_check(row, key)
         given = _checked_text(self, row, "givenName", PERSON_NAME_MAX, required=True)
         family = _checked_text(self, row, "familyName", PERSON_NAME_MAX, required=True)
@@ -1178,7 +1178,7 @@ class PeopleStep(UserStep):
             return
         keys = self.keys
         if not keys.rows:
-            raise FileError(self.file, "has no rows; a bulk file lists everyone, so nobody was made inactive")
+            raise FileError(self.file, say(Msg.ROSTER_BULK_EMPTY))
         last = 0
         missing: list[int] = []
         while True:
@@ -1263,14 +1263,16 @@ class GuardianStep(UserStep):
         students = list(dict.fromkeys([*parse_list(self.cell(row, "agentSourcedIds")), *self.importer.agent_links.pop(key, [])]))  # fmt: skip
         if self.status(row) == "tobedeleted":
             return GuardianRecord(name="", relationship=role, email="", phone="", students=[], deleted=True)
-        given = _checked_text(self, row, "givenName", 100)
-        family = _checked_text(self, row, "familyName", 100)
+        given = _checked_text(self, row, "givenName", PERSON_NAME_MAX)
+        family = _checked_text(self, row, "familyName", PERSON_NAME_MAX)
         name = f"{given} {family}".strip()
         if not name:
-            raise RowError(self.cols.header("givenName"), "", "is empty, and so is familyName; a contact needs a name")
+            raise RowError(self.cols.header("givenName"), "", say(Msg.GUARDIAN_NO_NAME))
         phone = self.cell(row, "phone") or self.cell(row, "sms")
-        if len(phone) > 40:
-            self.warn(row.line, self.cols.header("phone"), phone, "is longer than 40 characters; not kept", key)
+        if len(phone) > GUARDIAN_PHONE_MAX:
+            self.warn(
+                row.line, self.cols.header("phone"), phone, say(Msg.GUARDIAN_PHONE_LONG, max=GUARDIAN_PHONE_MAX), key
+            )
             phone = ""
         email = self.email(row, key)
         return GuardianRecord(name=name, relationship=role, email=email or "", phone=phone, students=students)

@@ -62,10 +62,12 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from core.scoping import VIEW, scope_for
+from imports.messages import Msg, say, sql_say
 from imports.models import ImportIssue, ImportRun
 from imports.oneroster import (
     BULK,
     DELTA,
+    GUARDIAN_PHONE_MAX,
     OneRosterImporter,
     PeopleStep,
     UserStep,
@@ -493,8 +495,8 @@ class SetBasedUsersStep(StagedFile, UserStep):
                    CASE WHEN b.key_code > 0 THEN b.key_code
                         WHEN b.st IS NULL THEN {BAD_STATUS}
                         WHEN b.st = 'tobedeleted' THEN 0
-                        WHEN b.grp = 'G' THEN CASE WHEN char_length(b.given) > 100 THEN {CONTACT_GIVEN_LONG}
-                                                   WHEN char_length(b.family) > 100 THEN {CONTACT_FAMILY_LONG}
+                        WHEN b.grp = 'G' THEN CASE WHEN char_length(b.given) > {PERSON_NAME_MAX} THEN {CONTACT_GIVEN_LONG}
+                                                   WHEN char_length(b.family) > {PERSON_NAME_MAX} THEN {CONTACT_FAMILY_LONG}
                                                    WHEN b.given = '' AND b.family = '' THEN {CONTACT_NO_NAME}
                                                    ELSE 0 END
                         WHEN b.kind = '{SKIP}' THEN 0
@@ -614,7 +616,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
     def _key_issue_sql(self) -> str:
         """SELECT fragments (column, value, reason) of a key error."""
         return f"""CASE r.key_code WHEN {KEY_SCIENTIFIC} THEN r.key_problem
-                       WHEN {KEY_EMPTY} THEN 'is empty; every row needs a sourcedId'
+                       WHEN {KEY_EMPTY} THEN {sql_say(Msg.ROW_KEY_EMPTY, name="'sourcedId'")}
                        ELSE 'is ' || char_length(r.sid) || ' characters long; at most 255' END"""
 
     def _people_issues(self) -> None:
@@ -655,9 +657,9 @@ class SetBasedUsersStep(StagedFile, UserStep):
                      CASE r.err WHEN {BAD_STATUS} THEN r.st_shown WHEN {NO_ROLE} THEN '' WHEN {BAD_ROLE} THEN r.raw_role
                           WHEN {GIVEN_EMPTY} THEN '' WHEN {GIVEN_LONG} THEN r.given WHEN {FAMILY_EMPTY} THEN ''
                           WHEN {FAMILY_LONG} THEN r.family WHEN {PREFERRED_LONG} THEN r.pref ELSE r.ident END,
-                     CASE r.err WHEN {BAD_STATUS} THEN 'expected active or tobedeleted'
-                          WHEN {NO_ROLE} THEN 'this user has no role in roles.csv'
-                          WHEN {BAD_ROLE} THEN 'expected one of ' || %(roles)s
+                     CASE r.err WHEN {BAD_STATUS} THEN {sql_say(Msg.ROSTER_BAD_STATUS)}
+                          WHEN {NO_ROLE} THEN {sql_say(Msg.ROSTER_NO_ROLE)}
+                          WHEN {BAD_ROLE} THEN {sql_say(Msg.ROSTER_BAD_ROLE, roles="%(roles)s")}
                           WHEN {GIVEN_EMPTY} THEN {given_problem} WHEN {GIVEN_LONG} THEN {given_problem}
                           WHEN {FAMILY_EMPTY} THEN {family_problem} WHEN {FAMILY_LONG} THEN {family_problem}
                           WHEN {PREFERRED_LONG} THEN {pref_problem}
@@ -865,14 +867,11 @@ class SetBasedUsersStep(StagedFile, UserStep):
         )
         if bad:
             n, line, raw = bad[0]
-            report.note(
-                f"{self.file}: {n} dateLastModified value(s) are not date-times "
-                f"(first on line {line}: '{raw[:40]}'); they are not used."
-            )
+            report.note(say(Msg.ROSTER_BAD_DATES, file=self.file, n=n, line=line, raw=raw[:40]))
         if self.mode != BULK or not self.importer.deactivate_missing:
             return
         if not rows:
-            raise FileError(self.file, "has no rows; a bulk file lists everyone, so nobody was made inactive")
+            raise FileError(self.file, say(Msg.ROSTER_BULK_EMPTY))
         self.importer.guard_people(missing)  # FileError at an unconfirmed commit (as the Python path)
         if self.importer.applying and missing:
             people_bulk.people_deactivate_unlisted(
@@ -904,6 +903,8 @@ class SetBasedUsersStep(StagedFile, UserStep):
         """Guardian duplicates and the errors and warnings of guardian rows (sorted per batch later)."""
         h = self._h
         self._dup_issues("G", 3)
+        given_problem = text_problem_sql("r.given", name="givenName", max_length=PERSON_NAME_MAX)
+        family_problem = text_problem_sql("r.family", name="familyName", max_length=PERSON_NAME_MAX)
         self.sql.run(
             f"""
             INSERT INTO import_oneroster_issues
@@ -917,15 +918,15 @@ class SetBasedUsersStep(StagedFile, UserStep):
                           ELSE %(given)s END,
                      CASE r.err WHEN {BAD_STATUS} THEN r.st_shown WHEN {CONTACT_GIVEN_LONG} THEN r.given
                           WHEN {CONTACT_FAMILY_LONG} THEN r.family ELSE '' END,
-                     CASE r.err WHEN {BAD_STATUS} THEN 'expected active or tobedeleted'
-                          WHEN {CONTACT_GIVEN_LONG} THEN 'is ' || char_length(r.given) || ' characters long; at most 100'
-                          WHEN {CONTACT_FAMILY_LONG} THEN 'is ' || char_length(r.family) || ' characters long; at most 100'
-                          ELSE 'is empty, and so is familyName; a contact needs a name' END,
+                     CASE r.err WHEN {BAD_STATUS} THEN {sql_say(Msg.ROSTER_BAD_STATUS)}
+                          WHEN {CONTACT_GIVEN_LONG} THEN {given_problem}
+                          WHEN {CONTACT_FAMILY_LONG} THEN {family_problem}
+                          ELSE {sql_say(Msg.GUARDIAN_NO_NAME)} END,
                      r.sid
               WHERE r.key_code = 0 AND r.err > 0
               UNION ALL
-              SELECT 1, 'warning', %(phone)s, r.phone, 'is longer than 40 characters; not kept', r.sid
-              WHERE r.key_code = 0 AND r.err = 0 AND r.st = 'active' AND char_length(r.phone) > 40
+              SELECT 1, 'warning', %(phone)s, r.phone, {sql_say(Msg.GUARDIAN_PHONE_LONG, max=str(GUARDIAN_PHONE_MAX))}, r.sid
+              WHERE r.key_code = 0 AND r.err = 0 AND r.st = 'active' AND char_length(r.phone) > {GUARDIAN_PHONE_MAX}
               UNION ALL
               SELECT 2, 'warning', %(email)s, r.email, %(email_invalid)s, r.sid
               WHERE r.key_code = 0 AND r.err = 0 AND r.st = 'active' AND r.email_bad

@@ -82,6 +82,7 @@ from django.utils.module_loading import import_string
 
 from core.errors import DomainError
 from core.scoping import Scope
+from imports.messages import Msg, say
 from imports.models import COUNT_KEYS, ImportIssue, ImportRun
 from imports.reading import FileFormatError, Row, Table, open_table
 from imports.values import NUMERIC_IDENTIFIER_WARNING, parse_identifier
@@ -570,7 +571,7 @@ class Step:
         raw = self.cols.get(row, name)
         value = self.identifier(row, name, raw)
         if required and not value:
-            raise RowError(self.cols.header(name), raw, f"is empty; every row needs a {name}")
+            raise RowError(self.cols.header(name), raw, say(Msg.ROW_KEY_EMPTY, name=name))
         if len(value) > max_length:
             raise RowError(self.cols.header(name), raw, f"is {len(value)} characters long; at most {max_length}")
         return value
