@@ -1,6 +1,6 @@
 """OneRoster users.csv → people and guardian contacts, set-based on PostgreSQL.
 
-The Python path (``oneroster.PeopleStep`` and ``GuardianStep``) reads users.csv row by row,
+The Python path (``oneroster_users.PeopleStep`` and ``GuardianStep``) reads users.csv row by row,
 three times a phase (key pre-scan, people, guardians), and plans a thousand rows a query.
 On PostgreSQL, with ``settings.IMPORTS_SET_BASED`` (default on), :class:`SetBasedUsersStep`
 replaces those two steps and gives the same results — people, guardian contacts, counts,
@@ -69,11 +69,10 @@ from imports.oneroster import (
     DELTA,
     GUARDIAN_PHONE_MAX,
     OneRosterImporter,
-    PeopleStep,
-    UserStep,
     grade_cell,
     status_of,
 )
+from imports.oneroster_users import PeopleStep, UserStep
 from imports.pipeline import (
     CREATED,
     DEACTIVATED,

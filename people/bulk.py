@@ -62,7 +62,7 @@ def people_write(
     the system) and ``run_id`` (the import run) are what the change log records.
 
     Change-log hook: one entry per row of ``updates`` (before: the planner's stored values, which
-    the caller has — ``imports.oneroster.PeopleStep.plan`` / ``imports.people_rows.PeopleStep``
+    the caller has — ``imports.oneroster_users.PeopleStep.plan`` / ``imports.people_rows.PeopleStep``
     — after: the row) and per id of ``deactivate_ids`` (status active → inactive), here, after
     the writes and inside this transaction. New people get a "created" entry after the insert
     (their ids by sourcedId, or by selecting ``id > max(id)`` before it)."""

@@ -21,8 +21,8 @@ from django.db import connection
 
 from core.testing import PersonFactory, SiteFactory
 from imports.models import ImportIssue, ImportRun
-from imports.oneroster import PeopleStep
 from imports.oneroster_sql import NotClean, SetBasedUsersStep, _clean_blocks, drop_stale_stages
+from imports.oneroster_users import PeopleStep
 from imports.services import import_run_commit, import_run_start
 from imports.tests.roster import (
     USERS_11,
