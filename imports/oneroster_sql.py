@@ -41,6 +41,11 @@ issues (in the same order) and notes — with a few statements over the whole fi
    the student numbers students share, guardian warnings per batch of 500), up to
    ``MAX_STORED_ISSUES``.
 
+The step's people half is ``imports.oneroster_sql_people``, its guardian half
+``imports.oneroster_sql_guardians`` (functions assigned as its methods), its constants
+``imports.oneroster_sql_codes``; people's rules come from ``people.rules``, the writes go through
+``people.bulk``.
+
 orgs.csv, roles.csv, classes.csv and enrollments.csv stay on the Python path (small files);
 their results (sites, roles, homerooms) go to the database as small tables.
 
@@ -59,30 +64,50 @@ from typing import Any
 
 import psycopg
 from django.db import DatabaseError, connection
-from django.utils import timezone
 
-from core.scoping import VIEW, scope_for
-from imports.messages import Msg, say, sql_say
+from imports import oneroster_sql_guardians, oneroster_sql_people
+from imports.messages import Msg, sql_say
 from imports.models import ImportIssue, ImportRun
 from imports.oneroster import (
     BULK,
     DELTA,
-    GUARDIAN_PHONE_MAX,
     OneRosterImporter,
     grade_cell,
     status_of,
 )
+from imports.oneroster_sql_codes import (  # noqa: F401 - also imported from here (google_sql, tests)
+    ALIAS,
+    BAD_ROLE,
+    BAD_STATUS,
+    CONTACT_FAMILY_LONG,
+    CONTACT_GIVEN_LONG,
+    CONTACT_NO_NAME,
+    DATE_OK,
+    EMAIL_OK,
+    FAMILY_EMPTY,
+    FAMILY_LONG,
+    GIVEN_EMPTY,
+    GIVEN_LONG,
+    GUARDIAN_BATCH,
+    KEY_EMPTY,
+    KEY_LONG,
+    KEY_SCIENTIFIC,
+    MAP_NAMES,
+    MAX_CASE,
+    MAX_HELD,
+    MAYBE_SCIENTIFIC,
+    NO_ROLE,
+    NO_SITE,
+    NUMBER_LONG,
+    NUMBER_SCIENTIFIC,
+    PREFERRED_LONG,
+    STAGE_VERSION,
+    USED,
+)
 from imports.oneroster_users import PeopleStep, UserStep
 from imports.pipeline import (
-    CREATED,
-    DEACTIVATED,
     MAX_ISSUE_VALUE,
     MAX_STORED_ISSUES,
-    REJECTED,
-    REMOVED,
-    SKIPPED,
-    UNCHANGED,
-    UPDATED,
     AllOrNothingAborted,
     FileError,
     RowError,
@@ -104,103 +129,21 @@ from imports.staging import (  # noqa: F401 - re-exported: the tests and older i
     drop_stale_stages,
     set_based_enabled,
 )
-from imports.values import _STRIP, parse_bool, parse_datetime, parse_identifier
-from people import bulk as people_bulk
-from people.models import GuardianContact, Person
+from imports.values import parse_bool, parse_datetime, parse_identifier
 from people.rules import (
-    EMAIL_CERTAINLY_VALID,
-    EMAIL_INVALID,
     GUARDIAN,
     PERSON_NAME_MAX,
     ROLE_KINDS,
-    ROLE_LIST,
     SKIP,
     STAFF,
     STUDENT,
     STUDENT_NUMBER_MAX,
     email_certainly_valid_sql,
     email_is_valid,
-    number_owner_text_sql,
-    number_taken_by_sql,
-    number_taken_reason_sql,
     role_key,
-    roster_outcome_sql,
-    shared_number_reason_sql,
-    status_when_listed_sql,
-    text_problem_sql,
 )
-from sites.models import Site
 
 log = logging.getLogger(__name__)
-
-#: Bumped when the staged table's layout changes (an older preview's table is then reloaded).
-STAGE_VERSION = 1
-#: Rows per guardian batch in the Python path: warnings found while planning come per batch.
-GUARDIAN_BATCH = 500
-#: Errors held in memory during an all-or-nothing commit (as ``Report`` does).
-MAX_HELD = 1000
-#: Answers with at most this many distinct values become a CASE expression (else a join).
-MAX_CASE = 64
-#: The answers judged in Python (see ``SetBasedUsersStep._answers``).
-MAP_NAMES = ("status", "role", "enabled", "grades", "date", "sid", "number", "email")
-
-#: Our column names the statements read, in the staged table's order (reader path).
-USED = (
-    "sourcedId",
-    "status",
-    "dateLastModified",
-    "enabledUser",
-    "orgSourcedIds",
-    "role",
-    "givenName",
-    "familyName",
-    "identifier",
-    "email",
-    "sms",
-    "phone",
-    "agentSourcedIds",
-    "grades",
-    "preferredGivenName",
-    "primaryOrgSourcedId",
-)
-#: SQL alias of each used column.
-ALIAS = {
-    "sourcedId": "sid",
-    "status": "status",
-    "dateLastModified": "dlm",
-    "enabledUser": "enabled",
-    "orgSourcedIds": "orgs",
-    "role": "role",
-    "givenName": "given",
-    "familyName": "family",
-    "identifier": "ident",
-    "email": "email",
-    "sms": "sms",
-    "phone": "phone",
-    "agentSourcedIds": "agents",
-    "grades": "grades",
-    "preferredGivenName": "pref",
-    "primaryOrgSourcedId": "prim",
-}
-
-# Strict patterns: a value they match is certainly accepted by the Python parser (the rest,
-# usually none, is judged in Python). Superset pattern: a value it does not match is
-# certainly not Excel's scientific notation.
-DATE_OK = (
-    r"^([1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
-    r"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,]([0-9]{3}|[0-9]{6}))?)? *"
-    r"(Z|z|UTC|GMT|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?|[0-9]{12,13})$"
-)
-#: Kept under its old name: the pattern is ``people.rules.EMAIL_CERTAINLY_VALID``.
-EMAIL_OK = EMAIL_CERTAINLY_VALID
-MAYBE_SCIENTIFIC = r"^[+-]?[^eE.,+-]+([.,][^eE.,+-]+)?[eE][+-][^eE.,+-]{1,3}$"
-
-# Error codes of a row (``err``), in the order the Python ``parse`` checks.
-KEY_SCIENTIFIC, KEY_EMPTY, KEY_LONG = 1, 2, 3
-BAD_STATUS, NO_ROLE, BAD_ROLE = 10, 11, 12
-GIVEN_EMPTY, GIVEN_LONG, FAMILY_EMPTY, FAMILY_LONG, PREFERRED_LONG = 13, 14, 15, 16, 17
-NUMBER_SCIENTIFIC, NUMBER_LONG, NO_SITE = 18, 19, 20
-CONTACT_GIVEN_LONG, CONTACT_FAMILY_LONG, CONTACT_NO_NAME = 21, 22, 23
 
 
 class SetBasedUsersStep(StagedFile, UserStep):
@@ -221,6 +164,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
         self.sql: _Sql
         self.staged_columns: dict[str, str] = {}
         self._guardians_on: bool | None = None
+        self._g_enabled: bool | None = None  # see oneroster_sql_guardians.guardians_enabled
 
     @property
     def title(self) -> str:
@@ -618,528 +562,24 @@ class SetBasedUsersStep(StagedFile, UserStep):
                        WHEN {KEY_EMPTY} THEN {sql_say(Msg.ROW_KEY_EMPTY, name="'sourcedId'")}
                        ELSE 'is ' || char_length(r.sid) || ' characters long; at most 255' END"""
 
-    def _people_issues(self) -> None:
-        """Duplicates, then every people row's issues in file order."""
-        h = self._h
-        self._dup_issues("P", 1)
-        params = {
-            "sid": h("sourcedId"), "status": h("status"), "role": h("role"), "given": h("givenName"),
-            "family": h("familyName"), "pref": h("preferredGivenName"), "ident": h("identifier"),
-            "enabled": h("enabledUser"), "grades": h("grades"), "email": h("email"), "roles": ROLE_LIST,
-            "email_invalid": EMAIL_INVALID,
-        }  # fmt: skip
-        reached_role = f"r.key_code = 0 AND r.st = 'active' AND r.kind IN ('{STUDENT}', '{STAFF}')"
-        name_max = PERSON_NAME_MAX
-        given_problem = text_problem_sql("r.given", name="givenName", max_length=name_max, required=True)
-        family_problem = text_problem_sql("r.family", name="familyName", max_length=name_max, required=True)
-        pref_problem = text_problem_sql("r.pref", name="preferredGivenName", max_length=name_max)
-        number_problem = text_problem_sql("r.ident", name="identifier", max_length=STUDENT_NUMBER_MAX)
-        self.sql.run(
-            f"""
-            INSERT INTO import_oneroster_issues
-            SELECT 2, r.line, x.sub, 0, 0, x.severity, r.line, x.col, x.val, x.reason, x.key
-            FROM {self.t_rows} r CROSS JOIN LATERAL (
-              SELECT 0 AS sub, 'error' AS severity, %(sid)s AS col, r.sid AS val, {self._key_issue_sql()} AS reason,
-                     '' AS key WHERE r.key_code > 0
-              UNION ALL
-              SELECT 1, 'warning', %(enabled)s, r.enabled, r.enabled_warn, r.sid
-              WHERE {reached_role} AND r.enabled_warn IS NOT NULL
-              UNION ALL
-              SELECT 2, 'warning', %(grades)s, r.grades, r.grade_warn, r.sid
-              WHERE {reached_role} AND r.err IN (0, {NO_SITE}) AND r.grade_warn IS NOT NULL
-              UNION ALL
-              SELECT 3, 'error',
-                     CASE r.err WHEN {BAD_STATUS} THEN %(status)s WHEN {NO_ROLE} THEN 'role' WHEN {BAD_ROLE} THEN %(role)s
-                          WHEN {GIVEN_EMPTY} THEN %(given)s WHEN {GIVEN_LONG} THEN %(given)s
-                          WHEN {FAMILY_EMPTY} THEN %(family)s WHEN {FAMILY_LONG} THEN %(family)s
-                          WHEN {PREFERRED_LONG} THEN %(pref)s ELSE %(ident)s END,
-                     CASE r.err WHEN {BAD_STATUS} THEN r.st_shown WHEN {NO_ROLE} THEN '' WHEN {BAD_ROLE} THEN r.raw_role
-                          WHEN {GIVEN_EMPTY} THEN '' WHEN {GIVEN_LONG} THEN r.given WHEN {FAMILY_EMPTY} THEN ''
-                          WHEN {FAMILY_LONG} THEN r.family WHEN {PREFERRED_LONG} THEN r.pref ELSE r.ident END,
-                     CASE r.err WHEN {BAD_STATUS} THEN {sql_say(Msg.ROSTER_BAD_STATUS)}
-                          WHEN {NO_ROLE} THEN {sql_say(Msg.ROSTER_NO_ROLE)}
-                          WHEN {BAD_ROLE} THEN {sql_say(Msg.ROSTER_BAD_ROLE, roles="%(roles)s")}
-                          WHEN {GIVEN_EMPTY} THEN {given_problem} WHEN {GIVEN_LONG} THEN {given_problem}
-                          WHEN {FAMILY_EMPTY} THEN {family_problem} WHEN {FAMILY_LONG} THEN {family_problem}
-                          WHEN {PREFERRED_LONG} THEN {pref_problem}
-                          WHEN {NUMBER_SCIENTIFIC} THEN r.num_problem
-                          ELSE {number_problem} END,
-                     r.sid
-              WHERE r.key_code = 0 AND r.err NOT IN (0, {NO_SITE})
-              UNION ALL
-              SELECT 3, 'error', r.site_col, r.site_val, r.site_reason, r.sid
-              WHERE r.key_code = 0 AND r.err = {NO_SITE}
-              UNION ALL
-              SELECT 4, 'warning', %(email)s, r.email, %(email_invalid)s, r.sid
-              WHERE r.key_code = 0 AND r.err = 0 AND r.email_bad AND r.st = 'active' AND r.kind <> '{SKIP}'
-            ) x
-            WHERE r.grp = 'P' AND NOT r.dup AND (r.key_code > 0 OR r.err > 0 OR r.enabled_warn IS NOT NULL
-                  OR r.grade_warn IS NOT NULL OR r.email_bad)
-            """,
-            params,
-        )
-        self._student_number_issues()
+    # -- people (imports.oneroster_sql_people) -------------------------------------------
 
-    def _student_number_issues(self) -> None:
-        """Warnings on students whose number another active person already has (as
-        ``PeopleStep._warn_numbers_taken``: planned a batch of items at a time, so after the
-        issues of the batch's last row, the last batch's after every row's)."""
-        sql, stage = self.sql, self.sql.stage
-        t_rows = self.t_rows
-        student = (
-            f"r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0 AND r.st = 'active' "
-            f"AND r.kind = '{STUDENT}' AND r.ident <> ''"
-        )
-        taken = sql.table("taken")
-        sql.run(f"DROP TABLE IF EXISTS {taken}")
-        # The numbers other active people have: people this file lists do not count, nor —
-        # when a bulk file makes inactive the people it does not list — anyone with a sourcedId.
-        person, site = Person._meta.db_table, Site._meta.db_table
-        taken_by = number_taken_by_sql(
-            status="p.status",
-            sourced_id="p.sourced_id",
-            listed=f"EXISTS (SELECT 1 FROM {stage} k WHERE k.grp = 'P' AND k.key_code = 0 AND k.sid = p.sourced_id)",
-            everyone_listed="%(everyone)s",
-        )
-        found = sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {taken} AS
-            SELECT r.line, r.sid, r.ident, count(*) AS n, min(p.id) AS first_id
-            FROM {t_rows} r JOIN {person} p ON p.student_number = r.ident AND p.status = 'active'
-            WHERE {student} AND {taken_by}
-            GROUP BY r.line, r.sid, r.ident
-            """,
-            {"everyone": self.mode == BULK and self.importer.deactivate_missing},
-        )
-        if not found:
-            return
-        actor = self.importer.actor
-        sites = None if actor is None else scope_for(actor).site_ids(VIEW)
-        size = self.people.batch_size
-        items = f"r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0 AND (r.st = 'tobedeleted' OR r.kind <> '{SKIP}')"
-        who = number_owner_text_sql(
-            given="f.given_name",
-            family="f.family_name",
-            sourced_id="f.sourced_id",
-            site_name="s.name",
-            visible="(%(everywhere)s OR f.home_site_id = ANY(%(sites)s))",
-            others="(t.n - 1)",
-        )
-        reason = number_taken_reason_sql(who)
-        sql.run(
-            f"""
-            WITH i AS (SELECT r.line, row_number() OVER (ORDER BY r.line) - 1 AS n FROM {t_rows} r WHERE {items}),
-                 e AS (SELECT n / {size} AS batch, line FROM i WHERE n %% {size} = {size - 1})
-            INSERT INTO import_oneroster_issues
-            SELECT 2, coalesce(e.line, 2147483647), 1000, t.line, 0, 'warning', t.line, %(ident)s, t.ident,
-                   {reason},
-                   t.sid
-            FROM {taken} t
-            JOIN i ON i.line = t.line
-            LEFT JOIN e ON e.batch = i.n / {size}
-            JOIN {person} f ON f.id = t.first_id
-            LEFT JOIN {site} s ON s.id = f.home_site_id
-            """,
-            {
-                "ident": self._h("identifier"),
-                "everywhere": sites is None,
-                "sites": sorted(sites or ()),
-            },
-        )
+    _people_issues = oneroster_sql_people.people_issues
+    _student_number_issues = oneroster_sql_people.student_number_issues
+    _counted_so_far = oneroster_sql_people.counted_so_far
+    _people = oneroster_sql_people.people
+    _shared_number_issues = oneroster_sql_people.shared_number_issues
+    _missing_sql = oneroster_sql_people.missing_sql
+    _listed_sql = oneroster_sql_people.listed_sql
+    _people_finish = oneroster_sql_people.people_finish
 
-    def _counted_so_far(self, last_section: int = 5) -> tuple[int, int]:
-        """(errors, warnings) found so far, in sections 1 (people duplicates) to ``last_section``."""
-        errors, warnings = self.sql.one(
-            "SELECT count(*) FILTER (WHERE severity = 'error'), count(*) FILTER (WHERE severity = 'warning') "
-            "FROM import_oneroster_issues WHERE s1 <= %s",
-            [last_section],
-        )
-        return int(errors), int(warnings)
+    # -- guardians (imports.oneroster_sql_guardians) ---------------------------------------
 
-    # -- people -------------------------------------------------------------------------
-
-    def _people(self, rows: int) -> None:
-        """Plan (and at commit apply) the people rows, then the bulk deactivation."""
-        importer, sql, report = self.importer, self.sql, self.report
-        t_rows = self.t_rows
-        counts = dict(
-            sql.rows(
-                f"""
-                SELECT outcome, count(*) FROM (
-                  SELECT CASE WHEN key_code > 0 OR dup OR err > 0 THEN '{REJECTED}'
-                              WHEN st = 'active' AND kind = '{SKIP}' THEN '{SKIPPED}' ELSE 'planned' END AS outcome
-                  FROM {t_rows} WHERE grp = 'P') x
-                GROUP BY outcome
-                """
-            )
-        )
-        for outcome in (REJECTED, SKIPPED):
-            if counts.get(outcome):
-                report.count("people", outcome, counts[outcome])
-        plan = sql.table("people")
-        changed = """(p.role, p.given_name, p.family_name, p.preferred_name, p.email, p.student_number, p.grade,
-                         p.home_site_id, p.homeroom)
-                        IS DISTINCT FROM
-                        (v.role, r.given, r.family, coalesce(r.pref, p.preferred_name), coalesce(v.email, p.email),
-                         r.ident, coalesce(r.grade, p.grade), r.site_id, coalesce(r.homeroom, p.homeroom))"""
-        outcome = roster_outcome_sql("p.status", deleted="r.st = 'tobedeleted'", changed=changed)
-        sql.run(f"DROP TABLE IF EXISTS {plan}")
-        sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {plan} AS
-            SELECT r.line, r.sid, p.id AS pk,
-              {outcome} AS outcome,
-              v.role, r.given, r.family, coalesce(r.pref, p.preferred_name, '') AS pref,
-              coalesce(v.email, p.email, '') AS email, r.ident, coalesce(r.grade, p.grade, '') AS grade, r.site_id,
-              coalesce(r.homeroom, p.homeroom, '') AS homeroom,
-              {status_when_listed_sql("p.status")} AS status
-            FROM {t_rows} r
-            CROSS JOIN LATERAL (SELECT CASE WHEN r.kind = '{STUDENT}' THEN 'student' ELSE 'staff' END AS role,
-                                       CASE WHEN r.email = '' THEN '' WHEN r.email_bad THEN NULL ELSE r.email END AS email
-                               ) v
-            LEFT JOIN {Person._meta.db_table} p ON p.sourced_id = r.sid
-            WHERE r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0
-              AND (r.st = 'tobedeleted' OR r.kind <> '{SKIP}')
-            """
-        )
-        outcomes = dict(sql.rows(f"SELECT outcome, count(*) FROM {plan} GROUP BY outcome"))
-        for outcome, n in outcomes.items():
-            report.count("people", outcome, int(n))
-        # People the bulk file does not list: the main writes touch only people it lists, so
-        # they are the same before and after them (counted while the table is smaller).
-        missing = 0
-        if self.mode == BULK and importer.deactivate_missing and rows:
-            (missing,) = sql.one(f"SELECT count(*) FROM {Person._meta.db_table} p WHERE {self._missing_sql()}")
-        now = timezone.now()
-        if importer.applying:
-            people_bulk.people_apply_plan(
-                sql=sql, plan=plan, created=int(outcomes.get(CREATED, 0)), now=now,
-                actor=importer.actor, run_id=importer.run.pk,
-            )  # fmt: skip
-        self._shared_number_issues()
-        self._people_finish(rows, now, int(missing))
-
-    def _shared_number_issues(self) -> None:
-        """Warnings on the students whose number other students' rows have (as
-        ``PeopleStep._warn_shared_numbers``: after every row's issues, before the guardians')."""
-        sql, nums = self.sql, self.sql.table("nums")
-        student = (
-            f"r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0 AND r.st = 'active' "
-            f"AND r.kind = '{STUDENT}' AND r.ident <> ''"
-        )
-        sql.run(f"DROP TABLE IF EXISTS {nums}")
-        sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {nums} AS
-            SELECT r.ident, array_agg(r.line ORDER BY r.line) AS lines FROM {self.t_rows} r WHERE {student}
-            GROUP BY r.ident HAVING count(*) > 1
-            """
-        )
-        sql.run(
-            f"""
-            INSERT INTO import_oneroster_issues
-            SELECT 2, 2147483647, 2000, r.line, 0, 'warning', r.line, %(ident)s, r.ident,
-                   {shared_number_reason_sql("r.ident", "n.lines")},
-                   r.sid
-            FROM {self.t_rows} r JOIN {nums} n ON n.ident = r.ident
-            WHERE {student}
-            """,
-            {"ident": self._h("identifier")},
-        )
-
-    def _missing_sql(self) -> str:
-        """WHERE clause (over people ``p``) of the active people with a sourcedId the file lacks."""
-        return people_bulk.people_unlisted_sql(self._listed_sql())
-
-    def _listed_sql(self) -> str:
-        """Boolean SQL over people ``p``: the file has a people row with their sourcedId."""
-        return (
-            f"EXISTS (SELECT 1 FROM {self.sql.stage} r WHERE r.grp = 'P' AND r.key_code = 0 AND r.sid = p.sourced_id)"
-        )
-
-    def _people_finish(self, rows: int, now: Any, missing: int) -> None:
-        """The bad-date note, then (bulk) the people the file no longer lists."""
-        sql, report = self.sql, self.report
-        bad = sql.rows(
-            f"SELECT count(*) OVER (), line, dlm FROM {self.sql.stage} "
-            f"WHERE grp = 'P' AND key_code = 0 AND NOT dup AND date_bad ORDER BY line LIMIT 1"
-        )
-        if bad:
-            n, line, raw = bad[0]
-            report.note(say(Msg.ROSTER_BAD_DATES, file=self.file, n=n, line=line, raw=raw[:40]))
-        if self.mode != BULK or not self.importer.deactivate_missing:
-            return
-        if not rows:
-            raise FileError(self.file, say(Msg.ROSTER_BULK_EMPTY))
-        self.importer.guard_people(missing)  # FileError at an unconfirmed commit (as the Python path)
-        if self.importer.applying and missing:
-            people_bulk.people_deactivate_unlisted(
-                sql=sql, listed=self._listed_sql(), now=now, actor=self.importer.actor, run_id=self.importer.run.pk
-            )
-        if missing:
-            report.count("people", DEACTIVATED, int(missing))
-
-    # -- guardians ------------------------------------------------------------------------
-
-    def _guardians_enabled(self) -> bool:
-        """As ``GuardianStep.enabled``: guardian rows, students naming guardians, or (bulk)
-        contacts from earlier rosters to remove."""
-        if getattr(self, "_g_enabled", None) is None:
-            found = self.sql.one(
-                f"SELECT EXISTS (SELECT 1 FROM {self.sql.stage} WHERE grp = 'G'), "
-                f"EXISTS (SELECT 1 FROM {self.t_rows} WHERE grp = 'P' AND key_code = 0 AND NOT dup AND err = 0 "
-                f"AND st = 'active' AND kind = '{STUDENT}' AND agents <> '' AND EXISTS (SELECT 1 FROM "
-                f"unnest(string_to_array(agents, ',')) a(x) WHERE btrim(a.x, %(v)s) <> ''))",
-                {"v": _STRIP},
-            )
-            enabled = bool(found[0] or found[1])
-            if not enabled and self.mode == BULK and self.importer.deactivate_missing:
-                enabled = GuardianContact.objects.exclude(sourced_id="").exists()
-            self._g_enabled = enabled
-        return bool(self._g_enabled)
-
-    def _guardian_parse_issues(self) -> None:
-        """Guardian duplicates and the errors and warnings of guardian rows (sorted per batch later)."""
-        h = self._h
-        self._dup_issues("G", 3)
-        given_problem = text_problem_sql("r.given", name="givenName", max_length=PERSON_NAME_MAX)
-        family_problem = text_problem_sql("r.family", name="familyName", max_length=PERSON_NAME_MAX)
-        self.sql.run(
-            f"""
-            INSERT INTO import_oneroster_issues
-            SELECT 4, 0, 0, r.line, x.sub, x.severity, r.line, x.col, x.val, x.reason, x.key
-            FROM {self.t_rows} r CROSS JOIN LATERAL (
-              SELECT 0 AS sub, 'error' AS severity, %(sid)s AS col, r.sid AS val, {self._key_issue_sql()} AS reason,
-                     '' AS key WHERE r.key_code > 0
-              UNION ALL
-              SELECT 0, 'error',
-                     CASE WHEN r.err = {BAD_STATUS} THEN %(status)s WHEN r.err = {CONTACT_FAMILY_LONG} THEN %(family)s
-                          ELSE %(given)s END,
-                     CASE r.err WHEN {BAD_STATUS} THEN r.st_shown WHEN {CONTACT_GIVEN_LONG} THEN r.given
-                          WHEN {CONTACT_FAMILY_LONG} THEN r.family ELSE '' END,
-                     CASE r.err WHEN {BAD_STATUS} THEN {sql_say(Msg.ROSTER_BAD_STATUS)}
-                          WHEN {CONTACT_GIVEN_LONG} THEN {given_problem}
-                          WHEN {CONTACT_FAMILY_LONG} THEN {family_problem}
-                          ELSE {sql_say(Msg.GUARDIAN_NO_NAME)} END,
-                     r.sid
-              WHERE r.key_code = 0 AND r.err > 0
-              UNION ALL
-              SELECT 1, 'warning', %(phone)s, r.phone, {sql_say(Msg.GUARDIAN_PHONE_LONG, max=str(GUARDIAN_PHONE_MAX))}, r.sid
-              WHERE r.key_code = 0 AND r.err = 0 AND r.st = 'active' AND char_length(r.phone) > {GUARDIAN_PHONE_MAX}
-              UNION ALL
-              SELECT 2, 'warning', %(email)s, r.email, %(email_invalid)s, r.sid
-              WHERE r.key_code = 0 AND r.err = 0 AND r.st = 'active' AND r.email_bad
-            ) x
-            WHERE r.grp = 'G' AND NOT r.dup
-            """,
-            {
-                "sid": h("sourcedId"),
-                "status": h("status"),
-                "given": h("givenName"),
-                "family": h("familyName"),
-                "phone": h("phone"),
-                "email": h("email"),
-                "email_invalid": EMAIL_INVALID,
-            },  # fmt: skip
-        )
-
-    def _guardians(self) -> None:
-        """Guardian rows and the students naming guardians → contacts (plan, apply, bulk removal)."""
-        importer, sql, report = self.importer, self.sql, self.report
-        t_rows = self.t_rows
-        counts = dict(
-            sql.rows(
-                f"SELECT CASE WHEN key_code > 0 OR dup OR err > 0 THEN '{REJECTED}' ELSE 'ok' END, count(*) "
-                f"FROM {t_rows} WHERE grp = 'G' GROUP BY 1"
-            )
-        )
-        if counts.get(REJECTED):
-            report.count("guardians", REJECTED, int(counts[REJECTED]))
-        links, live, students, plan = (sql.table(n) for n in ("links", "live", "students", "gplan"))
-        for name in (links, live, students, plan):
-            sql.run(f"DROP TABLE IF EXISTS {name}")
-        # Students naming guardians (the agent_links of the Python path), in file order.
-        sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {links} AS
-            SELECT agent, student, line, o FROM (
-              SELECT btrim(a.x, %(v)s) AS agent, r.sid AS student, r.line, a.o
-              FROM {t_rows} r CROSS JOIN LATERAL unnest(string_to_array(r.agents, ',')) WITH ORDINALITY AS a(x, o)
-              WHERE r.grp = 'P' AND r.key_code = 0 AND NOT r.dup AND r.err = 0 AND r.st = 'active'
-                AND r.kind = '{STUDENT}' AND r.agents <> '') x
-            WHERE agent <> ''
-            """,
-            {"v": _STRIP},
-        )
-        # Guardian records: parsed rows (deleted or live) with their contact's values.
-        sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {live} AS
-            SELECT r.line, r.sid, r.st = 'tobedeleted' AS deleted, r.agents,
-                   CASE WHEN r.given = '' THEN r.family WHEN r.family = '' THEN r.given
-                        ELSE r.given || ' ' || r.family END AS name,
-                   r.rk AS relationship,
-                   CASE WHEN r.email_bad THEN '' ELSE r.email END AS email,
-                   CASE WHEN char_length(r.phone) > 40 THEN '' ELSE r.phone END AS phone
-            FROM {t_rows} r WHERE r.grp = 'G' AND r.key_code = 0 AND NOT r.dup AND r.err = 0
-            """
-        )
-        sql.run(f"ANALYZE {links}")
-        sql.run(f"ANALYZE {live}")
-        # Each live guardian's students: its own agentSourcedIds, then the students naming it.
-        sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {students} AS
-            SELECT line, sid, student, row_number() OVER (PARTITION BY sid ORDER BY p1, p2, p3) AS pos FROM (
-              SELECT DISTINCT ON (sid, student) line, sid, student, p1, p2, p3 FROM (
-                SELECT g.line, g.sid, btrim(a.x, %(v)s) AS student, 0 AS p1, a.o AS p2, 0::bigint AS p3
-                FROM {live} g CROSS JOIN LATERAL unnest(string_to_array(g.agents, ',')) WITH ORDINALITY AS a(x, o)
-                WHERE NOT g.deleted AND g.agents <> ''
-                UNION ALL
-                SELECT g.line, g.sid, l.student, 1, l.line, l.o FROM {live} g JOIN {links} l ON l.agent = g.sid
-                WHERE NOT g.deleted
-              ) x WHERE student <> ''
-              ORDER BY sid, student, p1, p2, p3
-            ) d
-            """,
-            {"v": _STRIP},
-        )
-        person, contact = Person._meta.db_table, GuardianContact._meta.db_table
-        # Preview: a student the file lists (even on a rejected row) counts as made by this import.
-        new_if_in_file = (
-            "FALSE"
-            if importer.applying
-            else f"s.student IN (SELECT sid FROM {sql.stage} WHERE grp = 'P' AND key_code = 0)"
-        )
-        sql.run(
-            f"""
-            CREATE UNLOGGED TABLE {plan} AS
-            SELECT s.line, s.sid, s.student, s.pos, p.id AS person_id,
-                   (p.id IS NOT NULL OR {new_if_in_file}) AS desired,
-                   c.id AS contact_id,
-                   CASE WHEN c.id IS NULL THEN '{CREATED}'
-                        WHEN (c.name, c.relationship, c.email, c.phone)
-                             IS DISTINCT FROM (g.name, g.relationship, g.email, g.phone) THEN '{UPDATED}'
-                        ELSE '{UNCHANGED}' END AS outcome
-            FROM {students} s
-            JOIN {live} g ON g.sid = s.sid
-            LEFT JOIN {person} p ON p.sourced_id = s.student
-            LEFT JOIN (SELECT DISTINCT ON (sourced_id, person_id) id, sourced_id, person_id, name, relationship,
-                              email, phone
-                       FROM {contact} WHERE sourced_id <> '' ORDER BY sourced_id, person_id, id DESC) c
-                   ON c.sourced_id = s.sid AND c.person_id = p.id
-            """
-        )
-        sql.run(f"ANALYZE {plan}")
-        for outcome, n in sql.rows(f"SELECT outcome, count(*) FROM {plan} WHERE desired GROUP BY outcome"):
-            report.count("guardians", outcome, int(n))
-        skipped = sql.one(
-            f"SELECT count(*) FROM {live} g WHERE NOT g.deleted "
-            f"AND NOT EXISTS (SELECT 1 FROM {plan} x WHERE x.sid = g.sid AND x.desired)"
-        )[0]
-        if skipped:
-            report.count("guardians", SKIPPED, int(skipped))
-        removed_or_not = sql.rows(
-            f"""
-            SELECT c.id IS NOT NULL, count(*) FROM {live} g LEFT JOIN {contact} c ON c.sourced_id = g.sid
-            WHERE g.deleted GROUP BY 1
-            """
-        )
-        for has_contact, n in removed_or_not:
-            report.count("guardians", REMOVED if has_contact else UNCHANGED, int(n))
-        self._guardian_plan_issues(live, plan)
-        self._agent_warnings(links)
-        (before,) = sql.one(f"SELECT coalesce(max(id), 0) FROM {contact}")
-        if importer.applying:
-            people_bulk.guardians_apply_plan(
-                sql=sql, plan=plan, live=live, now=timezone.now(), actor=importer.actor, run_id=importer.run.pk
-            )
-        has_guardian_rows = sql.one(f"SELECT EXISTS (SELECT 1 FROM {sql.stage} WHERE grp = 'G')")[0]
-        if self.mode == BULK and self.importer.deactivate_missing and has_guardian_rows:
-            # As GuardianStep.finish: only students the file lists (not as tobedeleted) lose the
-            # links their agents no longer have; a missing student keeps their guardians, a
-            # guardian whose row was rejected keeps its links, a student still naming a guardian
-            # without a row keeps it.
-            # Only contacts older than this run's can be stale (the ones it made are wanted).
-            # Every condition is AND-ed EXISTS / NOT EXISTS: hash semi- and anti-joins.
-            stage = sql.stage
-            stale = f"""
-                FROM {contact} c JOIN {person} p ON p.id = c.person_id
-                WHERE c.sourced_id <> '' AND p.sourced_id <> '' AND c.id <= %(before)s
-                  AND EXISTS (SELECT 1 FROM {stage} k WHERE k.grp = 'P' AND k.key_code = 0 AND k.sid = p.sourced_id)
-                  AND NOT EXISTS (SELECT 1 FROM {stage} d WHERE d.grp = 'P' AND d.key_code = 0 AND NOT d.dup
-                                  AND d.err0 = 0 AND d.st = 'tobedeleted' AND d.sid = p.sourced_id)
-                  AND NOT EXISTS (SELECT 1 FROM {stage} k WHERE k.grp = 'G' AND k.key_code = 0
-                                  AND k.sid = c.sourced_id
-                                  AND NOT EXISTS (SELECT 1 FROM {live} g WHERE g.sid = k.sid AND NOT g.deleted))
-                  AND NOT EXISTS (SELECT 1 FROM {plan} x WHERE x.sid = c.sourced_id AND x.student = p.sourced_id
-                                  AND x.desired)
-                  AND NOT EXISTS (SELECT 1 FROM {links} l WHERE l.agent = c.sourced_id AND l.student = p.sourced_id)
-            """
-            params = {"before": before}
-            if not sql.one(
-                f"SELECT EXISTS (SELECT 1 FROM {contact} WHERE sourced_id <> '' AND id <= %(before)s)", params
-            )[0]:
-                removed = 0
-            elif importer.applying:
-                removed = people_bulk.guardians_remove(
-                    sql=sql, ids=f"SELECT c.id {stale}", params=params, actor=importer.actor, run_id=importer.run.pk
-                )
-            else:
-                removed = int(sql.one(f"SELECT count(*) {stale}", params)[0])
-            if removed:
-                report.count("guardians", REMOVED, removed)
-
-    def _guardian_plan_issues(self, live: str, plan: str) -> None:
-        """Warnings found while planning, and the batch (window) each guardian row's issues are in."""
-        h = self._h
-        sql = self.sql
-        sql.run(
-            f"""
-            INSERT INTO import_oneroster_issues
-            SELECT 4, 0, 1, x.line, x.pos, 'warning', x.line, %(agents)s, x.student,
-                   'is not a person in users.csv or in DeviceLedger; no contact made for it', x.sid
-            FROM {plan} x WHERE NOT x.desired
-            UNION ALL
-            SELECT 4, 0, 1, g.line, 1000000, 'warning', g.line, %(agents)s, '',
-                   'links this guardian to no student; skipped', g.sid
-            FROM {live} g WHERE NOT g.deleted AND NOT EXISTS (SELECT 1 FROM {plan} x WHERE x.sid = g.sid AND x.desired)
-            """,
-            {"agents": h("agentSourcedIds")},
-        )
-        # Batches of the Python path: a row's issues come with the batch its items are in.
-        if sql.one("SELECT EXISTS (SELECT 1 FROM import_oneroster_issues WHERE s1 = 4)")[0]:
-            sql.run(
-                f"""
-                UPDATE import_oneroster_issues i SET s2 = w.batch FROM (
-                  SELECT line, (count(*) FILTER (WHERE item) OVER (ORDER BY line) - item::int) / {GUARDIAN_BATCH} AS batch
-                  FROM (SELECT line, (key_code = 0 AND NOT dup AND err = 0) AS item FROM {self.t_rows}
-                        WHERE grp = 'G' AND NOT dup) g
-                ) w WHERE i.s1 = 4 AND i.line = w.line
-                """
-            )
-
-    def _agent_warnings(self, links: str) -> None:
-        """Guardians named by students but not guardian rows of the file (first 1,000)."""
-        self.sql.run(
-            f"""
-            INSERT INTO import_oneroster_issues
-            SELECT 5, row_number() OVER (ORDER BY first_line, first_o), 0, 0, 0, 'warning', NULL,
-                   'agentSourcedIds', agent,
-                   'is named by ' || n || ' student(s) (e.g. ''' || first_student
-                   || ''') but is not a guardian, parent or relative in users.csv', ''
-            FROM (
-              SELECT agent, count(*) AS n, (array_agg(student ORDER BY line, o))[1] AS first_student,
-                     min(line) AS first_line, (array_agg(o ORDER BY line, o))[1] AS first_o
-              FROM {links} l
-              WHERE NOT EXISTS (SELECT 1 FROM {self.sql.stage} r WHERE r.grp = 'G' AND r.key_code = 0 AND NOT r.dup
-                                AND r.sid = l.agent)
-              GROUP BY agent
-            ) a
-            ORDER BY first_line, first_o
-            LIMIT 1000
-            """
-        )
+    _guardians_enabled = oneroster_sql_guardians.guardians_enabled
+    _guardian_parse_issues = oneroster_sql_guardians.guardian_parse_issues
+    _guardians = oneroster_sql_guardians.guardians
+    _guardian_plan_issues = oneroster_sql_guardians.guardian_plan_issues
+    _agent_warnings = oneroster_sql_guardians.agent_warnings
 
     # -- issues ---------------------------------------------------------------------------
 
