@@ -432,3 +432,16 @@ def test_change_log_record_skips_an_empty_change(world):
         )
         is None
     )
+
+
+def test_removing_a_user_in_the_admin_revokes_their_roles_through_the_service(world, admin_client):
+    url = reverse("admin:auth_user_delete", args=[world.site_tech.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    [entry] = ChangeLog.objects.all()
+    assert (entry.action, entry.source, entry.before, entry.note) == (
+        A.DELETED,
+        "admin",
+        {"role": "site_technician", "site": "Alder Elementary"},
+        "The user was removed.",
+    )
+    assert entry.object_label == "site-tech — Site technician (A)"
