@@ -25,6 +25,7 @@ from core.errors import (
     WrongStateError,
 )
 from core.scoping import VIEW, get_visible_or_404, person_label_for
+from custody import rules
 from custody.models import Assignment
 from inventory.events import actor_label, event_record
 from inventory.models import Device, DeviceEvent
@@ -72,8 +73,9 @@ def open_holder_label(*, device: Device, user: Any) -> str | None:
 
 
 def _ensure_can_check_out(device: Device, actor: Any) -> None:
-    if device.status not in Device.CHECKOUT_READY:
-        if device.status == Status.ASSIGNED:
+    refusal = rules.checkout_refusal(status=device.status)
+    if refusal is not None:
+        if refusal == rules.CheckOutRefusal.ALREADY_OUT:
             holder = open_holder_label(device=device, user=actor)
             raise ConflictError(f"{device.asset_tag} is already checked out to {holder or 'someone'}.")
         raise WrongStateError(
@@ -167,7 +169,7 @@ def device_check_out(
             f"{person.get_status_display().lower()}; devices can only go to active people.",
             field="person",
         )
-    if due_on is not None and due_on < timezone.localdate(at):
+    if due_on is not None and rules.due_date_in_past(due_on=due_on, today=rules.district_today(at)):
         raise WrongStateError("The due date is in the past.", field="due_on")
     _ensure_can_check_out(device, actor)
     is_loaner = device.status == Status.LOANER_POOL
@@ -176,7 +178,7 @@ def device_check_out(
     result = CheckOutResult(assignment=_open_assignment(device=device, submission_key=submission_key, **common))
     if with_bundle:
         for accessory in Device.objects.select_for_update().filter(bundled_with=device).order_by("asset_tag"):
-            if accessory.status not in Device.CHECKOUT_READY:
+            if rules.checkout_refusal(status=accessory.status) is not None:
                 result.warnings.append(
                     f"Bundled {accessory.model.get_category_display().lower()} {accessory.asset_tag} is "
                     f"{accessory.get_status_display().lower()} and stayed behind."

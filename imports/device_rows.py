@@ -42,10 +42,10 @@ from typing import Any, ClassVar
 from django.db.models import Q, Value
 from django.db.models.functions import Greatest, Lower, StrIndex, Substr
 from django.http import Http404
-from django.utils import timezone
 
 from core.errors import DomainError
-from core.scoping import VIEW, scope_for
+from core.scoping import VIEW, person_label_for, scope_for
+from custody import rules as custody_rules
 from custody.models import Assignment
 from imports import services
 from imports.messages import Msg, say
@@ -55,6 +55,7 @@ from inventory import bulk as inventory_bulk
 from inventory import rules
 from inventory.events import actor_label
 from inventory.models import Device, DeviceEvent, DeviceLastSeen, DeviceModel, Manufacturer
+from inventory.models_catalog import KNOWN_MAKERS, split_model  # re-exported (older imports)
 from people.models import Person
 from sites.models import Location, Site
 
@@ -90,20 +91,6 @@ _DEVICE_VALUES = (
     *DETAIL_FIELDS,
 )
 
-#: Manufacturer names as usually written, by their lower-case first word (Google model strings).
-KNOWN_MAKERS = {
-    "acer": "Acer",
-    "asus": "ASUS",
-    "dell": "Dell",
-    "google": "Google",
-    "hp": "HP",
-    "lenovo": "Lenovo",
-    "samsung": "Samsung",
-    "ctl": "CTL",
-    "apple": "Apple",
-    "microsoft": "Microsoft",
-}
-
 
 def check_date_order(options: dict[str, Any]) -> str:
     """The ``date_order`` option (``MDY`` or ``DMY``); FileError for anything else."""
@@ -128,18 +115,6 @@ def detail_date_problems(details: dict[str, Any]) -> list[tuple[str, str]]:
             today=rules.district_today(),
         )
     ]
-
-
-def split_model(text: str, makers: dict[str, str] | None = None) -> tuple[str, str]:
-    """A model string → (manufacturer, model name): ``"Lenovo 100e Chromebook Gen 3"`` →
-    ``("Lenovo", "100e Chromebook Gen 3")``. The first word names the maker (spelled as in
-    ``makers``, lower-case name → name, or :data:`KNOWN_MAKERS`); a one-word string is its
-    own maker and name."""
-    words = text.split(None, 1)
-    first = words[0]
-    maker = (makers or {}).get(first.lower()) or KNOWN_MAKERS.get(first.lower()) or first
-    name = words[1].strip() if len(words) > 1 else text
-    return maker, name
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,9 +453,8 @@ class DeviceStep(SecondaryKeyStep):
         self, item: Item, record: DeviceRecord, ctx: _BatchContext, catalog: ModelCatalog, sites: SiteIndex
     ) -> list[Change]:
         status = record.status or Status.IN_STOCK
-        if status not in (Status.IN_STOCK, Status.LOANER_POOL):
-            label = Status(status).label if status in Status.values else status
-            return [self.reject(item, self.header_of("status"), label, "a new device starts in stock or in the loaner pool; add it first, then change its status on its page")]  # fmt: skip
+        if not rules.new_device_status_ok(status):
+            return [self.reject(item, self.header_of("status"), rules.status_label(status), rules.NEW_DEVICE_BAD_STATUS)]  # fmt: skip
         tag = record.asset_tag
         if not tag and record.tag_from_serial and record.serial:
             tag = record.serial
@@ -488,16 +462,19 @@ class DeviceStep(SecondaryKeyStep):
             if self.tag_from_serial_line is None:
                 self.tag_from_serial_line = item.line
         if not tag:
-            return [self.reject(item, self.header_of("asset_tag"), "", "is empty; a new device needs an asset tag")]
-        if len(tag) > 64:
-            return [self.reject(item, self.header_of("asset_tag"), tag, f"is {len(tag)} characters long; at most 64")]
+            return [self.reject(item, self.header_of("asset_tag"), "", rules.NewDeviceProblem.NO_TAG.message)]
+        too_long = rules.length_problem(tag, field="asset_tag")
+        if too_long:
+            return [self.reject(item, self.header_of("asset_tag"), tag, too_long)]
         clash = ctx.live_tag_owner(tag, exclude_pk=None)
         if clash is not None:
             return [self.reject(item, self.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_CLASH, device=self.describe(clash)))]  # fmt: skip
-        if record.current_site_id is None and record.owner_site_id is None:
-            return [self.reject(item, self.header_of("site"), "", "is empty; a new device needs a site")]
-        if record.model is None:
-            return [self.reject(item, self.header_of("model"), "", say(Msg.DEVICE_NO_MODEL))]
+        missing = rules.new_device_missing(
+            has_site=record.current_site_id is not None or record.owner_site_id is not None,
+            has_model=record.model is not None,
+        )
+        if missing is not None:
+            return [self.reject(item, self.header_of(missing.value), "", missing.message)]
         current = record.current_site_id or record.owner_site_id
         assert current is not None
         owner = record.owner_site_id or current
@@ -561,10 +538,9 @@ class DeviceStep(SecondaryKeyStep):
 
         tag = record.asset_tag
         if tag and tag != device["asset_tag"]:
-            if len(tag) > 64:
-                return [
-                    self.reject(item, self.header_of("asset_tag"), tag, f"is {len(tag)} characters long; at most 64")
-                ]
+            too_long = rules.length_problem(tag, field="asset_tag")
+            if too_long:
+                return [self.reject(item, self.header_of("asset_tag"), tag, too_long)]
             clash = None if retired else ctx.live_tag_owner(tag, exclude_pk=device["pk"])
             if clash is not None:
                 return [self.reject(item, self.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_CLASH, device=self.describe(clash)))]  # fmt: skip
@@ -629,11 +605,10 @@ class DeviceStep(SecondaryKeyStep):
                 row["location_id"] = wanted
                 new_name = record.location if wanted else None
                 events.append((DeviceEvent.Kind.MOVED, {"location": location_name}, {"location": new_name}))
-        if record.status is not None and record.status != device["status"]:
+        status_note = rules.import_status_note(current=device["status"], given=record.status)
+        if status_note is not None and record.status is not None:
             self.status_notes += 1
-            old_label = Status(device["status"]).label if device["status"] in Status.values else device["status"]
-            new_label = Status(record.status).label if record.status in Status.values else record.status
-            self.warn(item.line, self.header_of("status"), new_label, f"differs from DeviceLedger's status ({old_label}); an import does not change a device's status (use the device page)", item.key)  # fmt: skip
+            self.warn(item.line, self.header_of("status"), rules.status_label(record.status), status_note, item.key)
         names = [name for name in row if name != "pk"]
         plan = DevicePlan(device["pk"], row, names=names, model=None, events=events)
         if "model_id" in row and row["model_id"] is None:
@@ -676,18 +651,17 @@ class DeviceStep(SecondaryKeyStep):
         person = people[0]
         open_holder = ctx.open_holder(device_pk)
         if open_holder is not None:
-            if open_holder[0] == person["pk"]:
+            if open_holder.person_id == person["pk"]:
                 return [Change(UNCHANGED, item, entity="checkouts")]
-            # Name the holder only to district-wide staff (FERPA: it may be another school's student).
-            whom = open_holder[1] if self.scope is None or self.scope.allows_everywhere(VIEW) else "someone else"
+            # The holder is named through the gate (FERPA: it may be another school's student).
+            whom = person_label_for(person=open_holder.person, user=self.importer.actor, label=open_holder.label)
             return skipped(f"but the device is checked out to {whom} in DeviceLedger; nothing changed (check it in first)")  # fmt: skip
         if person["status"] not in Person.CAN_RECEIVE_DEVICES:
             return skipped(f"is {Person.Status(person['status']).label.lower()}; devices only go to active people")
-        if status not in Device.CHECKOUT_READY:
-            label = Status(status).label.lower() if status in Status.values else status
-            return skipped(f"but the device is {label} and cannot be checked out")
+        if custody_rules.checkout_refusal(status=status) is not None:
+            return skipped(f"but the device is {rules.status_label(status).lower()} and cannot be checked out")
         due_on = holder.due_on
-        if due_on is not None and due_on < timezone.localdate():
+        if custody_rules.due_date_in_past(due_on=due_on, today=ctx.today()):
             self.warn(item.line, holder.column, holder.value, f"the expected check-in date {due_on} is past; the check-out has no due date", item.key)  # fmt: skip
             due_on = None
         return [Change(CREATED, item, data=(plan, person["pk"], due_on), entity="checkouts")]
@@ -789,6 +763,23 @@ def _ownership_field() -> str:
     return rules.device_site_field(District.get().ownership_mode)
 
 
+@dataclass(frozen=True, slots=True)
+class _PersonRef:
+    """What the gate needs to name a person (:func:`core.scoping.person_label_for`)."""
+
+    home_site_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenHolder:
+    """Who holds a device now: the open assignment's person (``None``: removed), its stored
+    label and the person's home site (for the gate)."""
+
+    person_id: int | None
+    label: str
+    person: _PersonRef | None
+
+
 class _BatchContext:
     """What the planning of one batch needs from the database, read in a few queries."""
 
@@ -815,34 +806,41 @@ class _BatchContext:
                 )
             }
         self._known = known
-        self._open: dict[int, tuple[int | None, str]] | None = None
+        self._open: dict[int, OpenHolder] | None = None
+        self._today: datetime.date | None = None
         holders = [r.holder for r in records if r.holder is not None]
         self._people: dict[tuple[str, str], list[dict[str, Any]]] = {}
         if holders:
             self._load_people(holders)
 
-    def open_holder(self, device_pk: int | None) -> tuple[int | None, str] | None:
-        """(person id, holder label) of the device's open assignment, or None (one query a batch)."""
+    def open_holder(self, device_pk: int | None) -> OpenHolder | None:
+        """The holder of the device's open assignment, or None (one query a batch)."""
         if device_pk is None:
             return None
         if self._open is None:
             self._open = {
-                device_id: (person_id, label)
-                for device_id, person_id, label in Assignment.objects.filter(
+                device_id: OpenHolder(person_id, label, _PersonRef(home_site_id) if person_id is not None else None)
+                for device_id, person_id, label, home_site_id in Assignment.objects.filter(
                     device_id__in=self._known, checked_in_at__isnull=True
-                ).values_list("device_id", "person_id", "holder_label")
+                ).values_list("device_id", "person_id", "holder_label", "person__home_site_id")
             }
         return self._open.get(device_pk)
+
+    def today(self) -> datetime.date:
+        """Today in the district's time zone (for due dates; read once a batch)."""
+        if self._today is None:
+            self._today = custody_rules.district_today()
+        return self._today
 
     def match(self, record: DeviceRecord) -> tuple[dict[str, Any] | None, tuple[str, str, str] | None]:
         """(device, None) or (None, None) for a new device, or (None, (column, value, reason))."""
         step = self.step
         if record.serial:
-            candidates = self.by_serial.get(record.serial.lower(), [])
-            if len(candidates) > 1 and record.model is not None:
-                maker = record.model.manufacturer.lower()
-                narrowed = [d for d in candidates if d["manufacturer__name"].lower() == maker]
-                candidates = narrowed or candidates
+            candidates = rules.narrow_by_maker(
+                self.by_serial.get(rules.serial_key(record.serial), []),
+                maker=record.model.manufacturer if record.model is not None else None,
+                maker_of=lambda d: d["manufacturer__name"],
+            )
             if len(candidates) > 1:
                 tags = ", ".join(f"{d['asset_tag']} ({d['manufacturer__name']})" for d in candidates[:5])
                 return None, (step.header_of("serial"), record.serial, say(Msg.DEVICE_SERIAL_AMBIGUOUS, n=len(candidates), tags=tags))  # fmt: skip
@@ -850,19 +848,14 @@ class _BatchContext:
                 return candidates[0], None
         tag = record.asset_tag
         if tag:
-            retired_row = record.status == Status.RETIRED
-            pool = [d for d in self.by_tag.get(tag.lower(), []) if (d["status"] == Status.RETIRED) == retired_row]
-            if retired_row and len(pool) > 1 and not record.serial:
-                return None, (step.header_of("asset_tag"), tag, f"matches {len(pool)} retired devices; give the serial number to tell them apart")  # fmt: skip
-            if retired_row and record.serial:
-                pool = [d for d in pool if not d["serial_number"]]
+            pool = rules.tag_candidates(
+                self.by_tag.get(rules.tag_key(tag), []), row_status=record.status, row_serial=record.serial
+            )
+            if len(pool) > 1 and record.status == Status.RETIRED and not record.serial:
+                return None, (step.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_RETIRED_AMBIGUOUS, n=len(pool)))  # fmt: skip
             if pool:
-                device = pool[0]
-                if (
-                    record.serial
-                    and device["serial_number"]
-                    and device["serial_number"].lower() != record.serial.lower()
-                ):
+                device = dict(pool[0])
+                if rules.tag_of_other_device(serial=record.serial, device_serial=device["serial_number"]):
                     return None, (step.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_OF_OTHER_DEVICE, device=step.describe(device), serial=record.serial))  # fmt: skip
                 return device, None
         return None, None

@@ -24,7 +24,7 @@ Rules:
   wins); a path mapped to no site is a row error naming the path. A site change of an
   existing device is a transfer (``transferred`` event).
 * The model (``"Lenovo 100e Chromebook Gen 3"``) is used for new devices only: the maker is
-  the first word (spelled as in :data:`imports.device_rows.KNOWN_MAKERS` or as already
+  the first word (spelled as in :data:`inventory.models_catalog.KNOWN_MAKERS` or as already
   here), the model is found by name or created (category Chromebook, Chromebox/Chromebase
   as other) with the row's AUE — only for rows that parsed and are planned.
 * ``deviceId`` and the MAC address (stored ``AA:BB:CC:DD:EE:FF``) are device details
@@ -46,15 +46,19 @@ import re
 from typing import Any, ClassVar
 
 from core.scoping import scope_for
-from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, check_date_order, split_model
+from imports.device_rows import DeviceRecord, DeviceStep, Holder, ModelRef, check_date_order
 from imports.messages import Msg, say
 from imports.models import ImportRun, OrgUnitMapping
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
 from imports.reading import Row, Table
 from imports.selectors import org_unit_resolver
 from imports.values import parse_date, parse_datetime
-from inventory.models import DeviceModel
+from inventory import rules
+from inventory.models import DeviceLastSeen, DeviceModel, Manufacturer
+from inventory.models_catalog import model_category, split_model
 from inventory.rules import mac_normalize
+
+__all__ = ["GoogleDeviceStep", "GoogleImporter", "model_category", "parse_aue"]  # model_category: older imports
 
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}  # fmt: skip
 _YEAR_MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})")
@@ -82,14 +86,6 @@ def parse_aue(value: str, *, order: str = "MDY") -> datetime.date | None:
         return parse_date(text, order=order)
     except ValueError:
         raise ValueError(f"expected epoch milliseconds or a date such as 2030-06-01, got {text!r}") from None
-
-
-def model_category(model: str) -> str:
-    """ChromeOS devices are Chromebooks, except Chromeboxes and Chromebases (other)."""
-    lowered = model.lower()
-    if "chromebox" in lowered or "chromebase" in lowered:
-        return DeviceModel.Category.OTHER
-    return DeviceModel.Category.CHROMEBOOK
 
 
 class GoogleImporter(Importer):
@@ -205,7 +201,9 @@ class GoogleDeviceStep(DeviceStep):
     def row_key(self, row: Row) -> str:
         """The serial number in capitals (serials are matched ignoring case, so ``pf1`` and
         ``PF1`` on two lines are duplicates); the record keeps it as written."""
-        return self.cell_identifier(row, "serialNumber", required=True, max_length=100).upper()
+        return self.cell_identifier(
+            row, "serialNumber", required=True, max_length=rules.text_limit("serial_number")
+        ).upper()
 
     def secondary(self, row: Row) -> list[tuple[str, str]]:
         """The asset id (unique ignoring case, like the serial)."""
@@ -220,7 +218,7 @@ class GoogleDeviceStep(DeviceStep):
 
         tag: str | None = None
         try:
-            tag = self.cell_identifier(row, "annotatedAssetId", max_length=64) or None
+            tag = self.cell_identifier(row, "annotatedAssetId", max_length=rules.text_limit("asset_tag")) or None
         except RowError as exc:
             problems += exc.problems
         path = self.cell(row, "orgUnitPath")
@@ -245,12 +243,14 @@ class GoogleDeviceStep(DeviceStep):
         except ValueError as exc:
             problem("autoUpdateExpiration", raw_aue, str(exc))
         if model_text:
-            if len(model_text) > 150:
-                problem("model", model_text, f"is {len(model_text)} characters long; at most 150")
+            too_long = rules.length_problem(model_text, field="name", model=DeviceModel)
+            if too_long:
+                problem("model", model_text, too_long)
             else:
                 catalog = self.model_catalog()
                 maker, name = split_model(model_text, catalog.makers)
-                model = ModelRef(maker[:100], name, None, model_category(model_text), aue)
+                maker = maker[: rules.text_limit("name", Manufacturer)]
+                model = ModelRef(maker, name, None, model_category(model_text), aue)
         raw_sync = self.cell(row, "lastSync")
         last_sync: datetime.datetime | None = None
         try:
@@ -262,8 +262,9 @@ class GoogleDeviceStep(DeviceStep):
         if mac is None:
             self.warn(row.line, self.cols.header("macAddress"), mac_raw, say(Msg.DEVICE_MAC_NOT_KEPT), key)  # fmt: skip
         device_id = self.cell(row, "deviceId")
-        if len(device_id) > 64:
-            problem("deviceId", device_id, f"is {len(device_id)} characters long; at most 64")
+        too_long = rules.length_problem(device_id, field="google_device_id")
+        if too_long:
+            problem("deviceId", device_id, too_long)
         if problems:
             raise RowError.of(problems)
         recent = self.cell(row, "recentUsers.0.email").split(",")[0].strip()
@@ -271,11 +272,11 @@ class GoogleDeviceStep(DeviceStep):
         if self.has_last_seen:
             last_seen = (
                 last_sync,
-                recent[:254],
-                self.cell(row, "osVersion")[:64],
+                recent[: rules.text_limit("recent_user", DeviceLastSeen)],
+                self.cell(row, "osVersion")[: rules.text_limit("os_version", DeviceLastSeen)],
                 aue,
-                self.cell(row, "bootMode")[:32],
-                self.cell(row, "status").upper()[:32],
+                self.cell(row, "bootMode")[: rules.text_limit("boot_mode", DeviceLastSeen)],
+                self.cell(row, "status").upper()[: rules.text_limit("google_status", DeviceLastSeen)],
             )
         holder = None
         if self.importer.create_checkouts:
@@ -289,7 +290,7 @@ class GoogleDeviceStep(DeviceStep):
         if device_id:
             details["google_device_id"] = device_id
         return DeviceRecord(
-            serial=self.cell_identifier(row, "serialNumber", max_length=100),
+            serial=self.cell_identifier(row, "serialNumber", max_length=rules.text_limit("serial_number")),
             asset_tag=tag,
             tag_from_serial=True,
             current_site_id=site_id,

@@ -11,7 +11,7 @@ first, then each line's warning, its parse errors, its planning error or warning
    :class:`imports.staging.StagedFile` (COPY as it is when it is clean UTF-8 CSV, else
    through ``imports.reading``).
 2. **Distinct values, judged in Python** (one ``GROUPING SETS`` scan): org unit paths
-   (``GoogleImporter.site_of`` and ``require_site``), model names (``split_model``,
+   (``GoogleImporter.site_of`` and ``require_site``), model names (``inventory.models_catalog.split_model``,
    ``ModelCatalog``), AUE values (``parse_aue``), and the few ``lastSync`` values, serials
    and asset ids that a strict SQL pattern cannot vouch for (``parse_datetime``,
    ``parse_identifier``). The answers go back as small temporary tables.
@@ -48,8 +48,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from core.scoping import VIEW
-from imports.device_rows import ModelRef, lines_text, split_model
-from imports.google import GoogleDeviceStep, GoogleImporter, model_category, parse_aue
+from imports.device_rows import ModelRef, lines_text
+from imports.google import GoogleDeviceStep, GoogleImporter, parse_aue
 from imports.messages import Msg, say
 from imports.models import ImportIssue, ImportRun
 from imports.oneroster_sql import MAYBE_SCIENTIFIC
@@ -75,7 +75,8 @@ from imports.values import parse_datetime, parse_identifier
 from inventory import bulk as inventory_bulk
 from inventory import rules
 from inventory.events import actor_label
-from inventory.models import Device, DeviceLastSeen
+from inventory.models import Device, DeviceLastSeen, DeviceModel, Manufacturer
+from inventory.models_catalog import model_category, split_model
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,11 @@ TAG_PROBLEM, TAG_LONG, OU_EMPTY, OU_PROBLEM, AUE_PROBLEM, MODEL_LONG, SYNC_PROBL
 SERIAL_AMBIGUOUS, TAG_OTHER_DEVICE, OUT_OF_SCOPE, NEW_TAG_LONG, TAG_CLASH, TAG_IN_FILE = range(30, 36)
 NO_MODEL, SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING = range(36, 41)
 WARNINGS = (MAC_WARNING, RETIRED_WARNING, OUT_WARNING)
+
+
+def _long(value: str, field: str, model: type[Any] = Device) -> str:
+    """The words for a text the SQL found too long (:func:`inventory.rules.length_problem`)."""
+    return rules.length_problem(value, field=field, model=model) or ""
 
 
 def _maybe_scientific(column: str) -> str:
@@ -283,15 +289,16 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                             problem = exc.problems[0].reason
                 ous.append((ou, site_id, problem))
             elif kind == "model" and model:
-                if len(model) > 150:
+                if rules.length_problem(model, field="name", model=DeviceModel):
                     model_rows.append((model, True, None, None, None, None, None, None, None, None))
                     continue
                 maker, name = split_model(model, catalog.makers)
-                ref = catalog.spelled(ModelRef(maker[:100], name, None, model_category(model)))
+                maker = maker[: rules.text_limit("name", Manufacturer)]
+                ref = catalog.spelled(ModelRef(maker, name, None, model_category(model)))
                 resolved = catalog.resolve(ref)
                 key = ref.key()
                 model_rows.append(
-                    (model, False, maker[:100].lower(), ref.manufacturer, ref.name, ref.category,
+                    (model, False, maker.lower(), ref.manufacturer, ref.name, ref.category,
                      "\x1f".join(key), catalog.labels.get(resolved[0], ref.label) if resolved else ref.label,
                      resolved[0] if resolved else None, resolved[1] if resolved else None)
                 )  # fmt: skip
@@ -331,7 +338,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         rows, t = self._t("rows"), self._t
         trim = t("trim")
         key_ok = (
-            f"s.serial <> '' AND char_length(s.serial) <= 100 "
+            f"s.serial <> '' AND NOT {rules.too_long_sql('s.serial', field='serial_number')} "
             f"AND NOT (s.serial_sci AND EXISTS (SELECT 1 FROM {t('ident')} i WHERE i.raw = s.serial))"
         )
         # Repeated serial numbers (rows whose key parsed) and asset ids (every row), without their
@@ -351,14 +358,16 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             CREATE UNLOGGED TABLE {rows} AS
             SELECT b.*,
                    coalesce(b.kerr = 0 AND NOT b.dup AND NOT b.tagdup
-                            AND (b.tag_problem IS NOT NULL OR char_length(b.tag) > 64 OR b.site_id IS NULL
+                            AND (b.tag_problem IS NOT NULL OR {rules.too_long_sql("b.tag", field="asset_tag")}
+                                 OR b.site_id IS NULL
                                  OR b.ou_problem IS NOT NULL OR b.aue_problem IS NOT NULL OR b.model_long
-                                 OR b.sync_problem IS NOT NULL OR char_length(b.devid) > 64), false) AS perr
+                                 OR b.sync_problem IS NOT NULL
+                                 OR {rules.too_long_sql("b.devid", field="google_device_id")}), false) AS perr
             FROM (
               SELECT s.line, s.serial, s.ou, s.tag, s.model, s.recent, s.sync, s.osv, s.aue, s.boot, s.gstatus,
                      s.mac, s.devid, s.mac_norm, upper(s.serial) AS key,
                      CASE WHEN ks.raw IS NOT NULL THEN {KEY_PROBLEM} WHEN s.serial = '' THEN {KEY_EMPTY}
-                          WHEN char_length(s.serial) > 100 THEN {KEY_LONG} ELSE 0 END AS kerr,
+                          WHEN {rules.too_long_sql("s.serial", field="serial_number")} THEN {KEY_LONG} ELSE 0 END AS kerr,
                      ks.problem AS key_problem, ts.problem AS tag_problem,
                      o.site_id, o.problem AS ou_problem,
                      a.value AS aue_value, a.problem AS aue_problem,
@@ -367,7 +376,8 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                        AS sync_value,
                      y.problem AS sync_problem,
                      dk.key IS NOT NULL AS dup,
-                     dt.tag_l IS NOT NULL AND ks.raw IS NULL AND s.serial <> '' AND char_length(s.serial) <= 100
+                     dt.tag_l IS NOT NULL AND ks.raw IS NULL AND s.serial <> ''
+                       AND NOT {rules.too_long_sql("s.serial", field="serial_number")}
                        AND dk.key IS NULL AS tagdup
               FROM {trim} s
               LEFT JOIN {t("ident")} ks ON ks.raw = s.serial
@@ -441,18 +451,19 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         sql.run(f"ANALYZE {t('live')}")
         # Sites made by this run's OneRoster import a moment ago may have no statistics yet.
         sql.run("ANALYZE sites_site")
+        # The serial's candidates narrowed by maker, else the live device holding the tag
+        # (inventory.rules.narrow_by_maker, tag_of_other_device).
+        matched, ambiguous = rules.serial_match_sql(
+            n="sc.n", ids="sc.ids", n_maker="sc.n_maker", maker_ids="sc.maker_ids", maker="r.maker_l", otherwise="tg.id"
+        )
+        other = rules.tag_of_other_device_sql(serial="r.serial", device_serial="tg.serial_number")
         sql.run(
             f"""
             CREATE UNLOGGED TABLE {t("match")} AS
             SELECT r.line,
-                   CASE WHEN sc.n = 1 THEN sc.ids[1]
-                        WHEN sc.n > 1 AND r.maker_l IS NOT NULL AND sc.n_maker = 1 THEN sc.maker_ids[1]
-                        WHEN sc.n IS NULL THEN tg.id END AS device_id,
-                   CASE WHEN sc.n > 1 AND NOT (r.maker_l IS NOT NULL AND sc.n_maker = 1) THEN
-                          CASE WHEN r.maker_l IS NOT NULL AND sc.n_maker > 1 THEN sc.maker_ids ELSE sc.ids END
-                   END AS ambiguous,
-                   CASE WHEN sc.n IS NULL AND tg.id IS NOT NULL AND tg.serial_number <> ''
-                         AND lower(tg.serial_number) <> lower(r.serial) THEN tg.id END AS tag_other
+                   {matched} AS device_id,
+                   {ambiguous} AS ambiguous,
+                   CASE WHEN sc.n IS NULL AND tg.id IS NOT NULL AND {other} THEN tg.id END AS tag_other
             FROM {rows} r
             LEFT JOIN {t("serial")} sc ON sc.line = r.line
             LEFT JOIN {t("live")} tg ON sc.n IS NULL AND r.tag <> '' AND tg.tag_l = lower(r.tag)
@@ -478,6 +489,13 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         # Why the matched device may not be transferred (inventory.rules): 'retired', 'checked_out' or NULL.
         refusal = rules.transfer_refusal_sql(status="d.status", has_open_assignment="oa.device_id IS NOT NULL")
         retired_refusal, out_refusal = f"'{rules.TransferRefusal.RETIRED}'", f"'{rules.TransferRefusal.CHECKED_OUT}'"
+        # What a new device lacks (inventory.rules): every parsed row has a site (its org unit's).
+        missing = rules.new_device_missing_sql(has_site="r.site_id IS NOT NULL", has_model="r.model_key IS NOT NULL")
+        no_model = f"'{rules.NewDeviceProblem.NO_MODEL}'"
+
+        def seen_limit(field: str) -> int:
+            return rules.text_limit(field, DeviceLastSeen)
+
         sql.run(
             f"""
             CREATE UNLOGGED TABLE {plan} AS
@@ -497,9 +515,11 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             FROM (
               SELECT r.line, r.key, r.serial, r.tag, r.site_id, r.model_key, r.model_id AS model_pk,
                      r.maker_id AS maker_pk, r.aue_value, r.mac_norm, r.devid,
-                     r.sync_value, left(btrim(split_part(r.recent, ',', 1), %(space)s), 254) AS recent_user,
-                     left(r.osv, 64) AS os_version, left(r.boot, 32) AS boot_mode,
-                     left(upper(r.gstatus), 32) AS google_status,
+                     r.sync_value,
+                     left(btrim(split_part(r.recent, ',', 1), %(space)s), {seen_limit("recent_user")}) AS recent_user,
+                     left(r.osv, {seen_limit("os_version")}) AS os_version,
+                     left(r.boot, {seen_limit("boot_mode")}) AS boot_mode,
+                     left(upper(r.gstatus), {seen_limit("google_status")}) AS google_status,
                      m.device_id, m.ambiguous, m.tag_other,
                      d.asset_tag AS old_tag, d.serial_number AS old_serial, d.status AS old_status,
                      d.current_site_id AS old_site, d.{site_field} AS scope_site_of, d.wifi_mac AS old_mac,
@@ -524,10 +544,11 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                        WHEN m.device_id IS NOT NULL AND %(scope_site)s::int IS NOT NULL
                             AND d.{site_field} IS DISTINCT FROM %(scope_site)s::int THEN {OUT_OF_SCOPE}
                        WHEN m.device_id IS NULL THEN
-                         CASE WHEN char_length(coalesce(nullif(r.tag, ''), r.serial)) > 64 THEN {NEW_TAG_LONG}
+                         CASE WHEN {rules.too_long_sql("coalesce(nullif(r.tag, ''), r.serial)", field="asset_tag")}
+                                THEN {NEW_TAG_LONG}
                               WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
                               WHEN r.tag = '' AND ft.line IS NOT NULL THEN {TAG_IN_FILE}
-                              WHEN r.model_key IS NULL THEN {NO_MODEL}
+                              WHEN {missing} = {no_model} THEN {NO_MODEL}
                               WHEN NOT ns.active THEN {SITE_INACTIVE_NEW} END
                        WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
                        WHEN r.site_id <> d.current_site_id THEN
@@ -620,12 +641,12 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             SELECT 1, r.line, r.line, p.ord, p.code, p.value, r.key, 0, NULL, NULL
             FROM {rows} r CROSS JOIN LATERAL (VALUES
                 (1, CASE WHEN r.tag_problem IS NOT NULL THEN {TAG_PROBLEM}
-                         WHEN char_length(r.tag) > 64 THEN {TAG_LONG} END, r.tag),
+                         WHEN {rules.too_long_sql("r.tag", field="asset_tag")} THEN {TAG_LONG} END, r.tag),
                 (2, CASE WHEN r.ou = '' THEN {OU_EMPTY} WHEN r.ou_problem IS NOT NULL THEN {OU_PROBLEM} END, r.ou),
                 (3, CASE WHEN r.aue_problem IS NOT NULL THEN {AUE_PROBLEM} END, r.aue),
                 (4, CASE WHEN r.model_long THEN {MODEL_LONG} END, r.model),
                 (5, CASE WHEN r.sync_problem IS NOT NULL THEN {SYNC_PROBLEM} END, r.sync),
-                (6, CASE WHEN char_length(r.devid) > 64 THEN {DEVID_LONG} END, r.devid)
+                (6, CASE WHEN {rules.too_long_sql("r.devid", field="google_device_id")} THEN {DEVID_LONG} END, r.devid)
             ) AS p(ord, code, value)
             WHERE {ok} AND r.perr AND p.code IS NOT NULL
             UNION ALL
@@ -708,7 +729,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             reason = {
                 KEY_PROBLEM: key_problem,
                 KEY_EMPTY: "is empty; every row needs a serialNumber",
-                KEY_LONG: f"is {len(value)} characters long; at most 100",
+                KEY_LONG: rules.length_problem(value, field="serial_number"),
             }[code]
             return error, header("serialNumber"), value, reason
         if code == TAG_DUP:
@@ -720,7 +741,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         if code == TAG_PROBLEM:
             return error, header("annotatedAssetId"), tag, tag_problem
         if code == TAG_LONG:
-            return error, header("annotatedAssetId"), tag, f"is {len(tag)} characters long; at most 64"
+            return error, header("annotatedAssetId"), tag, _long(tag, "asset_tag")
         if code == OU_EMPTY:
             return error, header("orgUnitPath"), "", say(Msg.DEVICE_OU_EMPTY)
         if code == OU_PROBLEM:
@@ -728,11 +749,11 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
         if code == AUE_PROBLEM:
             return error, header("autoUpdateExpiration"), aue, aue_problem
         if code == MODEL_LONG:
-            return error, header("model"), model, f"is {len(model)} characters long; at most 150"
+            return error, header("model"), model, _long(model, "name", DeviceModel)
         if code == SYNC_PROBLEM:
             return error, header("lastSync"), sync, sync_problem
         if code == DEVID_LONG:
-            return error, header("deviceId"), devid, f"is {len(devid)} characters long; at most 64"
+            return error, header("deviceId"), devid, _long(devid, "google_device_id")
         if code == SERIAL_AMBIGUOUS:
             found = [devices[i] for i in ambiguous if i in devices]
             tags = ", ".join(f"{d['asset_tag']} ({d['manufacturer__name']})" for d in found[:5])
@@ -757,7 +778,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
                 say(Msg.DEVICE_OUT_OF_SCOPE, tag=old_tag, where=where, scope=run.scope_site),
             )
         if code == NEW_TAG_LONG:
-            return error, self.header_of("asset_tag"), new_tag, f"is {len(new_tag)} characters long; at most 64"
+            return error, self.header_of("asset_tag"), new_tag, _long(new_tag, "asset_tag")
         if code == TAG_CLASH:
             reason = say(Msg.DEVICE_TAG_CLASH, device=self.describe(devices[clash_id]))
             return error, self.header_of("asset_tag"), new_tag, reason
@@ -765,7 +786,7 @@ class SetBasedGoogleStep(StagedFile, GoogleDeviceStep):
             reason = say(Msg.DEVICE_TAG_IS_FILE_ASSET_ID, line=file_tag_line)
             return error, self.header_of("asset_tag"), new_tag, reason
         if code == NO_MODEL:
-            return error, self.header_of("model"), "", say(Msg.DEVICE_NO_MODEL)
+            return error, self.header_of("model"), "", rules.NewDeviceProblem.NO_MODEL.message
         if code in (SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING):
             where = f"is the org unit of {sites.name.get(site_id, '')},"
             reason = {

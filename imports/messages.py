@@ -30,7 +30,7 @@ class Msg(StrEnum):
     DEVICE_OUT_OF_SCOPE = "device_out_of_scope"
     DEVICE_TAG_CLASH = "device_tag_clash"
     DEVICE_TAG_IS_FILE_ASSET_ID = "device_tag_is_file_asset_id"
-    DEVICE_NO_MODEL = "device_no_model"
+    DEVICE_TAG_RETIRED_AMBIGUOUS = "device_tag_retired_ambiguous"
     DEVICE_SITE_INACTIVE_NEW = "device_site_inactive_new"
     DEVICE_SITE_INACTIVE = "device_site_inactive"
     DEVICE_NOT_TRANSFERRED_RETIRED = "device_not_transferred_retired"
@@ -64,7 +64,7 @@ TEXT: dict[Msg, str] = {
         "is the serial number, used as the asset tag of this new device, and the asset id on line {line}; "
         "asset tags are unique"
     ),
-    Msg.DEVICE_NO_MODEL: "is empty; a new device needs a model",
+    Msg.DEVICE_TAG_RETIRED_AMBIGUOUS: "matches {n} retired devices; give the serial number to tell them apart",
     Msg.DEVICE_SITE_INACTIVE_NEW: "{what} an inactive site; devices cannot be added there",
     Msg.DEVICE_SITE_INACTIVE: "{what} an inactive site; devices cannot be transferred there",
     Msg.DEVICE_NOT_TRANSFERRED_RETIRED: "device {tag} is retired; it is not transferred",

@@ -50,14 +50,15 @@ from imports.device_rows import (
     SiteIndex,
     check_date_order,
     detail_date_problems,
-    split_model,
 )
 from imports.models import ImportRun
 from imports.people_rows import PeopleStep, PersonRecord, valid_email
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
 from imports.reading import FileFormatError, Row, Table
 from imports.values import parse_date, parse_int, parse_money
+from inventory import rules
 from inventory.models import DeviceModel
+from inventory.models_catalog import split_model
 from people.models import Person
 
 Category = DeviceModel.Category
@@ -232,7 +233,7 @@ class SnipeAssetStep(DeviceStep):
             )
 
     def row_key(self, row: Row) -> str:
-        return self.cell_identifier(row, "Asset Tag", required=True, max_length=64)
+        return self.cell_identifier(row, "Asset Tag", required=True, max_length=rules.text_limit("asset_tag"))
 
     def secondary(self, row: Row) -> list[tuple[str, str]]:
         """The asset tag again (tags are unique ignoring case; the key is exact) and the serial."""
@@ -251,7 +252,7 @@ class SnipeAssetStep(DeviceStep):
 
         serial = ""
         try:
-            serial = self.cell_identifier(row, "Serial", max_length=100)
+            serial = self.cell_identifier(row, "Serial", max_length=rules.text_limit("serial_number"))
         except RowError as exc:
             problems += exc.problems
         site_id = self._site(row, problem)
@@ -287,10 +288,11 @@ class SnipeAssetStep(DeviceStep):
             details["warranty_end"] = add_months(bought, months)
         elif months:
             self.warn(row.line, self.cols.header("Warranty"), raw, "has no purchase date to count from; not kept", key)
-        for name, field, limit in (("Supplier", "vendor", 120), ("Order Number", "purchase_order", 64)):
+        for name, field in (("Supplier", "vendor"), ("Order Number", "purchase_order")):
             value = self.cell(row, name)
-            if len(value) > limit:
-                problem(name, value, f"is {len(value)} characters long; at most {limit}")
+            too_long = rules.length_problem(value, field=field)
+            if too_long:
+                problem(name, value, too_long)
             elif value:
                 details[field] = value
         notes = self.cell(row, "Notes")
@@ -334,10 +336,12 @@ class SnipeAssetStep(DeviceStep):
                 problem("Manufacturer", "", f"is empty; a device model ({name}) needs a manufacturer")
                 return None
         number = self.cell(row, "Model Number")
-        for column, value, limit in (("Model", name, 150), ("Manufacturer", maker, 100), ("Model Number", number, 100)):
-            if len(value) > limit:
-                problem(column, value, f"is {len(value)} characters long; at most {limit}")
-                return None
+        too_long = rules.model_length_problem(name=name, manufacturer=maker, model_number=number)
+        if too_long is not None:
+            which, reason = too_long
+            column = {"name": "Model", "manufacturer": "Manufacturer", "model_number": "Model Number"}[which]
+            problem(column, {"name": name, "manufacturer": maker, "model_number": number}[which], reason)
+            return None
         return ModelRef(maker, name, number or None, category_of(self.cell(row, "Category")))
 
     def _holder(self, row: Row, key: str, problem: Any) -> Holder | None:

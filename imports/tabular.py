@@ -45,7 +45,6 @@ from imports.device_rows import (
     SiteIndex,
     check_date_order,
     detail_date_problems,
-    split_model,
 )
 from imports.models import ImportRun
 from imports.people_rows import MAX_LENGTHS, PeopleStep, PersonRecord, valid_email
@@ -54,9 +53,12 @@ from imports.reading import FileFormatError, Row, Table
 from imports.selectors import column_mapping_for
 from imports.snipeit import category_of
 from imports.values import parse_date, parse_int, parse_money
+from inventory import rules
 from inventory.models import Device
+from inventory.models_catalog import split_model
 from inventory.rules import MAC_INVALID, mac_normalize
 from people.models import Person
+from sites.models import Location
 
 DEVICES = "devices"
 PEOPLE = "people"
@@ -423,13 +425,16 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
         self.missing_note()
         return super().finish()
 
-    def _identifier(self, row: Row, name: str, max_length: int) -> str:
+    def _identifier(self, row: Row, name: str) -> str:
+        """The identifier in column ``name`` (``asset_tag`` or ``serial_number``: the device
+        field of that name, whose length it must fit)."""
         if not self.cols.has(name):
             return ""
         raw = self.text(row, name)
         value = self.identifier(row, name, raw)
-        if len(value) > max_length:
-            raise RowError(self.cols.header(name), raw, f"is {len(value)} characters long; at most {max_length}")
+        too_long = rules.length_problem(value, field=name)
+        if too_long:
+            raise RowError(self.cols.header(name), raw, too_long)
         return value
 
     def _status(self, row: Row) -> str | None:
@@ -443,8 +448,8 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
         return code
 
     def row_key(self, row: Row) -> str:
-        tag = self._identifier(row, "asset_tag", 64)
-        serial = self._identifier(row, "serial_number", 100)
+        tag = self._identifier(row, "asset_tag")
+        serial = self._identifier(row, "serial_number")
         if not tag and not serial:
             column = self.cols.header("asset_tag" if self.cols.has("asset_tag") else "serial_number")
             raise RowError(column, "", "is empty; every row needs an asset tag or a serial number")
@@ -483,8 +488,8 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
                 problems.extend(exc.problems)
                 return None
 
-        tag = attempt(self._identifier, row, "asset_tag", 64) or None
-        serial = attempt(self._identifier, row, "serial_number", 100) or ""
+        tag = attempt(self._identifier, row, "asset_tag") or None
+        serial = attempt(self._identifier, row, "serial_number") or ""
         status = attempt(self._status, row)
         site_ids: dict[str, int | None] = {}
         for name in ("current_site", "owner_site"):
@@ -505,8 +510,9 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
         model = self._model(row, problem)
         details = self._details(row, problem)
         location = self.text(row, "location") or None
-        if location is not None and len(location) > 120:
-            problem("location", location, f"is {len(location)} characters long; at most 120")
+        too_long = rules.length_problem(location, field="name", model=Location) if location is not None else None
+        if location is not None and too_long:
+            problem("location", location, too_long)
         if problems:
             raise RowError.of(problems)
         return DeviceRecord(
@@ -537,10 +543,12 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
                     problem("model_name", name, "starts with no manufacturer DeviceLedger knows, and the file has no manufacturer column: add one (or map it), or write the maker first (e.g. Lenovo 100e Chromebook)")  # fmt: skip
                 return None
         number = self.text(row, "model_number")
-        for column, value, limit in (("model_name", name, 150), ("manufacturer", maker, 100), ("model_number", number, 100)):  # fmt: skip
-            if len(value) > limit:
-                problem(column, value, f"is {len(value)} characters long; at most {limit}")
-                return None
+        too_long = rules.model_length_problem(name=name, manufacturer=maker, model_number=number)
+        if too_long is not None:
+            which, reason = too_long
+            column = {"name": "model_name", "manufacturer": "manufacturer", "model_number": "model_number"}[which]
+            problem(column, {"name": name, "manufacturer": maker, "model_number": number}[which], reason)
+            return None
         category_raw = self.text(row, "category")
         category = category_of(category_raw) if category_raw else "other"
         return ModelRef(maker, name, number or None, category)
@@ -584,10 +592,11 @@ class TabularDeviceStep(_MappedStep, DeviceStep):
             details["wifi_mac"] = mac
         for name, reason in detail_date_problems(details):
             problem(name, str(details[name]), reason)
-        for name, limit in (("purchase_order", 64), ("vendor", 120), ("google_device_id", 64)):
+        for name in ("purchase_order", "vendor", "google_device_id"):
             text = self.text(row, name)
-            if len(text) > limit:
-                problem(name, text, f"is {len(text)} characters long; at most {limit}")
+            too_long = rules.length_problem(text, field=name)
+            if too_long:
+                problem(name, text, too_long)
             elif text:
                 details[name] = text
         notes = self.text(row, "notes")

@@ -11,6 +11,20 @@ caller names). ``inventory/tests/test_rules.py`` feeds the same cases to both fo
 * :func:`mac_normalize` / :func:`mac_normalize_sql`: a Wi-Fi MAC address's stored form.
 * :func:`date_problems` / :data:`PURCHASE_IN_FUTURE_SQL` / :data:`WARRANTY_BEFORE_PURCHASE_SQL`:
   no purchase date after the district's local today; no warranty ending before the purchase.
+* :func:`serial_key` / :func:`serial_holders`: serial numbers are unique per manufacturer (the
+  database's ``device_unique_serial_per_manufacturer``); importers match them ignoring case.
+* :func:`narrow_by_maker` / :func:`serial_match_sql`: a serial number that several devices
+  share matches the one of the row's manufacturer; otherwise it is ambiguous.
+* :func:`tag_of_other_device` / :func:`tag_of_other_device_sql`: a row whose asset tag belongs
+  to a device with another serial number names two devices (refused, never merged);
+  :func:`tag_candidates`: which devices holding a tag a row may be (a retired device is matched
+  by tag only from a row that says Retired, and then only one without a serial number when the
+  row gives one).
+* :func:`text_limit` / :func:`length_problem` / :func:`too_long_sql`: how long a device's (or a
+  model's, a maker's, a location's) text may be, read from the model field's ``max_length``.
+* :data:`NEW_DEVICE_STATUSES` / :func:`new_device_missing` / :func:`new_device_missing_sql`: a
+  new device starts in stock or in the loaner pool and needs a site and a model.
+* :func:`import_status_note`: an import never changes a device's status.
 * :func:`device_site_field`: which site a device belongs to under each ownership mode. The rule
   lives in ``core.scoping`` (the gate needs it and core imports no domain app); it is re-exported
   here so that device code asks inventory.
@@ -20,9 +34,11 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
+from typing import Any, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -30,7 +46,10 @@ from core.scoping import device_site_field
 from inventory.models import Device
 
 __all__ = [
+    "IMPORT_STATUS_DIFFERS",
     "MAC_INVALID",
+    "NEW_DEVICE_STATUSES",
+    "NewDeviceProblem",
     "PURCHASE_IN_FUTURE_SQL",
     "WARRANTY_BEFORE_PURCHASE_SQL",
     "DateProblem",
@@ -42,6 +61,22 @@ __all__ = [
     "is_checked_out_sql",
     "is_live",
     "is_live_sql",
+    "import_status_note",
+    "length_problem",
+    "model_length_problem",
+    "narrow_by_maker",
+    "new_device_missing",
+    "new_device_missing_sql",
+    "new_device_status_ok",
+    "status_label",
+    "serial_holders",
+    "serial_key",
+    "serial_match_sql",
+    "tag_candidates",
+    "tag_of_other_device",
+    "tag_of_other_device_sql",
+    "text_limit",
+    "too_long_sql",
     "live_tag_clash",
     "live_tag_clash_sql",
     "live_tag_holders",
@@ -54,6 +89,7 @@ __all__ = [
 ]
 
 Status = Device.Status
+_T = TypeVar("_T")
 
 #: Statuses in which an open assignment does not count as holding the device (it is not there
 #: to be checked in).
@@ -235,3 +271,196 @@ def date_problems(
     if purchase_date and warranty_end and warranty_end < purchase_date:
         problems.append(("warranty_end", DateProblem.WARRANTY_BEFORE_PURCHASE))
     return problems
+
+
+# --------------------------------------------------------------------------- text lengths
+
+
+def text_limit(field: str, model: type[Model] = Device) -> int:
+    """The most characters ``model``'s text field ``field`` holds: its ``max_length``, the one
+    place the number is stated (``asset_tag`` 64, ``serial_number`` 100, ``DeviceModel.name``
+    150, …). Raises ``FieldDoesNotExist`` for an unknown field, ``TypeError`` for a field
+    without a ``max_length``."""
+    limit = model._meta.get_field(field).max_length  # type: ignore[union-attr]
+    if limit is None:
+        raise TypeError(f"{model.__name__}.{field} has no max_length")
+    return int(limit)
+
+
+def length_problem(value: str, *, field: str, model: type[Model] = Device) -> str | None:
+    """Why ``value`` does not fit ``model.field`` (``"is 70 characters long; at most 64"``, said
+    after the column's name), or ``None`` when it fits (:func:`text_limit`)."""
+    limit = text_limit(field, model)
+    if len(value) > limit:
+        return f"is {len(value)} characters long; at most {limit}"
+    return None
+
+
+def too_long_sql(expr: str, *, field: str, model: type[Model] = Device) -> str:
+    """:func:`length_problem` in SQL: true when the text ``expr`` does not fit (PostgreSQL's
+    ``char_length``: characters, as Python's ``len``)."""
+    return f"(char_length({expr}) > {text_limit(field, model)})"
+
+
+def model_length_problem(*, name: str, manufacturer: str, model_number: str) -> tuple[str, str] | None:
+    """The first of a device model's texts that does not fit — the model name, the maker's name,
+    the model number, in that order — as (``"name"``, ``"manufacturer"`` or ``"model_number"``,
+    :func:`length_problem`'s words), or ``None`` when all fit."""
+    from inventory.models import DeviceModel, Manufacturer
+
+    for which, value, field, model in (
+        ("name", name, "name", DeviceModel),
+        ("manufacturer", manufacturer, "name", Manufacturer),
+        ("model_number", model_number, "model_number", DeviceModel),
+    ):
+        problem = length_problem(value, field=field, model=model)
+        if problem:
+            return which, problem
+    return None
+
+
+# --------------------------------------------------------------------------- matching rows to devices
+
+
+def serial_key(serial: str) -> str:
+    """The form in which importers compare serial numbers (SQL: ``lower(serial)``, the
+    ``device_serial_lower`` index's)."""
+    return serial.lower()
+
+
+def serial_holders(serial: str, *, manufacturer_id: int, exclude_pk: int | None = None) -> QuerySet[Device]:
+    """The devices of ``manufacturer_id`` that have ``serial`` (serial numbers are unique per
+    manufacturer: ``device_unique_serial_per_manufacturer``, which compares them as written)."""
+    found = Device.objects.filter(manufacturer_id=manufacturer_id, serial_number=serial)
+    return found.exclude(pk=exclude_pk) if exclude_pk is not None else found
+
+
+def narrow_by_maker(candidates: Sequence[_T], *, maker: str | None, maker_of: Callable[[_T], str]) -> list[_T]:
+    """Of the devices whose serial number is the row's (``candidates``, in id order), those the
+    row may be: all of them, or when the row names a manufacturer (``maker``, any case) and
+    some of them are that maker's, only those. One left is the match; more are ambiguous
+    (the row must name the maker); none: no match by serial."""
+    if len(candidates) > 1 and maker is not None:
+        wanted = maker.lower()
+        narrowed = [c for c in candidates if maker_of(c).lower() == wanted]
+        if narrowed:
+            return narrowed
+    return list(candidates)
+
+
+def serial_match_sql(
+    *, n: str, ids: str, n_maker: str, maker_ids: str, maker: str, otherwise: str = "NULL"
+) -> tuple[str, str]:
+    """:func:`narrow_by_maker` in SQL (PostgreSQL arrays), over the candidates grouped per row:
+    ``n`` how many devices have the serial (NULL for none), ``ids`` their ids in order,
+    ``n_maker`` / ``maker_ids`` those of the row's maker, ``maker`` the row's maker (NULL: not
+    named). Returns (matched id: ``otherwise`` when no device has the serial, NULL when
+    ambiguous; the ambiguous ids or NULL)."""
+    named = f"{maker} IS NOT NULL"
+    matched = (
+        f"CASE WHEN {n} = 1 THEN ({ids})[1] WHEN {n} > 1 AND {named} AND {n_maker} = 1 THEN ({maker_ids})[1] "
+        f"WHEN {n} IS NULL THEN {otherwise} END"
+    )
+    ambiguous = (
+        f"CASE WHEN {n} > 1 AND NOT ({named} AND {n_maker} = 1) THEN "
+        f"CASE WHEN {named} AND {n_maker} > 1 THEN {maker_ids} ELSE {ids} END END"
+    )
+    return matched, ambiguous
+
+
+def tag_of_other_device(*, serial: str, device_serial: str) -> bool:
+    """Whether a row giving serial ``serial`` and an asset tag held by a device with serial
+    ``device_serial`` names two devices (refused: correct the tag or the serial; never a silent
+    merge). Blank serials on either side say nothing."""
+    return bool(serial) and bool(device_serial) and serial_key(serial) != serial_key(device_serial)
+
+
+def tag_of_other_device_sql(*, serial: str, device_serial: str) -> str:
+    """:func:`tag_of_other_device` in SQL (portable; NULL-safe as false)."""
+    return f"coalesce({serial} <> '' AND {device_serial} <> '' AND lower({device_serial}) <> lower({serial}), false)"
+
+
+def tag_candidates(
+    devices: Sequence[Mapping[str, Any]], *, row_status: str | None, row_serial: str
+) -> list[Mapping[str, Any]]:
+    """Of the devices holding a row's asset tag (``status`` and ``serial_number`` of each, in
+    id order), those the row may be: live ones for a row that does not say Retired (at most one:
+    tags are unique among live devices); retired ones for a row that does, and when the row gives
+    a serial number only those without one (a retired device with a serial is matched by it).
+    More than one retired candidate for a row without a serial is ambiguous."""
+    retired_row = row_status == Status.RETIRED
+    pool = [d for d in devices if (d["status"] == Status.RETIRED) == retired_row]
+    if retired_row and row_serial:
+        pool = [d for d in pool if not d["serial_number"]]
+    return pool
+
+
+# --------------------------------------------------------------------------- new devices and imports
+
+#: The statuses a new device may start in (it changes status by check-out, repair, … later).
+NEW_DEVICE_STATUSES = (Status.IN_STOCK, Status.LOANER_POOL)
+
+
+def new_device_status_ok(status: str) -> bool:
+    """Whether a new device may start in ``status`` (:data:`NEW_DEVICE_STATUSES`)."""
+    return status in NEW_DEVICE_STATUSES
+
+
+#: Said of a new device's status that is not one of :data:`NEW_DEVICE_STATUSES`.
+NEW_DEVICE_BAD_STATUS = (
+    "a new device starts in stock or in the loaner pool; add it first, then change its status on its page"
+)
+
+
+class NewDeviceProblem(StrEnum):
+    """What a new device lacks (the value is what :func:`new_device_missing_sql` gives;
+    :attr:`message` is said after the column's name)."""
+
+    NO_TAG = "tag"
+    NO_SITE = "site"
+    NO_MODEL = "model"
+
+    @property
+    def message(self) -> str:
+        return (
+            f"is empty; a new device needs {'an asset tag' if self is NewDeviceProblem.NO_TAG else 'a ' + self.value}"
+        )
+
+
+def new_device_missing(*, has_site: bool, has_model: bool) -> NewDeviceProblem | None:
+    """What a new device lacks of a site and a model (site first), or ``None``. (The asset tag
+    is checked before: :attr:`NewDeviceProblem.NO_TAG`, then its length and uniqueness.)"""
+    if not has_site:
+        return NewDeviceProblem.NO_SITE
+    if not has_model:
+        return NewDeviceProblem.NO_MODEL
+    return None
+
+
+def new_device_missing_sql(*, has_site: str, has_model: str) -> str:
+    """:func:`new_device_missing` in SQL (portable): ``'site'``, ``'model'`` or NULL, from two
+    boolean expressions."""
+    return (
+        f"(CASE WHEN NOT ({has_site}) THEN {_sql_text(NewDeviceProblem.NO_SITE)} "
+        f"WHEN NOT ({has_model}) THEN {_sql_text(NewDeviceProblem.NO_MODEL)} END)"
+    )
+
+
+#: Said when a file gives a device another status than it has (format ``current``: its label).
+IMPORT_STATUS_DIFFERS = (
+    "differs from DeviceLedger's status ({current}); an import does not change a device's status (use the device page)"
+)
+
+
+def status_label(status: str) -> str:
+    """A status code's label (the code itself when it is not one)."""
+    return str(Status(status).label) if status in Status.values else status
+
+
+def import_status_note(*, current: str, given: str | None) -> str | None:
+    """Imports never change a device's status (check-out, repair, loss … have their own
+    actions and events): the warning when a file gives ``given`` for a device in ``current``,
+    or ``None`` when the file says nothing or the same."""
+    if given is None or given == current:
+        return None
+    return IMPORT_STATUS_DIFFERS.format(current=status_label(current))

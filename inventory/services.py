@@ -75,8 +75,8 @@ def asset_tag_check(*, asset_tag: str, exclude_pk: int | None = None) -> str:
     tag = (asset_tag or "").strip()
     if not tag:
         raise DomainError("Asset tag is required.", field="asset_tag")
-    if len(tag) > 64:
-        raise DomainError("Asset tag must be at most 64 characters.", field="asset_tag")
+    if len(tag) > rules.text_limit("asset_tag"):
+        raise DomainError(f"Asset tag must be at most {rules.text_limit('asset_tag')} characters.", field="asset_tag")
     if rules.live_tag_holders(tag, exclude_pk=exclude_pk).exists():
         raise DomainError(f"Asset tag '{tag}' is already used by another live device.", field="asset_tag")
     return tag
@@ -85,14 +85,10 @@ def asset_tag_check(*, asset_tag: str, exclude_pk: int | None = None) -> str:
 def serial_check(*, serial_number: str, model: DeviceModel, exclude_pk: int | None = None) -> str:
     """Return the cleaned serial number, or raise DomainError(field="serial_number") when taken by the same maker."""
     serial = (serial_number or "").strip()
-    if serial:
-        clash = Device.objects.filter(manufacturer_id=model.manufacturer_id, serial_number=serial)
-        if exclude_pk is not None:
-            clash = clash.exclude(pk=exclude_pk)
-        if clash.exists():
-            raise DomainError(
-                f"{model.manufacturer} already has a device with serial number '{serial}'.", field="serial_number"
-            )
+    if serial and rules.serial_holders(serial, manufacturer_id=model.manufacturer_id, exclude_pk=exclude_pk).exists():
+        raise DomainError(
+            f"{model.manufacturer} already has a device with serial number '{serial}'.", field="serial_number"
+        )
     return serial
 
 
@@ -125,7 +121,7 @@ def device_create(
     :data:`EDITABLE_FIELDS` (purchase cost in USD as Decimal, dates as ``date``).
     Raises DomainError naming the field when the asset tag or serial is taken.
     """
-    if status not in (Status.IN_STOCK, Status.LOANER_POOL):
+    if not rules.new_device_status_ok(status):
         raise DomainError("A new device starts in stock or in the loaner pool.", field="status")
     unknown = set(details) - set(EDITABLE_FIELDS)
     if unknown:

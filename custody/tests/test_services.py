@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.errors import ConflictError, NotCheckedOutWarning, WrongStateError
 from core.testing import DeviceFactory, DeviceModelFactory, PersonFactory
 from custody.models import Assignment
+from custody.rules import district_today
 from custody.services import bulk_apply, device_check_in, device_check_out
 from inventory.models import Device, DeviceEvent, DeviceModel
 from inventory.services import device_mark_lost, device_mark_stolen, device_retire
@@ -72,9 +73,23 @@ def test_due_date_in_the_past_is_refused(world):
             device=world.device_a,
             person=world.person_a,
             actor=world.site_tech,
-            due_on=timezone.localdate() - datetime.timedelta(days=1),
+            due_on=district_today() - datetime.timedelta(days=1),  # the district's yesterday
         )
     assert info.value.field == "due_on"
+
+
+def test_due_date_is_judged_in_the_districts_local_date(world):
+    """custody.rules.due_date_in_past with the district's today (America/Chicago), not the
+    server's (UTC): at 03:00 UTC on 10 March it is still 9 March in the district."""
+    at = datetime.datetime(2025, 3, 10, 3, 0, tzinfo=datetime.UTC)
+    with pytest.raises(WrongStateError) as info:
+        device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech,
+                         due_on=datetime.date(2025, 3, 8), at=at)  # fmt: skip
+    assert info.value.field == "due_on"
+    result = device_check_out(
+        device=world.device_a, person=world.person_a, actor=world.site_tech, due_on=datetime.date(2025, 3, 9), at=at
+    )
+    assert result.assignment.due_on == datetime.date(2025, 3, 9)
 
 
 def test_check_in_of_device_not_checked_out_is_a_warning_and_changes_nothing(world):

@@ -385,3 +385,33 @@ def test_a_model_first_named_by_a_rejected_row_is_still_created_for_a_later_row(
     assert [(value, reason) for _line, _col, value, reason in errors(run)] == [
         ("/Students/C", "is the org unit of Cedar Closed, an inactive site; devices cannot be added there")
     ]
+
+
+@pytest.mark.parametrize("holder_school", ["own", "other"])
+def test_checked_out_to_names_the_holder_through_the_gate(tmp_path, ou, holder_school):
+    """The warning for a device already out to someone else names the holder as the gate does
+    (core.scoping.person_label_for): a site technician reads their own school's student's name,
+    and 'a person at another site' for another school's student (before: 'someone else' for
+    both, whoever the holder)."""
+    from core.scoping import HIDDEN_PERSON
+    from core.testing import PersonFactory
+    from custody.services import device_check_out
+
+    holder = (
+        PersonFactory(home_site=ou.site_a, given_name="Cora", family_name="Lind", student_number="0041999")
+        if holder_school == "own"
+        else ou.person_b
+    )
+    device_check_out(device=ou.device_a, person=holder, actor=None)  # lent by district staff
+    ou.person_a.email = "ana@x.org"
+    ou.person_a.save()
+    path = write(tmp_path / "cros.csv", gam_row("SNA1", "CB-000001", "/Students/A", user="ana@x.org"))
+    run = run_file(path, "google", actor=ou.site_tech, scope_site=ou.site_a, options={"create_checkouts": True})
+    assert run.status == Status.DONE, issues(run)
+    (reason,) = [reason for *_, reason in issues(run) if "checked out to" in reason]
+    if holder_school == "own":
+        assert "checked out to Cora Lind #0041999 in DeviceLedger" in reason
+    else:
+        assert f"checked out to {HIDDEN_PERSON} in DeviceLedger" in reason
+        assert "Okafor" not in reason and "0099001" not in reason
+    assert Assignment.objects.get(checked_in_at__isnull=True).person == holder

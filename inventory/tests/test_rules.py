@@ -165,3 +165,168 @@ def test_device_site_field_per_ownership_mode(mode, field):
 
     assert rules.device_site_field(mode) == field
     assert Scope(ownership_mode=mode).device_site_field == field
+
+
+# --------------------------------------------------------------------------- text lengths
+
+LENGTH_CASES = [
+    # (field, model, value, fits)
+    ("asset_tag", Device, "T" * 64, True),
+    ("asset_tag", Device, "T" * 65, False),
+    ("serial_number", Device, "S" * 100, True),
+    ("serial_number", Device, "S" * 101, False),
+    ("google_device_id", Device, "", True),
+    ("google_device_id", Device, "é" * 64, True),  # characters, not bytes
+    ("google_device_id", Device, "é" * 65, False),
+    ("name", "DeviceModel", "M" * 150, True),
+    ("name", "DeviceModel", "M" * 151, False),
+    ("name", "Manufacturer", "A" * 101, False),
+]
+
+
+def _model(name: Any) -> Any:
+    from inventory.models import DeviceModel, Manufacturer
+
+    return {"DeviceModel": DeviceModel, "Manufacturer": Manufacturer}.get(name, name)
+
+
+@pytest.mark.parametrize(("field", "model", "value", "fits"), LENGTH_CASES)
+def test_length_problem(field, model, value, fits):
+    model = _model(model)
+    assert rules.text_limit(field, model) == model._meta.get_field(field).max_length
+    problem = rules.length_problem(value, field=field, model=model)
+    assert (problem is None) is fits
+    if not fits:
+        assert problem == f"is {len(value)} characters long; at most {rules.text_limit(field, model)}"
+
+
+@postgres_only
+@pytest.mark.parametrize(("field", "model", "value", "fits"), LENGTH_CASES)
+def test_too_long_python_and_sql_agree(field, model, value, fits):
+    model = _model(model)
+    assert sql_value(rules.too_long_sql("%(v)s::text", field=field, model=model), {"v": value}) is (not fits)
+
+
+def test_model_length_problem_names_the_first_text_that_does_not_fit():
+    assert rules.model_length_problem(name="100e", manufacturer="Lenovo", model_number="") is None
+    assert rules.model_length_problem(name="M" * 151, manufacturer="A" * 101, model_number="")[0] == "name"
+    assert rules.model_length_problem(name="100e", manufacturer="A" * 101, model_number="N" * 101)[0] == "manufacturer"
+    assert rules.model_length_problem(name="100e", manufacturer="Lenovo", model_number="N" * 101) == (
+        "model_number",
+        "is 101 characters long; at most 100",
+    )
+
+
+def test_serial_holders_are_the_same_makers_devices(world):
+    device = world.device_a
+    maker = device.manufacturer_id
+    assert list(rules.serial_holders(device.serial_number, manufacturer_id=maker)) == [device]
+    assert not rules.serial_holders(device.serial_number, manufacturer_id=maker, exclude_pk=device.pk).exists()
+    assert not rules.serial_holders(device.serial_number, manufacturer_id=maker + 1000).exists()
+
+
+# --------------------------------------------------------------------------- matching rows to devices
+
+SERIAL_MATCH_CASES = [
+    # (makers of the devices with the row's serial, in id order; the row's maker; matched index; ambiguous indexes)
+    ([], None, None, []),
+    ([], "Lenovo", None, []),
+    (["Lenovo"], None, 0, []),
+    (["Lenovo"], "HP", 0, []),  # one device has the serial: the maker does not matter
+    (["Lenovo", "HP"], None, None, [0, 1]),
+    (["Lenovo", "HP"], "hp", 1, []),  # the maker decides, ignoring case
+    (["Lenovo", "HP"], "Dell", None, [0, 1]),  # no device of that maker: still ambiguous
+    (["Lenovo", "HP", "HP"], "HP", None, [1, 2]),  # ambiguous among that maker's
+    (["Lenovo", "HP", "HP"], "Lenovo", 0, []),
+]
+
+
+@pytest.mark.parametrize(("makers", "maker", "matched", "ambiguous"), SERIAL_MATCH_CASES)
+def test_narrow_by_maker(makers, maker, matched, ambiguous):
+    candidates = list(enumerate(makers))
+    left = rules.narrow_by_maker(candidates, maker=maker, maker_of=lambda c: c[1])
+    assert ([i for i, _ in left] if len(left) > 1 else []) == ambiguous
+    assert (left[0][0] if len(left) == 1 else None) == matched
+
+
+@postgres_only
+@pytest.mark.parametrize(("makers", "maker", "matched", "ambiguous"), SERIAL_MATCH_CASES)
+def test_serial_match_python_and_sql_agree(makers, maker, matched, ambiguous):
+    ids = [100 + i for i in range(len(makers))]
+    maker_l = maker.lower() if maker is not None else None
+    mine = [i for i, m in zip(ids, makers, strict=True) if maker_l is not None and m.lower() == maker_l]
+    params = {
+        "n": len(ids) or None,
+        "ids": ids or None,
+        "n_maker": len(mine),
+        "maker_ids": mine or None,
+        "maker": maker_l,
+    }
+    found, several = rules.serial_match_sql(
+        n="%(n)s::int", ids="%(ids)s::int[]", n_maker="%(n_maker)s::int", maker_ids="%(maker_ids)s::int[]",
+        maker="%(maker)s::text", otherwise="-1",
+    )  # fmt: skip
+    expected_id = 100 + matched if matched is not None else (-1 if not makers else None)
+    assert sql_value(found, params) == expected_id
+    assert (sql_value(several, params) or []) == [100 + i for i in ambiguous]
+
+
+OTHER_DEVICE_CASES = [
+    # (row's serial, the tag holder's serial, another device)
+    ("PF1", "PF1", False),
+    ("pf1", "PF1", False),  # case is ignored
+    ("PF1", "PF2", True),
+    ("PF1", "", False),  # the holder has no serial: the row may be it
+    ("", "PF2", False),  # the row gives no serial
+]
+
+
+@pytest.mark.parametrize(("serial", "device_serial", "expected"), OTHER_DEVICE_CASES)
+def test_tag_of_other_device_python_and_sql_agree(serial, device_serial, expected):
+    assert rules.tag_of_other_device(serial=serial, device_serial=device_serial) is expected
+    expression = rules.tag_of_other_device_sql(serial="%(serial)s", device_serial="%(other)s")
+    assert bool(sql_value(expression, {"serial": serial, "other": device_serial})) is expected
+
+
+def test_tag_candidates():
+    live = {"pk": 1, "status": S.IN_STOCK, "serial_number": "A"}
+    retired_serial = {"pk": 2, "status": S.RETIRED, "serial_number": "B"}
+    retired_bare = {"pk": 3, "status": S.RETIRED, "serial_number": ""}
+    devices = [live, retired_serial, retired_bare]
+    assert rules.tag_candidates(devices, row_status=None, row_serial="") == [live]
+    assert rules.tag_candidates(devices, row_status=S.IN_STOCK, row_serial="Z") == [live]
+    # a row that says Retired matches retired devices only; with a serial only those without one
+    assert rules.tag_candidates(devices, row_status=S.RETIRED, row_serial="") == [retired_serial, retired_bare]
+    assert rules.tag_candidates(devices, row_status=S.RETIRED, row_serial="Z") == [retired_bare]
+
+
+# --------------------------------------------------------------------------- new devices, imports and status
+
+NEW_DEVICE_CASES = [
+    # (has a site, has a model, problem)
+    (True, True, None),
+    (False, True, rules.NewDeviceProblem.NO_SITE),
+    (True, False, rules.NewDeviceProblem.NO_MODEL),
+    (False, False, rules.NewDeviceProblem.NO_SITE),  # the site first
+]
+
+
+@pytest.mark.parametrize(("site", "model", "expected"), NEW_DEVICE_CASES)
+def test_new_device_missing_python_and_sql_agree(site, model, expected):
+    assert rules.new_device_missing(has_site=site, has_model=model) == expected
+    expression = rules.new_device_missing_sql(has_site="%(site)s", has_model="%(model)s")
+    assert sql_value(expression, {"site": site, "model": model}) == (expected and str(expected))
+
+
+def test_new_device_messages_and_statuses():
+    assert rules.NewDeviceProblem.NO_MODEL.message == "is empty; a new device needs a model"
+    assert rules.NewDeviceProblem.NO_SITE.message == "is empty; a new device needs a site"
+    assert rules.NewDeviceProblem.NO_TAG.message == "is empty; a new device needs an asset tag"
+    assert [s for s in S if rules.new_device_status_ok(s)] == [S.IN_STOCK, S.LOANER_POOL]
+
+
+def test_imports_never_change_a_status():
+    assert rules.import_status_note(current=S.IN_STOCK, given=None) is None
+    assert rules.import_status_note(current=S.IN_STOCK, given=S.IN_STOCK) is None
+    note = rules.import_status_note(current=S.ASSIGNED, given=S.IN_STOCK)
+    assert note is not None and "(Assigned)" in note and "does not change a device's status" in note

@@ -1,0 +1,58 @@
+"""custody.rules: which devices may be checked out, and due dates in the district's date. No
+SQL twins (no set-based path checks devices out); the import's check-outs and
+``custody.services.device_check_out`` call the same predicates."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from custody import rules
+from inventory.models import Device
+
+S = Device.Status
+
+CHECKOUT_CASES = [
+    (S.IN_STOCK, None),
+    (S.LOANER_POOL, None),
+    (S.ASSIGNED, rules.CheckOutRefusal.ALREADY_OUT),
+    (S.IN_REPAIR, rules.CheckOutRefusal.UNAVAILABLE),
+    (S.LOST, rules.CheckOutRefusal.UNAVAILABLE),
+    (S.STOLEN, rules.CheckOutRefusal.UNAVAILABLE),
+    (S.RETIRED, rules.CheckOutRefusal.UNAVAILABLE),
+]
+
+
+@pytest.mark.parametrize(("status", "expected"), CHECKOUT_CASES)
+def test_checkout_refusal(status, expected):
+    assert rules.checkout_refusal(status=status) == expected
+
+
+def test_every_status_has_a_case():
+    assert {status for status, _ in CHECKOUT_CASES} == set(S)
+
+
+TODAY = datetime.date(2025, 3, 9)
+
+
+@pytest.mark.parametrize(
+    ("due_on", "past"),
+    [
+        (None, False),
+        (TODAY, False),
+        (TODAY + datetime.timedelta(days=1), False),
+        (TODAY - datetime.timedelta(days=1), True),
+    ],
+)
+def test_due_date_in_past(due_on, past):
+    assert rules.due_date_in_past(due_on=due_on, today=TODAY) is past
+
+
+@pytest.mark.django_db
+def test_district_today_is_the_districts_date():
+    from sites.models import District
+
+    District.objects.update_or_create(pk=1, defaults={"time_zone": "America/Chicago"})
+    at = datetime.datetime(2025, 3, 10, 3, 0, tzinfo=datetime.UTC)  # 9 March, 22:00 in Chicago (CDT)
+    assert rules.district_today(at) == TODAY
