@@ -29,302 +29,52 @@ rules of ``inventory.services.device_create`` / ``device_update`` / ``device_tra
   facts differ (counted as the ``last_seen`` entity).
 
 Every record field that is ``None`` means "the file does not say: leave it as it is".
+
+Where things are: the records and their parsing helpers in ``imports.device_records``, the
+batch's matching context in ``imports.device_match``, planning and writing here (the public
+names of all three are importable from here).
 """
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, ClassVar
 
-from django.db.models import Q, Value
-from django.db.models.functions import Greatest, Lower, StrIndex, Substr
+from django.db.models.functions import Lower
 from django.http import Http404
 
 from core.errors import DomainError
 from core.scoping import VIEW, person_label_for, scope_for
 from custody import rules as custody_rules
-from custody.models import Assignment
 from imports import services
+from imports.device_match import _DEVICE_VALUES, BatchContext, OpenHolder
+from imports.device_records import (  # re-exported: the steps and tests import them from here
+    DETAIL_FIELDS,
+    LAST_SEEN_FIELDS,
+    DevicePlan,
+    DeviceRecord,
+    Holder,
+    ModelCatalog,
+    ModelRef,
+    SecondaryKeyStep,
+    SiteIndex,
+    _label,
+    check_date_order,
+    detail_date_problems,
+    lines_text,
+    site_words,
+)
 from imports.messages import Msg, say
-from imports.pipeline import CREATED, SKIPPED, UNCHANGED, UPDATED, Change, Item, RowError, Step
+from imports.pipeline import CREATED, SKIPPED, UNCHANGED, UPDATED, Change, Item
 from imports.reading import Row
 from inventory import bulk as inventory_bulk
 from inventory import rules
 from inventory.events import actor_label
-from inventory.models import Device, DeviceEvent, DeviceLastSeen, DeviceModel, Manufacturer
+from inventory.models import Device, DeviceEvent
 from inventory.models_catalog import KNOWN_MAKERS, split_model  # re-exported (older imports)
 from people.models import Person
-from sites.models import Location, Site
 
 Status = Device.Status
-
-#: Device detail fields an import may set (a subset of ``inventory.services.EDITABLE_FIELDS``).
-DETAIL_FIELDS = (
-    "purchase_date",
-    "purchase_cost",
-    "purchase_order",
-    "vendor",
-    "funding_source",
-    "warranty_end",
-    "wifi_mac",
-    "google_device_id",
-    "notes",
-)
-#: ``inventory.DeviceLastSeen`` fields, in the order of :attr:`DeviceRecord.last_seen`.
-LAST_SEEN_FIELDS = ("last_sync", "recent_user", "os_version", "auto_update_expiration", "boot_mode", "google_status")
-
-_DEVICE_VALUES = (
-    "pk",
-    "asset_tag",
-    "serial_number",
-    "manufacturer_id",
-    "manufacturer__name",
-    "model_id",
-    "status",
-    "owner_site_id",
-    "current_site_id",
-    "location_id",
-    "location__name",
-    *DETAIL_FIELDS,
-)
-
-
-def check_date_order(options: dict[str, Any]) -> str:
-    """The ``date_order`` option (``MDY`` or ``DMY``); FileError for anything else."""
-    from imports.pipeline import FileError
-    from imports.values import DATE_ORDERS
-
-    order = str(options.get("date_order") or "MDY").strip().upper()
-    if order not in DATE_ORDERS:
-        raise FileError("", f"date_order must be MDY or DMY, not '{order}'")
-    options["date_order"] = order
-    return order
-
-
-def detail_date_problems(details: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, reason) for the dates of ``details`` by :func:`inventory.rules.date_problems`
-    (today is the district's)."""
-    return [
-        (name, str(problem))
-        for name, problem in rules.date_problems(
-            purchase_date=details.get("purchase_date"),
-            warranty_end=details.get("warranty_end"),
-            today=rules.district_today(),
-        )
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelRef:
-    """A device model a row names. ``model_number=None``: any number (match by name)."""
-
-    manufacturer: str
-    name: str
-    model_number: str | None
-    category: str
-    auto_update_expiration: datetime.date | None = None
-
-    def key(self) -> tuple[str, str, str]:
-        return (self.manufacturer.strip().lower(), self.name.strip().lower(), (self.model_number or "").strip().lower())
-
-    @property
-    def label(self) -> str:
-        return f"{self.manufacturer} {self.name}".strip()
-
-
-@dataclass(slots=True)
-class Holder:
-    """Who a row says holds the device: ``value`` matched by ``by`` (email, username or
-    student_number), with the header it came from and an optional due date."""
-
-    value: str
-    by: str
-    column: str
-    due_on: datetime.date | None = None
-
-
-@dataclass(slots=True)
-class DeviceRecord:
-    """One parsed device row. ``None`` fields: the file does not say (leave as is)."""
-
-    serial: str = ""
-    asset_tag: str | None = None
-    #: A new device without an asset tag takes its serial number (Google: no asset ID annotated).
-    tag_from_serial: bool = False
-    current_site_id: int | None = None
-    owner_site_id: int | None = None
-    #: The file's own words for the site (Google: the org unit path), shown in messages.
-    site_text: str | None = None
-    model: ModelRef | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    location: str | None = None
-    status: str | None = None
-    last_seen: tuple[Any, ...] | None = None
-    holder: Holder | None = None
-
-
-@dataclass(slots=True)
-class DevicePlan:
-    """What ``write`` does for one device: insert ``row``, or update ``names`` of device ``pk``."""
-
-    pk: int | None
-    row: dict[str, Any]
-    names: list[str] = field(default_factory=list)
-    model: ModelRef | None = None
-    events: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
-
-
-class ModelCatalog:
-    """Every device model (a few hundred), looked up by manufacturer and name ignoring case."""
-
-    def __init__(self) -> None:
-        self.by_name: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
-        self.labels: dict[int, str] = {}
-        self.makers: dict[str, str] = {}
-        self.planned: set[tuple[str, str, str]] = set()
-        for pk, maker_id, maker, name, number in DeviceModel.objects.order_by("pk").values_list(
-            "pk", "manufacturer_id", "manufacturer__name", "name", "model_number"
-        ):
-            self.add((maker.lower(), name.lower(), number.lower()), pk, maker_id, f"{maker} {name}")
-        self.makers = {name.lower(): name for name in Manufacturer.objects.values_list("name", flat=True)}
-
-    def add(self, key: tuple[str, ...], pk: int, maker_id: int, label: str) -> None:
-        entries = self.by_name.setdefault((key[0], key[1]), [])
-        if all(entry[1] != pk for entry in entries):
-            entries.append((key[2], pk, maker_id))
-        self.labels[pk] = label
-
-    def resolve(self, ref: ModelRef) -> tuple[int, int] | None:
-        """(model id, manufacturer id), or None when the model is still to be created.
-
-        The name matches with or without the maker in front ("Lenovo 100e" or "100e")."""
-        maker, name, number = ref.key()
-        entries = self.by_name.get((maker, name)) or self.by_name.get((maker, f"{maker} {name}")) or []
-        if not entries:
-            return None
-        if ref.model_number:
-            for entry_number, pk, maker_id in entries:
-                if entry_number == number:
-                    return pk, maker_id
-            return None
-        exact = [e for e in entries if e[0] == ""]
-        chosen = (exact or entries)[0]
-        return chosen[1], chosen[2]
-
-    def spelled(self, ref: ModelRef) -> ModelRef:
-        """``ref`` with the manufacturer spelled as it is here already (``LENOVO`` → ``Lenovo``)."""
-        known = self.makers.get(ref.manufacturer.strip().lower())
-        if known is None or known == ref.manufacturer:
-            return ref
-        return ModelRef(known, ref.name, ref.model_number, ref.category, ref.auto_update_expiration)
-
-
-class SiteIndex:
-    """Sites by id, code and name (ignoring case); a name shared by two sites matches neither."""
-
-    def __init__(self) -> None:
-        self.code: dict[int, str] = {}
-        self.name: dict[int, str] = {}
-        self.active: dict[int, bool] = {}
-        self.by_code: dict[str, int] = {}
-        self.by_name: dict[str, int | None] = {}
-        for pk, code, name, active in Site.objects.values_list("pk", "code", "name", "active"):
-            self.code[pk], self.name[pk], self.active[pk] = code, name, active
-            self.by_code[code.strip().lower()] = pk
-            lowered = name.strip().lower()
-            self.by_name[lowered] = None if lowered in self.by_name else pk
-
-    def find(self, text: str) -> int | None:
-        """The site whose code, else whose name, is ``text`` (ignoring case and outer spaces)."""
-        key = text.strip().lower()
-        if not key:
-            return None
-        return self.by_code.get(key) or self.by_name.get(key)
-
-
-def _label(value: Any) -> Any:
-    """A JSON-safe label for an event's before/after (as ``inventory.services._label``)."""
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    if isinstance(value, (Decimal, datetime.date)):
-        return str(value)
-    return str(value)
-
-
-def site_words(record: DeviceRecord, name: str) -> tuple[str, str]:
-    """(value, reason start) for a message about the row's site: the file's words when it has
-    its own (an org unit path: "is the org unit of Cedar School,"), else the site's name
-    ("is")."""
-    if record.site_text:
-        return record.site_text, f"is the org unit of {name},"
-    return name, "is"
-
-
-def lines_text(lines: list[int]) -> str:
-    shown = ", ".join(str(n) for n in lines[:50])
-    return shown + (f" and {len(lines) - 50} more" if len(lines) > 50 else "")
-
-
-class SecondaryKeyStep(Step):
-    """A step that also refuses repeated second identifiers (e.g. the asset tag of a file keyed
-    by serial number): :meth:`secondary` names them; the pre-scan finds the repeated values
-    (only those are kept past it) and every row holding one is a row error listing every
-    line, like the framework does for the key. Subclasses implement :meth:`parse_record`."""
-
-    def __init__(self, importer: Any) -> None:
-        super().__init__(importer)
-        self._seen: dict[str, dict[str, int]] = {}
-        self._secondary_dups: dict[str, dict[str, list[int]]] = {}
-        self._prescan_done = False
-
-    def secondary(self, row: Row) -> list[tuple[str, str]]:
-        """(our column name, value) of the row's second identifiers, checked for duplicates."""
-        return []
-
-    def parse_record(self, row: Row, key: str) -> Any:
-        raise NotImplementedError
-
-    def prescanned(self, row: Row) -> None:
-        for name, value in self.secondary(row):
-            if value:
-                lowered = value.lower()
-                seen = self._seen.setdefault(name, {})
-                first = seen.setdefault(lowered, row.line)
-                if first != row.line:
-                    self._secondary_dups.setdefault(name, {}).setdefault(lowered, [first]).append(row.line)
-
-    def _check_secondary(self, row: Row) -> None:
-        if not self._prescan_done:
-            self._seen = {}  # only the repeated values are kept past the pre-scan
-            self._prescan_done = True
-        if not self._secondary_dups:
-            return
-        problems = []
-        for name, value in self.secondary(row):
-            lines = self._secondary_dups.get(name, {}).get(value.lower()) if value else None
-            if lines:
-                problems.append(
-                    RowError(
-                        self.cols.header(name),
-                        value,
-                        say(
-                            Msg.DEVICE_KEY_REPEATED,
-                            name=self.cols.header(name),
-                            value=value,
-                            n=len(lines),
-                            lines=lines_text(lines),
-                        ),
-                    )
-                )
-        if problems:
-            raise RowError.of([p for error in problems for p in error.problems])
-
-    def parse(self, row: Row, key: str) -> Any:
-        self._check_secondary(row)
-        return self.parse_record(row, key)
 
 
 class DeviceStep(SecondaryKeyStep):
@@ -412,13 +162,13 @@ class DeviceStep(SecondaryKeyStep):
                 .order_by("pk")
             ):
                 by_tag.setdefault(device["asset_tag"].lower(), []).append(device)
-        context = _BatchContext(self, items, by_serial, by_tag)
+        context = BatchContext(self, items, by_serial, by_tag)
         changes: list[Change] = []
         for item in items:
             changes += self._plan_item(item, context, catalog, sites)
         return changes
 
-    def _plan_item(self, item: Item, ctx: _BatchContext, catalog: ModelCatalog, sites: SiteIndex) -> list[Change]:
+    def _plan_item(self, item: Item, ctx: BatchContext, catalog: ModelCatalog, sites: SiteIndex) -> list[Change]:
         record: DeviceRecord = item.record
         device, error = ctx.match(record)
         if error is not None:
@@ -450,7 +200,7 @@ class DeviceStep(SecondaryKeyStep):
         return None, [Change(CREATED, data=ref, entity="models")]
 
     def _plan_new(
-        self, item: Item, record: DeviceRecord, ctx: _BatchContext, catalog: ModelCatalog, sites: SiteIndex
+        self, item: Item, record: DeviceRecord, ctx: BatchContext, catalog: ModelCatalog, sites: SiteIndex
     ) -> list[Change]:
         status = record.status or Status.IN_STOCK
         if not rules.new_device_status_ok(status):
@@ -521,7 +271,7 @@ class DeviceStep(SecondaryKeyStep):
         item: Item,
         record: DeviceRecord,
         device: dict[str, Any],
-        ctx: _BatchContext,
+        ctx: BatchContext,
         catalog: ModelCatalog,
         sites: SiteIndex,
     ) -> list[Change]:
@@ -620,7 +370,7 @@ class DeviceStep(SecondaryKeyStep):
         return changes
 
     def _plan_last_seen(
-        self, item: Item, record: DeviceRecord, plan: DevicePlan, device_pk: int | None, ctx: _BatchContext
+        self, item: Item, record: DeviceRecord, plan: DevicePlan, device_pk: int | None, ctx: BatchContext
     ) -> list[Change]:
         if record.last_seen is None:
             return []
@@ -633,7 +383,7 @@ class DeviceStep(SecondaryKeyStep):
         return [Change(UPDATED, item, data=(plan, current["pk"], values), entity="last_seen")]
 
     def _plan_checkout(
-        self, item: Item, record: DeviceRecord, plan: DevicePlan, device_pk: int | None, status: str, ctx: _BatchContext
+        self, item: Item, record: DeviceRecord, plan: DevicePlan, device_pk: int | None, status: str, ctx: BatchContext
     ) -> list[Change]:
         holder = record.holder
         if holder is None:
@@ -763,171 +513,22 @@ def _ownership_field() -> str:
     return rules.device_site_field(District.get().ownership_mode)
 
 
-@dataclass(frozen=True, slots=True)
-class _PersonRef:
-    """What the gate needs to name a person (:func:`core.scoping.person_label_for`)."""
-
-    home_site_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class OpenHolder:
-    """Who holds a device now: the open assignment's person (``None``: removed), its stored
-    label and the person's home site (for the gate)."""
-
-    person_id: int | None
-    label: str
-    person: _PersonRef | None
-
-
-class _BatchContext:
-    """What the planning of one batch needs from the database, read in a few queries."""
-
-    def __init__(
-        self,
-        step: DeviceStep,
-        items: list[Item],
-        by_serial: dict[str, list[dict[str, Any]]],
-        by_tag: dict[str, list[dict[str, Any]]],
-    ) -> None:
-        self.step = step
-        self.by_serial = by_serial
-        self.by_tag = by_tag
-        self.items = items
-        self._locations: dict[tuple[int, str], int] | None = None
-        records: list[DeviceRecord] = [item.record for item in items]
-        known = [d["pk"] for devices in (*by_serial.values(), *by_tag.values()) for d in devices]
-        self.last_seen: dict[int, dict[str, Any]] = {}
-        if known and any(r.last_seen is not None for r in records):
-            self.last_seen = {
-                row["device_id"]: row
-                for row in DeviceLastSeen.objects.filter(device_id__in=known).values(
-                    "pk", "device_id", *LAST_SEEN_FIELDS
-                )
-            }
-        self._known = known
-        self._open: dict[int, OpenHolder] | None = None
-        self._today: datetime.date | None = None
-        holders = [r.holder for r in records if r.holder is not None]
-        self._people: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        if holders:
-            self._load_people(holders)
-
-    def open_holder(self, device_pk: int | None) -> OpenHolder | None:
-        """The holder of the device's open assignment, or None (one query a batch)."""
-        if device_pk is None:
-            return None
-        if self._open is None:
-            self._open = {
-                device_id: OpenHolder(person_id, label, _PersonRef(home_site_id) if person_id is not None else None)
-                for device_id, person_id, label, home_site_id in Assignment.objects.filter(
-                    device_id__in=self._known, checked_in_at__isnull=True
-                ).values_list("device_id", "person_id", "holder_label", "person__home_site_id")
-            }
-        return self._open.get(device_pk)
-
-    def today(self) -> datetime.date:
-        """Today in the district's time zone (for due dates; read once a batch)."""
-        if self._today is None:
-            self._today = custody_rules.district_today()
-        return self._today
-
-    def match(self, record: DeviceRecord) -> tuple[dict[str, Any] | None, tuple[str, str, str] | None]:
-        """(device, None) or (None, None) for a new device, or (None, (column, value, reason))."""
-        step = self.step
-        if record.serial:
-            candidates = rules.narrow_by_maker(
-                self.by_serial.get(rules.serial_key(record.serial), []),
-                maker=record.model.manufacturer if record.model is not None else None,
-                maker_of=lambda d: d["manufacturer__name"],
-            )
-            if len(candidates) > 1:
-                tags = ", ".join(f"{d['asset_tag']} ({d['manufacturer__name']})" for d in candidates[:5])
-                return None, (step.header_of("serial"), record.serial, say(Msg.DEVICE_SERIAL_AMBIGUOUS, n=len(candidates), tags=tags))  # fmt: skip
-            if candidates:
-                return candidates[0], None
-        tag = record.asset_tag
-        if tag:
-            pool = rules.tag_candidates(
-                self.by_tag.get(rules.tag_key(tag), []), row_status=record.status, row_serial=record.serial
-            )
-            if len(pool) > 1 and record.status == Status.RETIRED and not record.serial:
-                return None, (step.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_RETIRED_AMBIGUOUS, n=len(pool)))  # fmt: skip
-            if pool:
-                device = dict(pool[0])
-                if rules.tag_of_other_device(serial=record.serial, device_serial=device["serial_number"]):
-                    return None, (step.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_OF_OTHER_DEVICE, device=step.describe(device), serial=record.serial))  # fmt: skip
-                return device, None
-        return None, None
-
-    def live_tag_owner(self, tag: str, *, exclude_pk: int | None) -> dict[str, Any] | None:
-        for device in self.by_tag.get(rules.tag_key(tag), []):
-            if device["pk"] != exclude_pk and rules.live_tag_clash(
-                tag=tag, other_tag=device["asset_tag"], other_status=device["status"]
-            ):
-                return device
-        return None
-
-    def location_id(self, site_id: int, name: str) -> int | None:
-        if self._locations is None:
-            wanted = {
-                (r.current_site_id, r.location.lower())
-                for r in (item.record for item in self.items)
-                if r.location and r.current_site_id
-            }
-            names = {name.lower() for _, name in wanted} | {name.lower()}
-            self._locations = {
-                (site, lowered): pk
-                for pk, site, lowered in Location.objects.annotate(name_lower=Lower("name"))
-                .filter(name_lower__in=names)
-                .values_list("pk", "site_id", "name_lower")
-            }
-        found = self._locations.get((site_id, name.lower()))
-        if found is None and (site_id, name.lower()) not in self._locations:
-            row = (
-                Location.objects.annotate(name_lower=Lower("name"))
-                .filter(site_id=site_id, name_lower=name.lower())
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if row is not None:
-                self._locations[(site_id, name.lower())] = row
-            found = row
-        return found
-
-    def _load_people(self, holders: list[Holder]) -> None:
-        actor = self.step.importer.actor
-        base = Person.objects.all() if actor is None else Person.objects.visible_to(actor, VIEW)
-        fields = ("pk", "status", "email", "student_number")
-        by: dict[str, set[str]] = {}
-        for holder in holders:
-            by.setdefault(holder.by, set()).add(holder.value if holder.by == "student_number" else holder.value.lower())
-        for kind, values in by.items():
-            if kind == "email":
-                qs = base.annotate(match=Lower("email")).filter(match__in=values)
-            elif kind == "username":
-                local = Substr(Lower("email"), 1, Greatest(StrIndex("email", Value("@")) - 1, Value(0)))
-                qs = base.filter(~Q(email="")).annotate(match=local).filter(match__in=values)
-            elif kind == "student_number":  # a string, leading zeros kept; never an internal id
-                qs = base.filter(student_number__in=values).annotate(match=Lower("student_number"))
-            else:  # pragma: no cover - options are checked in prepare()
-                continue
-            for person in qs.values("match", *fields):
-                key = person["student_number"] if kind == "student_number" else person["match"]
-                self._people.setdefault((kind, key), []).append(person)
-
-    def people(self, holder: Holder) -> list[dict[str, Any]]:
-        value = holder.value if holder.by == "student_number" else holder.value.lower()
-        return self._people.get((holder.by, value), [])
-
-
 __all__ = [
     "DETAIL_FIELDS",
     "KNOWN_MAKERS",
     "LAST_SEEN_FIELDS",
     "DeviceRecord",
+    "DevicePlan",
     "DeviceStep",
     "Holder",
+    "ModelCatalog",
     "ModelRef",
+    "OpenHolder",
+    "SecondaryKeyStep",
+    "SiteIndex",
+    "check_date_order",
+    "detail_date_problems",
+    "lines_text",
+    "site_words",
     "split_model",
 ]
