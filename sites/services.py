@@ -29,11 +29,14 @@ def _apply(obj: Any, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
 
 
 @transaction.atomic
-def district_update(*, actor: Actor | None, source: str | None = None, note: str = "", **fields: Any) -> District:
+def district_update(
+    *, actor: Actor | None, source: str | None = None, note: str = "", import_run_id: int | None = None, **fields: Any
+) -> District:
     """Save district settings (name, time_zone, ownership_mode, fee_collector, school-year start).
 
     Changing the ownership mode changes which staff manage which devices at once, so every
-    change is logged (object: the district row; no site). Raises ``ValidationError`` for an
+    change is logged (object: the district row; no site; ``import_run_id``: the import it
+    came from). Raises ``ValidationError`` for an
     invalid value (nothing is saved or logged).
     """
     district = District.objects.select_for_update().get_or_create(pk=1)[0]
@@ -42,7 +45,7 @@ def district_update(*, actor: Actor | None, source: str | None = None, note: str
     district.save()
     change_log_record(
         actor=actor, source=_source(actor, source), obj=district, action=Action.CHANGED, before=before, after=after,
-        note=note,
+        note=note, import_run_id=import_run_id,
     )  # fmt: skip
     return district
 
