@@ -225,6 +225,7 @@ class DeviceStep(SecondaryKeyStep):
         )
         if missing is not None:
             return [self.reject(item, self.header_of(missing.value), "", missing.message)]
+        assert record.model is not None  # new_device_missing said so
         current = record.current_site_id or record.owner_site_id
         assert current is not None
         owner = record.owner_site_id or current
