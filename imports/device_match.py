@@ -51,6 +51,7 @@ class _PersonRef:
     """What the gate needs to name a person (:func:`core.scoping.person_label_for`)."""
 
     home_site_id: int | None
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,9 @@ class BatchContext:
             return None
         if self._open is None:
             self._open = {
-                device_id: OpenHolder(person_id, label, _PersonRef(home_site_id) if person_id is not None else None)
+                device_id: OpenHolder(
+                    person_id, label, _PersonRef(home_site_id, label) if person_id is not None else None
+                )
                 for device_id, person_id, label, home_site_id in Assignment.objects.filter(
                     device_id__in=self._known, checked_in_at__isnull=True
                 ).values_list("device_id", "person_id", "holder_label", "person__home_site_id")
