@@ -72,6 +72,7 @@ from inventory import rules
 from inventory.events import actor_label
 from inventory.models import Device, DeviceEvent
 from inventory.models_catalog import KNOWN_MAKERS, split_model  # re-exported (older imports)
+from people import rules as people_rules
 from people.models import Person
 
 Status = Device.Status
@@ -407,7 +408,7 @@ class DeviceStep(SecondaryKeyStep):
             # The holder is named through the gate (FERPA: it may be another school's student).
             whom = person_label_for(person=open_holder.person, user=self.importer.actor, label=open_holder.label)
             return skipped(f"but the device is checked out to {whom} in DeviceLedger; nothing changed (check it in first)")  # fmt: skip
-        if person["status"] not in Person.CAN_RECEIVE_DEVICES:
+        if not people_rules.may_receive_devices(person["status"]):
             return skipped(f"is {Person.Status(person['status']).label.lower()}; devices only go to active people")
         if custody_rules.checkout_refusal(status=status) is not None:
             return skipped(f"but the device is {rules.status_label(status).lower()} and cannot be checked out")
