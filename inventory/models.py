@@ -118,7 +118,13 @@ class Device(models.Model):
         "sites.Site", on_delete=models.PROTECT, related_name="present_devices", db_index=False
     )
     location = models.ForeignKey(
-        "sites.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
+        # PROTECT: a location still holding devices is not deleted (they would lose their place
+        # without a device event); sites.services.location_delete says so.
+        "sites.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="devices",
     )
     bundled_with = models.ForeignKey(
         "self",

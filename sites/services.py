@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from core.changelog import Action, change_log_record, changes, resolve_source, snapshot
+from core.errors import DomainError
 from core.types import Actor
 from sites.models import District, Location, Site
 
@@ -128,7 +130,24 @@ def location_update(*, location: Location, actor: Actor | None, source: str | No
 
 @transaction.atomic
 def location_delete(*, location: Location, actor: Actor | None, source: str | None = None) -> None:
-    """Delete a location (devices there lose their location: ``SET NULL``); logged on its site."""
+    """Delete a location; logged on its site.
+
+    Raises DomainError while devices are there (``Device.location`` is ``PROTECT``: a device
+    must not lose its place without a device event — move them first, or mark the location
+    inactive)."""
+    try:
+        with transaction.atomic():
+            _location_delete(location=location, actor=actor, source=source)
+    except ProtectedError as error:
+        n = len(error.protected_objects)
+        raise DomainError(
+            f"{location.name} still holds {n} device{'s' if n != 1 else ''}; move them to another location "
+            "first, or mark the location inactive.",
+            field="location",
+        ) from error
+
+
+def _location_delete(*, location: Location, actor: Actor | None, source: str | None) -> None:
     change_log_record(
         actor=actor, source=_source(actor, source), obj=location, action=Action.DELETED,
         before=snapshot(location, ["name", "kind", "active"]), after={}, site_id=location.site_id,
