@@ -188,7 +188,7 @@ class OrgStep(RosterStep):
     def write(self, changes: list[Change]) -> None:
         district = [c for c in changes if c.entity == "district"]
         if district:
-            sites_bulk.district_rename(actor=self.importer.actor, name=district[0].data)
+            sites_bulk.district_rename(actor=self.importer.actor, name=district[0].data, run_id=self.importer.run.pk)
         sites = [c for c in changes if c.entity != "district"]
         created = sites_bulk.sites_write(
             actor=self.importer.actor,

@@ -335,7 +335,12 @@ def people_finish(step: SetBasedUsersStep, rows: int, now: Any, missing: int) ->
     step.importer.guard_people(missing)  # FileError at an unconfirmed commit (as the Python path)
     if step.importer.applying and missing:
         people_bulk.people_deactivate_unlisted(
-            sql=sql, listed=step._listed_sql(), now=now, actor=step.importer.actor, run_id=step.importer.run.pk
+            sql=sql,
+            listed=step._listed_sql(),
+            now=now,
+            actor=step.importer.actor,
+            run_id=step.importer.run.pk,
+            expected=int(missing),
         )
     if missing:
         report.count("people", DEACTIVATED, int(missing))

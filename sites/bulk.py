@@ -1,9 +1,10 @@
 """Bulk writes of sites and the district's name by the roster import (issue #7: each app writes
 its own tables; ``imports.oneroster`` reads and plans orgs.csv and hands the rows here).
 
-Change log: :func:`district_rename` goes through ``sites.services.district_update``, which
-records its entry; :func:`sites_write` knows the created, changed (with their fields) and
-deactivated sites — the change-log hook is marked in it.
+Change log (``core.changelog``), source ``import`` with the run's actor and run id:
+:func:`district_rename` goes through ``sites.services.district_update``, which records its
+entry; :func:`sites_write` writes one entry per site created, changed (the fields that differ)
+or deactivated (``active`` true → false), in its transaction.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from typing import Any
 
 from django.db import transaction
 
+from core.changelog import Action, ChangeEntry, Source, change_log_write_many, changes, snapshot
 from sites.models import Site
 from sites.services import district_update
+
+#: A site's fields its "created" entry holds.
+SITE_LOGGED_FIELDS = ("sourced_id", "code", "name", "kind", "state_id", "active")
 
 #: Sites a statement creates at a time.
 WRITE_BATCH = 500
@@ -23,9 +28,10 @@ DISTRICT_NAME_MAX = 200
 
 
 @transaction.atomic
-def district_rename(*, actor: Any, name: str) -> None:
-    """Name the district as the roster does (cut to :data:`DISTRICT_NAME_MAX` characters)."""
-    district_update(actor=actor, name=name[:DISTRICT_NAME_MAX])
+def district_rename(*, actor: Any, name: str, run_id: int | None = None) -> None:
+    """Name the district as the roster does (cut to :data:`DISTRICT_NAME_MAX` characters);
+    logged (when it changes) as the import ``run_id``'s."""
+    district_update(actor=actor, name=name[:DISTRICT_NAME_MAX], source=Source.IMPORT, import_run_id=run_id)
 
 
 @transaction.atomic
@@ -41,13 +47,33 @@ def sites_write(
     others (``(pk, {field: value})``), deactivate some (``active=False``). Returns sourcedId → id
     of the created sites.
 
-    Change-log hook: one entry per created site (after the insert, with the ids returned),
-    per update (the fields given are the after; the before is read with the rows locked) and
-    per deactivated site (active true → false), here in this transaction."""
+    One change-log entry per site created, changed (the fields given that differ, read with the
+    rows locked) or deactivated (active true → false), in this transaction."""
     Site.objects.bulk_create([Site(kind=Site.Kind.SCHOOL, **fields) for fields in creates], batch_size=WRITE_BATCH)
-    for pk, fields in updates:
-        Site.objects.filter(pk=pk).update(**fields)
-    if deactivate_ids:
-        Site.objects.filter(pk__in=deactivate_ids).update(active=False)
     sourced_ids = [fields["sourced_id"] for fields in creates]
-    return dict(Site.objects.filter(sourced_id__in=sourced_ids).values_list("sourced_id", "id")) if sourced_ids else {}
+    made = list(Site.objects.filter(sourced_id__in=sourced_ids)) if sourced_ids else []
+    entries = [
+        ChangeEntry.for_object(site, action=Action.CREATED, after=snapshot(site, SITE_LOGGED_FIELDS), site_id=site.pk)
+        for site in made
+    ]
+    if updates or deactivate_ids:
+        ids = [pk for pk, _ in updates] + list(deactivate_ids)
+        stored = {site.pk: site for site in Site.objects.select_for_update().filter(pk__in=ids)}
+        for pk, fields in updates:
+            if pk in stored:
+                before, after = changes(instance=stored[pk], new_values=fields)
+                entries.append(
+                    ChangeEntry.for_object(stored[pk], action=Action.CHANGED, before=before, after=after, site_id=pk)
+                )
+                Site.objects.filter(pk=pk).update(**fields)
+        leaving = [pk for pk in deactivate_ids if pk in stored and stored[pk].active]
+        entries += [
+            ChangeEntry.for_object(
+                stored[pk], action=Action.CHANGED, before={"active": True}, after={"active": False}, site_id=pk
+            )
+            for pk in leaving
+        ]
+        if deactivate_ids:
+            Site.objects.filter(pk__in=deactivate_ids).update(active=False)
+    change_log_write_many(actor=actor, source=Source.IMPORT, entries=entries, import_run_id=run_id)
+    return {site.sourced_id: site.pk for site in made}
