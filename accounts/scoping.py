@@ -3,11 +3,14 @@ and the :class:`~core.scoping.ScopeProvider` that reads a user's roles."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import models
 
 from core.scoping import ADMIN, CHANGE, VIEW, Scope
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 #: Actions each role grants. Source: issue #2, "Access".
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
@@ -19,7 +22,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 }
 
 
-def roles_scope(user: Any) -> Scope:
+def roles_scope(user: AbstractBaseUser) -> Scope:
     """The :class:`~core.scoping.ScopeProvider` of this project: the user's active staff roles
     (``StaffRole``; a role at an inactive site grants nothing) and the district's ownership mode.
     Called by :func:`core.scoping.scope_for` once per user object, for authenticated active users."""
@@ -28,7 +31,7 @@ def roles_scope(user: Any) -> Scope:
 
     everywhere: set[str] = set()
     sites: dict[str, set[int]] = {}
-    user_id: int = user.pk  # type: ignore[assignment]
+    user_id: int = user.pk
     active = models.Q(site__isnull=True) | models.Q(site__active=True)
     rows = StaffRole.objects.filter(active, user_id=user_id).values_list("role", "site_id")
     for role, site_id in rows:

@@ -8,7 +8,7 @@ Django admin's role editing goes through these functions too (``accounts/admin.p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
@@ -19,6 +19,9 @@ from core.changelog import Action, change_log_record, resolve_source
 from core.scoping import forget_scope
 from core.types import Actor
 from sites.models import Site
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
@@ -65,7 +68,7 @@ def _values(staff_role: StaffRole) -> dict[str, Any]:
     return {"role": staff_role.role, "site": staff_role.site.name if staff_role.site is not None else "district-wide"}
 
 
-def _admin_access(user: Any) -> None:
+def _admin_access(user: User) -> None:
     """District admins get Django admin access (``is_staff``/``is_superuser``)."""
     if not user.is_staff and user.staff_roles.filter(role=StaffRole.Role.DISTRICT_ADMIN).exists():
         user.is_staff = True
@@ -75,7 +78,7 @@ def _admin_access(user: Any) -> None:
 
 @transaction.atomic
 def staff_role_grant(
-    *, user: Any, role: str, site: Site | None, actor: Actor | None = None, source: str | None = None, note: str = ""
+    *, user: User, role: str, site: Site | None, actor: Actor | None = None, source: str | None = None, note: str = ""
 ) -> StaffRole:
     """Give ``user`` a role district-wide (``site=None``) or at one site; a role already held
     is returned as it is (nothing logged). Raises ``ValueError`` for an unknown role or one

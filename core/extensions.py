@@ -33,12 +33,14 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from core.types import Actor
+
 #: ``context(request, obj) -> dict`` of template variables for one panel.
 PanelContext = Callable[[HttpRequest, Any], Mapping[str, Any]]
 #: ``(queryset, user) -> queryset``: an annotation or a filter applied by a list hook.
-QuerysetStep = Callable[[QuerySet[Any], Any], QuerySet[Any]]
+QuerysetStep = Callable[[QuerySet[Any], Actor], QuerySet[Any]]
 #: ``(user, query) -> condition or None``: rows matching ``query`` by data the hook owns.
-SearchStep = Callable[[Any, str], Q | None]
+SearchStep = Callable[[Actor, str], Q | None]
 
 
 @dataclass(frozen=True)
@@ -113,14 +115,14 @@ class Extensions:
         """The hooks of ``list_name``, by name."""
         return sorted(self._hooks.get(list_name, {}).values(), key=lambda h: h.name)
 
-    def annotate_list(self, list_name: str, queryset: QuerySet[Any], *, user: Any) -> QuerySet[Any]:
+    def annotate_list(self, list_name: str, queryset: QuerySet[Any], *, user: Actor) -> QuerySet[Any]:
         """``queryset`` with every hook's annotations."""
         for hook in self.list_hooks(list_name):
             if hook.annotate is not None:
                 queryset = hook.annotate(queryset, user)
         return queryset
 
-    def search_conditions(self, list_name: str, *, user: Any, query: str) -> list[Q]:
+    def search_conditions(self, list_name: str, *, user: Actor, query: str) -> list[Q]:
         """The hooks' conditions for ``query`` (cleaned, not blank), to be OR-ed with the list's own."""
         conditions = []
         for hook in self.list_hooks(list_name):
@@ -133,7 +135,7 @@ class Extensions:
         """Whether some hook of ``list_name`` supplies the filter ``flag``."""
         return any(flag in hook.flags for hook in self.list_hooks(list_name))
 
-    def filter_list(self, list_name: str, flag: str, queryset: QuerySet[Any], *, user: Any) -> QuerySet[Any]:
+    def filter_list(self, list_name: str, flag: str, queryset: QuerySet[Any], *, user: Actor) -> QuerySet[Any]:
         """``queryset`` narrowed by every hook's filter named ``flag``. A flag no hook supplies
         gives no rows (asking for "overdue only" without custody shows nothing, not everything)."""
         steps = [hook.flags[flag] for hook in self.list_hooks(list_name) if flag in hook.flags]

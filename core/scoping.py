@@ -24,6 +24,7 @@ owner site when ``decentralized``, its current site when ``centralized``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
@@ -33,7 +34,9 @@ from django.http import Http404
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    from core.types import Actor
 
 VIEW = "view"
 CHANGE = "change"
@@ -98,30 +101,30 @@ class ScopeProvider(Protocol):
     authenticated, active user. ``core.scoping.roles_scope`` implements it from staff
     roles and the district's ownership mode; core imports no domain app."""
 
-    def __call__(self, user: Any) -> Scope: ...
+    def __call__(self, user: AbstractBaseUser) -> Scope: ...
 
 
 def _provider() -> ScopeProvider:
     return import_string(getattr(settings, "LEDGER_SCOPE_PROVIDER", "core.scoping.roles_scope"))
 
 
-def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
+def scope_for(user: Actor | None) -> Scope:
     """Return the user's :class:`Scope`, computed once per user object (i.e. per request).
 
     Inactive and anonymous users get an empty scope. The roles are read by the configured
     :class:`ScopeProvider` (``settings.LEDGER_SCOPE_PROVIDER``).
     """
-    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+    if user is None or not user.is_authenticated or not user.is_active:
         return NO_SCOPE
-    cached = getattr(user, "_ledger_scope", None)
+    cached: Scope | None = getattr(user, "_ledger_scope", None)
     if cached is not None:
         return cached
     scope = _provider()(user)
-    user._ledger_scope = scope  # type: ignore[union-attr]
+    user._ledger_scope = scope  # type: ignore[attr-defined]  # the per-request cache rides on the user object
     return scope
 
 
-def person_visibility(user: Any) -> Any:
+def person_visibility(user: Actor | None) -> Callable[[int | None], bool]:
     """A function ``(home_site_id) -> bool``: may ``user`` see a person of that home site?
 
     For rows that name a person beside something else the user may see (a device's holder,
@@ -140,7 +143,17 @@ def person_visibility(user: Any) -> Any:
 HIDDEN_PERSON = "a person at another site"
 
 
-def person_label_for(*, person: Any, user: Any, label: str | None = None) -> str:
+class NamedPerson(Protocol):
+    """What :func:`person_label_for` reads of a person (a ``people.Person``)."""
+
+    @property
+    def home_site_id(self) -> int | None: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+def person_label_for(*, person: NamedPerson | None, user: Actor | None, label: str | None = None) -> str:
     """The text that names ``person`` to ``user``: every message, result and list cell that
     names a person beside something else goes through here (FERPA, the gate's rule for people).
 
@@ -150,16 +163,16 @@ def person_label_for(*, person: Any, user: Any, label: str | None = None) -> str
     :data:`HIDDEN_PERSON` when ``user`` may not see the person (:func:`person_visibility`);
     ``user=None`` is the system (imports, commands), which reads the label as stored.
     """
-    text = label if label is not None else (getattr(person, "label", "") if person is not None else "")
+    text = label if label is not None else (person.label if person is not None else "")
     if person is None or user is None:
         return text or ""
     return text if person_visibility(user)(person.home_site_id) else HIDDEN_PERSON
 
 
-def forget_scope(user: Any) -> None:
+def forget_scope(user: Actor | None) -> None:
     """Drop the cached scope (after roles or the ownership mode change)."""
     if hasattr(user, "_ledger_scope"):
-        del user._ledger_scope
+        delattr(user, "_ledger_scope")
 
 
 _QS = TypeVar("_QS", bound="ScopedQuerySet")
@@ -178,7 +191,7 @@ class ScopedQuerySet(models.QuerySet):
         """The lookup path (ending in a site id) that decides this model's scope."""
         return self.scope_site_field
 
-    def visible_to(self, user: Any, action: str = VIEW) -> Self:
+    def visible_to(self, user: Actor | None, action: str = VIEW) -> Self:
         """Rows ``user`` may see (``action="view"``) or change (``"change"``). No role: none."""
         scope = scope_for(user)
         if not scope.allows(action):
@@ -192,7 +205,7 @@ class ScopedQuerySet(models.QuerySet):
 _M = TypeVar("_M", bound=models.Model)
 
 
-def get_visible_or_404(queryset: models.QuerySet[_M], user: Any, action: str = VIEW, **lookup: Any) -> _M:
+def get_visible_or_404(queryset: models.QuerySet[_M], user: Actor | None, action: str = VIEW, **lookup: Any) -> _M:
     """Resolve one object through the scoping gate, or raise 404.
 
     ``queryset`` must be a :class:`ScopedQuerySet` (or a manager of one). A missing
@@ -214,6 +227,6 @@ class ReferenceQuerySet(ScopedQuerySet):
     """District-wide reference data (manufacturers, device models): visible to anyone
     with a role, changeable by district admins and district technicians, none otherwise."""
 
-    def visible_to(self, user: Any, action: str = VIEW) -> Self:
+    def visible_to(self, user: Actor | None, action: str = VIEW) -> Self:
         scope = scope_for(user)
         return self.all() if scope.allows_everywhere(action) or (action == VIEW and scope.allows(VIEW)) else self.none()

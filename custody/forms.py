@@ -9,6 +9,7 @@ from django import forms
 
 from core.forms import IdChoiceField, ScopedFormMixin
 from core.scoping import VIEW
+from core.types import Actor
 from custody.models import Assignment
 from people.models import Person
 
@@ -27,7 +28,7 @@ class CheckOutForm(ScopedFormMixin, forms.Form):
     condition = forms.ChoiceField(label="Condition out", choices=Assignment.Condition.choices, initial="good")
     submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model_choice("person").queryset = Person.objects.visible_to(user, VIEW)
         self.fields["person"].error_messages["invalid_choice"] = "That person is not at your sites."

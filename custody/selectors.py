@@ -7,12 +7,11 @@ current holder, and the device list's holder column, holder search and overdue f
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
+from core.types import Actor
 from custody.models import Assignment
 from inventory.models import Device
 from people.models import Person
@@ -23,7 +22,7 @@ from people.selectors import person_search
 HOLDER_MATCH_LIMIT = 2000
 
 
-def assignment_overdue(*, user: Any) -> QuerySet[Assignment]:
+def assignment_overdue(*, user: Actor) -> QuerySet[Assignment]:
     """Open assignments past their due date (in the district's time zone) that ``user`` may see."""
     return Assignment.objects.visible_to(user).filter(checked_in_at__isnull=True, due_on__lt=timezone.localdate())
 
@@ -38,7 +37,7 @@ def person_holdings(*, person: Person) -> QuerySet[Assignment]:
     )
 
 
-def device_open_assignment(*, device: Device, user: Any) -> Assignment | None:
+def device_open_assignment(*, device: Device, user: Actor) -> Assignment | None:
     """The device's current (open) assignment, if it is checked out.
 
     ``person_visible`` is set on it; the holder's name is replaced for a viewer who may
@@ -54,7 +53,7 @@ def device_open_assignment(*, device: Device, user: Any) -> Assignment | None:
     return assignment
 
 
-def devices_with_holder(queryset: QuerySet[Device], user: Any) -> QuerySet[Device]:
+def devices_with_holder(queryset: QuerySet[Device], user: Actor) -> QuerySet[Device]:
     """``queryset`` annotated with ``holder``: the open assignment's holder label, or ``None``
     when the device is not checked out or the holder is a person ``user`` may not see (FERPA)."""
     holder_rows = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
@@ -63,7 +62,7 @@ def devices_with_holder(queryset: QuerySet[Device], user: Any) -> QuerySet[Devic
     return queryset.annotate(holder=Subquery(holder_rows.values("holder_label")[:1]))
 
 
-def devices_held_matching(user: Any, query: str) -> Q:
+def devices_held_matching(user: Actor, query: str) -> Q:
     """Devices whose holder matches ``query`` (cleaned, not blank) like the person search, among
     the people ``user`` may see only: a search term never reveals another school's student
     through their devices. The held devices are fetched first (at most
@@ -77,6 +76,6 @@ def devices_held_matching(user: Any, query: str) -> Q:
     return Q(pk__in=held)
 
 
-def devices_overdue(queryset: QuerySet[Device], user: Any) -> QuerySet[Device]:
+def devices_overdue(queryset: QuerySet[Device], user: Actor) -> QuerySet[Device]:
     """``queryset`` narrowed to devices with an overdue open assignment ``user`` may see."""
     return queryset.filter(pk__in=assignment_overdue(user=user).values("device_id"))

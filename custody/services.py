@@ -25,6 +25,7 @@ from core.errors import (
     WrongStateError,
 )
 from core.scoping import VIEW, get_visible_or_404, person_label_for
+from core.types import Actor, actor_id
 from custody import rules
 from custody.models import Assignment
 from inventory.events import actor_label, event_record
@@ -57,7 +58,7 @@ class CheckInResult:
     was_missing: bool = False
 
 
-def holder_label_for(*, assignment: Assignment, user: Any) -> str:
+def holder_label_for(*, assignment: Assignment, user: Actor | None) -> str:
     """Who holds (or held) ``assignment``, as ``user`` may read it: the stored holder label,
     or :data:`~core.scoping.HIDDEN_PERSON` for a person ``user`` may not see (a student of
     another school holding a device lent by district staff). Every custody message that
@@ -65,14 +66,14 @@ def holder_label_for(*, assignment: Assignment, user: Any) -> str:
     return person_label_for(person=assignment.person, user=user, label=assignment.holder_label)
 
 
-def open_holder_label(*, device: Device, user: Any) -> str | None:
+def open_holder_label(*, device: Device, user: Actor | None) -> str | None:
     """The holder of ``device``'s open assignment as ``user`` may read it; ``None`` when the
     device is not checked out. For refusals ("already checked out to …")."""
     assignment = Assignment.objects.filter(device=device, checked_in_at__isnull=True).select_related("person").first()
     return holder_label_for(assignment=assignment, user=user) if assignment is not None else None
 
 
-def _ensure_can_check_out(device: Device, actor: Any) -> None:
+def _ensure_can_check_out(device: Device, actor: Actor | None) -> None:
     refusal = rules.checkout_refusal(status=device.status)
     if refusal is not None:
         if refusal == rules.CheckOutRefusal.ALREADY_OUT:
@@ -84,7 +85,7 @@ def _ensure_can_check_out(device: Device, actor: Any) -> None:
         )
 
 
-def _open_assignment(*, device: Device, person: Person, actor: Any, at: datetime.datetime, due_on: datetime.date | None,
+def _open_assignment(*, device: Device, person: Person, actor: Actor | None, at: datetime.datetime, due_on: datetime.date | None,
                      condition: str, notes: str, is_loaner: bool, submission_key: str | None, source: str,
                      import_run_id: int | None) -> Assignment:  # fmt: skip
     before = {"status": device.status, "holder": None}
@@ -96,7 +97,7 @@ def _open_assignment(*, device: Device, person: Person, actor: Any, at: datetime
                 holder_label=person.label,
                 is_loaner=is_loaner,
                 checked_out_at=at,
-                checked_out_by=actor if getattr(actor, "pk", None) else None,
+                checked_out_by_id=actor_id(actor),
                 checked_out_by_label=actor_label(actor),
                 due_on=due_on,
                 condition_out=condition,
@@ -133,7 +134,7 @@ def device_check_out(
     *,
     device: Device,
     person: Person,
-    actor: Any,
+    actor: Actor | None,
     due_on: datetime.date | None = None,
     condition: str = Assignment.Condition.GOOD,
     notes: str = "",
@@ -173,7 +174,7 @@ def device_check_out(
         raise WrongStateError("The due date is in the past.", field="due_on")
     _ensure_can_check_out(device, actor)
     is_loaner = device.status == Status.LOANER_POOL
-    common = dict(person=person, actor=actor, at=at, due_on=due_on, condition=condition, notes=notes,
+    common: dict[str, Any] = dict(person=person, actor=actor, at=at, due_on=due_on, condition=condition, notes=notes,
                   is_loaner=is_loaner, source=source, import_run_id=import_run_id)  # fmt: skip
     result = CheckOutResult(assignment=_open_assignment(device=device, submission_key=submission_key, **common))
     if with_bundle:
@@ -188,11 +189,11 @@ def device_check_out(
     return result
 
 
-def _close_assignment(*, device: Device, assignment: Assignment, actor: Any, at: datetime.datetime, condition: str,
+def _close_assignment(*, device: Device, assignment: Assignment, actor: Actor | None, at: datetime.datetime, condition: str,
                       notes: str, source: str, import_run_id: int | None) -> Assignment:  # fmt: skip
     before = {"status": device.status, "holder": assignment.holder_label}
     assignment.checked_in_at = max(at, assignment.checked_out_at)
-    assignment.checked_in_by = actor if getattr(actor, "pk", None) else None
+    assignment.checked_in_by_id = actor_id(actor)
     assignment.checked_in_by_label = actor_label(actor)
     assignment.condition_in = condition
     if notes:
@@ -219,7 +220,7 @@ def _close_assignment(*, device: Device, assignment: Assignment, actor: Any, at:
 def device_check_in(
     *,
     device: Device,
-    actor: Any,
+    actor: Actor | None,
     condition: str = Assignment.Condition.GOOD,
     notes: str = "",
     with_bundle: bool = True,
@@ -241,7 +242,9 @@ def device_check_in(
     assignment = Assignment.objects.select_for_update().filter(device=device, checked_in_at__isnull=True).first()
     if assignment is None:
         raise NotCheckedOutWarning(f"{device.asset_tag} is not checked out; nothing to check in.")
-    common = dict(actor=actor, at=at, condition=condition, notes=notes, source=source, import_run_id=import_run_id)
+    common: dict[str, Any] = dict(
+        actor=actor, at=at, condition=condition, notes=notes, source=source, import_run_id=import_run_id
+    )
     was_missing = device.status in (Status.LOST, Status.STOLEN)
     result = CheckInResult(
         assignment=_close_assignment(device=device, assignment=assignment, **common), was_missing=was_missing

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from core.errors import DomainError, NotCheckedOutWarning
 from core.scoping import CHANGE, VIEW, get_visible_or_404, person_label_for
+from core.types import Actor
 from core.views import HtmxHttpRequest, form_error_messages, ledger_view
 from custody.forms import BulkForm, CheckInForm, CheckOutForm, new_submission_key
 from custody.selectors import person_holdings
@@ -28,7 +29,7 @@ from people.models import Person
 from people.selectors import person_find_exact, person_list, person_matches_exact
 
 
-def _resolve_device(user: Any, code: str) -> Device:
+def _resolve_device(user: Actor, code: str) -> Device:
     device = device_find_exact(user=user, code=code, action=CHANGE)
     if device is None:
         raise DomainError(f"No device with asset tag or serial number '{code.strip()}' at your sites.", field="code")
@@ -152,7 +153,7 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "custody/check_in.html", {"form": form})
 
 
-def _bulk_person(user: Any, code: str) -> Person:
+def _bulk_person(user: Actor, code: str) -> Person:
     """The one person a bulk check-out line names by student number (or sourcedId, or state
     id). DomainError when nobody at the user's sites has it, or when several people do: the
     line cannot choose, it needs their sourcedId (or the Check out page, where the person is

@@ -24,7 +24,7 @@ from django.db import connection, models
 from django.db.models import Max
 
 _STOP = object()
-_quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_quote = json.encoder.encode_basestring_ascii
 
 
 def json_text(value: dict[str, Any]) -> str:

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from core.types import Actor, actor_id, actor_label
 from inventory.models import Device, DeviceEvent
 
+if TYPE_CHECKING:
+    from people.models import Person
 
-def actor_label(actor: Any) -> str:
-    """Text kept in history for a staff user: "Full Name (username)" or "system"."""
-    if actor is None:
-        return "system"
-    full = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
-    return f"{full} ({actor.get_username()})" if full else actor.get_username()
+__all__ = ["actor_label", "event_record"]
 
 
 def event_record(
     *,
     device: Device,
     kind: str,
-    actor: Any,
+    actor: Actor | None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    person: Any = None,
+    person: Person | None = None,
     note: str = "",
     source: str = DeviceEvent.Source.WEB,
     import_run_id: int | None = None,
@@ -41,7 +39,7 @@ def event_record(
         device=device,
         kind=kind,
         occurred_at=occurred_at or timezone.now(),
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor_id=actor_id(actor),
         actor_label=actor_label(actor),
         person=person,
         person_label=person.label if person is not None else "",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.forms import IdChoiceField, ScopedFormMixin
 from core.scoping import CHANGE, VIEW, scope_for
+from core.types import Actor
 from inventory import rules
 from inventory.models import Device, DeviceModel
 from sites.models import Location, Site
@@ -48,7 +49,7 @@ class DeviceForm(ScopedFormMixin, forms.ModelForm):
 
     version = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["version"] = self.instance.updated_at.isoformat()
@@ -70,7 +71,8 @@ class DeviceForm(ScopedFormMixin, forms.ModelForm):
             purchase_date=data.get("purchase_date"), warranty_end=data.get("warranty_end"), today=timezone.localdate()
         )
         for name, problem in problems:
-            self.add_error(name, f"The {self.fields[name].label.lower()} {problem}.")
+            label = str(self.fields[name].label or name.replace("_", " "))
+            self.add_error(name, f"The {label.lower()} {problem}.")
         return data
 
 
@@ -80,7 +82,7 @@ class TransferForm(ScopedFormMixin, forms.Form):
     site = IdChoiceField(queryset=Site.objects.none(), label="To site")
     note = forms.CharField(required=False, max_length=500)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Destinations are every active site (name and code only): a technician sends devices
         # to the warehouse, a repair depot or another school. This is the one list not cut by
@@ -95,7 +97,7 @@ class MoveForm(ScopedFormMixin, forms.Form):
     location = IdChoiceField(queryset=Location.objects.none(), required=False, empty_label="(no location)")
     note = forms.CharField(required=False, max_length=500)
 
-    def __init__(self, *args: Any, user: Any, device: Device, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, device: Device, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model_choice("location").queryset = Location.objects.visible_to(user, VIEW).filter(
             site_id=device.current_site_id, active=True

@@ -18,6 +18,7 @@ from django.db.models.functions import Lower
 from core import extensions
 from core.querystring import QUERY_MAX, query_id, query_param, scan_clean
 from core.scoping import HIDDEN_PERSON, VIEW, person_visibility
+from core.types import Actor
 from inventory.models import Device, DeviceEvent
 from people.models import Person
 
@@ -54,7 +55,7 @@ def device_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def device_list(
     *,
-    user: Any,
+    user: Actor,
     query: str = "",
     site_id: int | None = None,
     model_id: int | None = None,
@@ -92,7 +93,7 @@ def device_list(
     return qs
 
 
-def device_find_exact(*, user: Any, code: str, action: str = VIEW) -> Device | None:
+def device_find_exact(*, user: Actor, code: str, action: str = VIEW) -> Device | None:
     """The one device whose asset tag or serial number equals ``code`` (any case), as a scanner types it.
 
     Prefers a live device over a retired one with the same tag. ``None`` when there is
@@ -122,7 +123,7 @@ def redact_holder(values: Any) -> Any:
     return values
 
 
-def device_timeline(*, device: Device, user: Any, limit: int = 200) -> list[DeviceEvent]:
+def device_timeline(*, device: Device, user: Actor, limit: int = 200) -> list[DeviceEvent]:
     """A device's latest events, newest first (the caller resolved ``device`` through the gate).
 
     Each event gets ``person_visible``; for a person ``user`` may not see (a student of
@@ -141,7 +142,7 @@ def device_timeline(*, device: Device, user: Any, limit: int = 200) -> list[Devi
     return events
 
 
-def person_history(*, person: Person, user: Any) -> QuerySet[DeviceEvent]:
+def person_history(*, person: Person, user: Actor) -> QuerySet[DeviceEvent]:
     """Device events about the person, newest first, limited to devices ``user`` may see
     (the caller resolved ``person`` through the gate). Shown on the person's page."""
     return (

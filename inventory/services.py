@@ -43,7 +43,7 @@ EDITABLE_FIELDS = (
 )
 
 
-def device_lock(*, device: Device, actor: Any = None) -> Device:
+def device_lock(*, device: Device, actor: Actor | None = None) -> Device:
     """Re-read ``device`` with its row locked (``SELECT … FOR UPDATE``) inside the caller's transaction.
 
     When ``actor`` is given the device is resolved through the scoping gate with the
@@ -104,7 +104,7 @@ def _save_checked(device: Device, **kwargs: Any) -> None:
 @transaction.atomic
 def device_create(
     *,
-    actor: Any,
+    actor: Actor | None,
     asset_tag: str,
     model: DeviceModel,
     owner_site: Site,
@@ -156,7 +156,7 @@ def device_create(
 def device_update(
     *,
     device: Device,
-    actor: Any,
+    actor: Actor | None,
     source: str = DeviceEvent.Source.WEB,
     import_run_id: int | None = None,
     expected_version: str | None = None,
@@ -209,7 +209,7 @@ def device_update(
     return device
 
 
-def _transfer_refusal(*, device: Device, actor: Any) -> str | None:
+def _transfer_refusal(*, device: Device, actor: Actor | None) -> str | None:
     """Why ``device`` (locked) may not be transferred by ``actor``, or ``None``. The holder is
     named through the gate (:func:`core.scoping.person_label_for`)."""
     open_assignment = device.assignments.filter(checked_in_at__isnull=True).select_related("person").first()
@@ -222,7 +222,7 @@ def _transfer_refusal(*, device: Device, actor: Any) -> str | None:
     return None
 
 
-def _bundle_to_transfer(*, device: Device, actor: Any) -> list[Device]:
+def _bundle_to_transfer(*, device: Device, actor: Actor | None) -> list[Device]:
     """The accessories bundled with ``device`` that go along with its transfer, locked.
 
     Retired accessories stay (they have left the inventory). Raises WrongStateError, naming
@@ -263,7 +263,7 @@ def _bundle_to_transfer(*, device: Device, actor: Any) -> list[Device]:
     return accessories
 
 
-def _transfer_one(*, device: Device, to_site: Site, actor: Any, note: str, source: str) -> None:
+def _transfer_one(*, device: Device, to_site: Site, actor: Actor | None, note: str, source: str) -> None:
     before = {"current_site": device.current_site.code, "location": _label(device.location)}
     device.current_site = to_site
     device.location = None
@@ -281,7 +281,7 @@ def _transfer_one(*, device: Device, to_site: Site, actor: Any, note: str, sourc
 
 @transaction.atomic
 def device_transfer(
-    *, device: Device, to_site: Site, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+    *, device: Device, to_site: Site, actor: Actor | None, note: str = "", source: str = DeviceEvent.Source.WEB
 ) -> Device:
     """Move a device to another site (its current site), with its bundled accessories.
 
@@ -314,7 +314,12 @@ def device_transfer(
 
 @transaction.atomic
 def device_move(
-    *, device: Device, location: Location | None, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+    *,
+    device: Device,
+    location: Location | None,
+    actor: Actor | None,
+    note: str = "",
+    source: str = DeviceEvent.Source.WEB,
 ) -> Device:
     """Put a device in a room, cart or shelf at its current site (``None`` clears it).
 
@@ -347,7 +352,7 @@ def device_move(
 
 
 def _status_change(
-    device: Device, *, to: str, actor: Any, note: str, source: str, allowed_from: tuple[str, ...], verb: str
+    device: Device, *, to: str, actor: Actor | None, note: str, source: str, allowed_from: tuple[str, ...], verb: str
 ) -> Device:
     device = device_lock(device=device, actor=actor)
     if device.status not in allowed_from:
@@ -368,7 +373,9 @@ def _status_change(
 
 
 @transaction.atomic
-def device_mark_lost(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
+def device_mark_lost(
+    *, device: Device, actor: Actor | None, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
     """Mark a device lost. An open check-out stays open: the holder remains responsible.
 
     Raises WrongStateError when it is lost, stolen or retired already.
@@ -380,7 +387,9 @@ def device_mark_lost(*, device: Device, actor: Any, note: str = "", source: str 
 
 
 @transaction.atomic
-def device_mark_stolen(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
+def device_mark_stolen(
+    *, device: Device, actor: Actor | None, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
     """Mark a device stolen (note the police report number). An open check-out stays open.
 
     Raises WrongStateError when it is stolen or retired already.
@@ -392,7 +401,9 @@ def device_mark_stolen(*, device: Device, actor: Any, note: str = "", source: st
 
 
 @transaction.atomic
-def device_mark_found(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
+def device_mark_found(
+    *, device: Device, actor: Actor | None, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
     """A lost or stolen device is back: assigned again if its check-out is still open, else in stock.
 
     To take it back from the holder, check it in afterwards (or check it in directly:
@@ -413,7 +424,7 @@ def device_mark_found(*, device: Device, actor: Any, note: str = "", source: str
 
 @transaction.atomic
 def device_set_loaner_pool(
-    *, device: Device, in_pool: bool, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+    *, device: Device, in_pool: bool, actor: Actor | None, note: str = "", source: str = DeviceEvent.Source.WEB
 ) -> Device:
     """Put an in-stock device into the loaner pool (``in_pool=True``) or take it out.
 
@@ -432,7 +443,7 @@ def device_set_loaner_pool(
 
 @transaction.atomic
 def device_send_to_repair(
-    *, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+    *, device: Device, actor: Actor | None, note: str = "", source: str = DeviceEvent.Source.WEB
 ) -> Device:
     """Send an in-stock or loaner-pool device to repair (status "in repair").
 
@@ -447,7 +458,7 @@ def device_send_to_repair(
 
 @transaction.atomic
 def device_return_from_repair(
-    *, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB
+    *, device: Device, actor: Actor | None, note: str = "", source: str = DeviceEvent.Source.WEB
 ) -> Device:
     """A repaired device is back in stock. Raises WrongStateError unless it is in repair."""
     return _status_change(
@@ -457,7 +468,9 @@ def device_return_from_repair(
 
 
 @transaction.atomic
-def device_retire(*, device: Device, actor: Any, note: str = "", source: str = DeviceEvent.Source.WEB) -> Device:
+def device_retire(
+    *, device: Device, actor: Actor | None, note: str = "", source: str = DeviceEvent.Source.WEB
+) -> Device:
     """Retire a device (end of life, written off). Its asset tag becomes free for reuse.
 
     Raises WrongStateError when it is checked out (check it in first) or retired already.
@@ -489,7 +502,7 @@ def device_retire(*, device: Device, actor: Any, note: str = "", source: str = D
 
 @transaction.atomic
 def device_bundle(
-    *, accessory: Device, primary: Device | None, actor: Any, source: str = DeviceEvent.Source.WEB
+    *, accessory: Device, primary: Device | None, actor: Actor | None, source: str = DeviceEvent.Source.WEB
 ) -> Device:
     """Bundle an accessory (charger, case, hotspot, stylus) with a primary device, or unbundle (``primary=None``).
 
@@ -536,7 +549,7 @@ def device_bundle(
     return accessory
 
 
-def device_get_or_404(*, user: Any, pk: Any, action: str = "view") -> Device:
+def device_get_or_404(*, user: Actor, pk: Any, action: str = "view") -> Device:
     """Resolve a device id from a request through the scoping gate (404 when out of scope)."""
     return get_visible_or_404(Device.objects.select_related("model", "current_site", "owner_site"), user, action, pk=pk)
 

@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 
 from core.querystring import query_id, query_param, scan_clean
 from core.scoping import VIEW
+from core.types import Actor
 from people.models import Person
 
 
@@ -58,7 +59,7 @@ def person_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def person_list(
-    *, user: Any, query: str = "", site_id: int | None = None, role: str = "", status: str = "", action: str = VIEW
+    *, user: Actor, query: str = "", site_id: int | None = None, role: str = "", status: str = "", action: str = VIEW
 ) -> QuerySet[Person]:
     """People ``user`` may see. ``query`` matches a student number, sourcedId or email exactly,
     or the start of a family, given or preferred name (any case); two words match given + family."""
@@ -73,7 +74,7 @@ def person_list(
     return person_search(qs, q) if q else qs
 
 
-def person_matches_exact(*, user: Any, code: str) -> QuerySet[Person]:
+def person_matches_exact(*, user: Actor, code: str) -> QuerySet[Person]:
     """The visible people whose student number, sourcedId or state id equals ``code`` (an
     ID-card scan): one, none, or several when people share a number."""
     code = scan_clean(code)
@@ -86,7 +87,7 @@ def person_matches_exact(*, user: Any, code: str) -> QuerySet[Person]:
     )
 
 
-def person_find_exact(*, user: Any, code: str) -> Person | None:
+def person_find_exact(*, user: Actor, code: str) -> Person | None:
     """The one visible person whose student number, sourcedId or state id equals ``code`` (an ID-card scan)."""
     matches = list(person_matches_exact(user=user, code=code)[:2])
     return matches[0] if len(matches) == 1 else None

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from core.querystring import scan_clean
 from core.scoping import HIDDEN_PERSON, VIEW, person_visibility
+from core.types import Actor
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent, DeviceModel
 from inventory.selectors import device_list, device_list_filters, redact_holder
@@ -258,7 +259,7 @@ _DEVICE_FIELDS = (
 )
 
 
-def device_export_queryset(*, user: Any, filters: Filters = None) -> QuerySet[Any]:
+def device_export_queryset(*, user: Actor, filters: Filters = None) -> QuerySet[Any]:
     """The visible, filtered devices as a ``values_list`` of :data:`_DEVICE_FIELDS`, ordered by asset tag.
 
     Filters as on the device list page, read by the list's own
@@ -279,7 +280,7 @@ def device_export_queryset(*, user: Any, filters: Filters = None) -> QuerySet[An
     )
 
 
-def device_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
+def device_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
     """Devices ``user`` may see, filtered like the device list, as :data:`DEVICE_HEADERS` rows.
 
     Row shape (22 values): tag, serial, manufacturer, model name, model number, category
@@ -379,7 +380,7 @@ _PERSON_FIELDS = (
 )
 
 
-def person_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
+def person_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
     """People ``user`` may see (FERPA: only their sites), filtered like the people list.
 
     Filters (read by the list's own :func:`~people.selectors.person_list_filters`): ``q``,
@@ -436,7 +437,7 @@ _ASSIGNMENT_FIELDS = (
 )
 
 
-def assignment_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
+def assignment_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
     """Assignments (custody history) on devices ``user`` may see, oldest check-out first.
 
     Filters: ``q`` (asset tag or serial prefix, or the holder's student number exactly),
@@ -535,7 +536,7 @@ _EVENT_FIELDS = (
 )
 
 
-def event_export_rows(*, user: Any, filters: Filters = None) -> ExportRows:
+def event_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
     """The device event log for devices ``user`` may see, oldest first.
 
     Filters: ``q`` (asset tag or serial prefix), ``site`` (the device's current site id),

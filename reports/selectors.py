@@ -7,17 +7,16 @@ retired (retired devices have left the inventory; pages show them separately).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Count, Q
 
 from core.scoping import scope_for
+from core.types import Actor
 from custody.selectors import assignment_overdue
 from inventory.models import Device
 from people.models import Person
 
 
-def device_status_counts(*, user: Any, site_id: int | None = None) -> dict[str, int]:
+def device_status_counts(*, user: Actor, site_id: int | None = None) -> dict[str, int]:
     """Number of visible devices per status, every status present (0 when none).
 
     ``site_id``: only the devices of that site (its owner or current site, as the district's
@@ -40,7 +39,7 @@ def device_total(counts: dict[str, int]) -> int:
     return sum(n for status, n in counts.items() if status != Device.Status.RETIRED)
 
 
-def device_counts_by_site(*, user: Any) -> dict[int, tuple[int, int]]:
+def device_counts_by_site(*, user: Actor) -> dict[int, tuple[int, int]]:
     """Site id → (devices, retired devices) of the devices ``user`` may see, by the site they
     belong to (owner site when decentralized, current site when centralized). ``devices``
     is :func:`device_total`'s number: what the dashboard and the site page show."""
@@ -55,7 +54,7 @@ def device_counts_by_site(*, user: Any) -> dict[int, tuple[int, int]]:
     return {site_id: (live, gone) for site_id, live, gone in rows}
 
 
-def active_people_by_site(*, user: Any) -> dict[int, int]:
+def active_people_by_site(*, user: Actor) -> dict[int, int]:
     """Home site id → number of active people ``user`` may see there (sites without any are absent)."""
     return dict(
         Person.objects.visible_to(user)
@@ -66,6 +65,6 @@ def active_people_by_site(*, user: Any) -> dict[int, int]:
     )
 
 
-def overdue_count(*, user: Any) -> int:
+def overdue_count(*, user: Actor) -> int:
     """Open check-outs past their due date (district time zone) that ``user`` may see."""
     return assignment_overdue(user=user).count()

@@ -1,6 +1,6 @@
 """Print the demo logins (all with password ``demo``)."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 DEMO_LOGINS = [
     ("district-admin", "District admin: everything, settings, users"),
@@ -14,7 +14,7 @@ DEMO_LOGINS = [
 class Command(BaseCommand):
     help = "Print the demo district's logins."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="where the server listens")
 
     def handle(self, *args: object, **options: object) -> None:
