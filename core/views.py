@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
@@ -21,24 +21,28 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def ledger_view(action: str = VIEW) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+#: A view: any callable answering a request (a page, a redirect, a streamed download).
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
+def ledger_view(action: str = VIEW) -> Callable[[_View], _View]:
     """Require a logged-in user holding a role that allows ``action`` somewhere.
 
     A user without such a role gets a 403 page that shows nothing. Data is scoped by
     the view itself through ``visible_to``; this decorator only turns people away early.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: _View) -> _View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             scope = scope_for(request.user)
             if not scope.allows(action):
                 return render(request, "no_role.html", {"action": action, "has_role": scope.allows(VIEW)}, status=403)
             return view(request, *args, **kwargs)
 
         wrapped.ledger_action = action  # type: ignore[attr-defined]
-        return wrapped
+        return cast(_View, wrapped)
 
     return decorator
 

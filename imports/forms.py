@@ -6,7 +6,9 @@ from typing import Any
 
 from django import forms
 
+from core.forms import ScopedFormMixin
 from core.scoping import ADMIN, CHANGE, scope_for
+from core.types import Actor
 from imports.models import ImportRun
 from imports.pipeline import ImporterUnavailable, importer_class
 from imports.selectors import import_kinds
@@ -23,7 +25,11 @@ class _KindField(forms.ChoiceField):
         return str(value) in self.hidden or super().valid_value(value)
 
 
-class ImportForm(forms.Form):
+#: What a CSV/XLSX row is: told from the headers, or chosen.
+ENTITY_CHOICES = [("", "Tell from the headers"), ("devices", "Devices"), ("people", "People")]
+
+
+class ImportForm(ScopedFormMixin, forms.Form):
     """A new import: what it is, the file, the mode, the site it is limited to, and options.
 
     Options go to ``ImportRun.options``: only those the chosen importer reads
@@ -66,7 +72,7 @@ class ImportForm(forms.Form):
         label="Snipe-IT: match the people assets are checked out to by",
     )
     entity = forms.ChoiceField(
-        choices=[("", "Tell from the headers"), ("devices", "Devices"), ("people", "People")],
+        choices=ENTITY_CHOICES,
         required=False,
         label="CSV/XLSX: each row is",
     )
@@ -77,20 +83,22 @@ class ImportForm(forms.Form):
         help_text="e.g. 'Lincoln spreadsheet': the column mapping you choose is remembered under this name.",
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         admin = scope_for(user).is_district_admin
+        kind_field, entity_field = self.fields["kind"], self.fields["entity"]
+        assert isinstance(kind_field, _KindField) and isinstance(entity_field, forms.ChoiceField)
         # People and sites imports are for district admins only: not offered to anybody else.
         allowed = [
             (kind, label, available) for kind, label, available in import_kinds() if admin or not _admin_only(kind)
         ]
-        self.fields["kind"].choices = [
+        kind_field.choices = [
             (kind, label if available else f"{label} — not available yet") for kind, label, available in allowed
         ]
-        self.fields["kind"].hidden = frozenset(kind for kind, _, _ in import_kinds()) - {kind for kind, _, _ in allowed}
+        kind_field.hidden = frozenset(kind for kind, _, _ in import_kinds()) - {kind for kind, _, _ in allowed}
         if not admin:
-            self.fields["entity"].choices = [c for c in self.fields["entity"].choices if c[0] != "people"]
-        self.fields["site"].queryset = Site.objects.visible_to(user, CHANGE).filter(active=True).order_by("name")
+            entity_field.choices = [c for c in ENTITY_CHOICES if c[0] != "people"]
+        self.model_choice("site").queryset = Site.objects.visible_to(user, CHANGE).filter(active=True).order_by("name")
 
     def options(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -124,12 +132,12 @@ def _admin_only(kind: str) -> bool:
         return False
 
 
-class OrgUnitMappingForm(forms.Form):
+class OrgUnitMappingForm(ScopedFormMixin, forms.Form):
     """One Google org unit path prefix → site."""
 
     path_prefix = forms.CharField(max_length=255, label="Org unit path (prefix)", help_text="e.g. /Students/Lincoln")
     site = forms.ModelChoiceField(queryset=Site.objects.none())
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = Site.objects.visible_to(user, ADMIN).filter(active=True).order_by("name")
+        self.model_choice("site").queryset = Site.objects.visible_to(user, ADMIN).filter(active=True).order_by("name")

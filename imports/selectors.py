@@ -9,13 +9,14 @@ from typing import Any
 from django.db.models import QuerySet
 
 from core.scoping import VIEW
+from core.types import Actor
 from imports.models import COUNT_KEYS, ColumnMapping, ImportIssue, ImportRun, OrgUnitMapping
 from imports.pipeline import IMPORTER_CLASSES, ImporterUnavailable, importer_class
 
 ISSUE_HEADERS = ["file", "line", "column", "value", "severity", "reason", "key"]
 
 
-def import_run_list(*, user: Any, kind: str = "", action: str = VIEW) -> QuerySet[ImportRun]:
+def import_run_list(*, user: Actor, kind: str = "", action: str = VIEW) -> QuerySet[ImportRun]:
     """Runs ``user`` may see, newest first."""
     qs = ImportRun.objects.visible_to(user, action).select_related("scope_site")
     if kind:
@@ -153,7 +154,7 @@ def import_kinds() -> list[tuple[str, str, bool]]:
     ]
 
 
-def org_unit_mapping_list(*, user: Any, action: str = VIEW) -> QuerySet[OrgUnitMapping]:
+def org_unit_mapping_list(*, user: Actor, action: str = VIEW) -> QuerySet[OrgUnitMapping]:
     """Org unit mappings ``user`` may see, by path."""
     return OrgUnitMapping.objects.visible_to(user, action).select_related("site").order_by("path_prefix")
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.paging import keyset_page
 from core.scoping import ADMIN, CHANGE, VIEW, get_visible_or_404, scope_for
-from core.views import form_error, ledger_view
+from core.views import HtmxHttpRequest, form_error, ledger_view
 from core.writing import csv_stream
 from imports.forms import ImportForm, OrgUnitMappingForm
 from imports.models import ImportIssue, ImportRun, OrgUnitMapping
@@ -126,7 +126,7 @@ def _run_page(request: HttpRequest, run: ImportRun, *, commit_error: str = "") -
 
 
 @ledger_view(VIEW)
-def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+def run_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The progress bar (polled by htmx every second). Once the job is no longer running,
     htmx reloads the whole page to show the preview or the report."""
     run = _run_or_404(request, pk)

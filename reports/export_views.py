@@ -66,7 +66,7 @@ def _no_store(response: HttpResponseBase) -> HttpResponseBase:
     return response
 
 
-@ledger_view(VIEW)  # type: ignore[arg-type]  # ledger_view is typed for HttpResponse; streaming is a sibling class
+@ledger_view(VIEW)
 def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponseBase:
     """Download the whole filtered, scoped ``name`` export as ``fmt`` (``csv`` or ``xlsx``).
 

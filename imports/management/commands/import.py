@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import DomainError
 from core.scoping import CHANGE, scope_for
+from core.types import Actor
 from imports.models import ImportRun
 from imports.pipeline import IMPORTER_CLASSES, ImportRefused, check_may_import, importer_class, run_phase
 from imports.selectors import import_counts_table
@@ -125,7 +126,7 @@ class Command(BaseCommand):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _actor(self, username: str | None) -> Any:
+    def _actor(self, username: str | None) -> Actor | None:
         if not username:
             return None
         user = get_user_model().objects.filter(username=username, is_active=True).first()
@@ -133,7 +134,7 @@ class Command(BaseCommand):
             raise CommandError(f"No active user named '{username}'.", returncode=2)
         return user
 
-    def _site(self, code: str | None, actor: Any) -> Site | None:
+    def _site(self, code: str | None, actor: Actor | None) -> Site | None:
         """The site ``--site CODE`` names, among those ``actor`` may import for (any site for
         the system). A read-only role is told it may not import, whatever the site."""
         if code is None:
@@ -155,7 +156,7 @@ class Command(BaseCommand):
             raise CommandError(f"{site.name} ({site.code}) is inactive: nothing is imported for it.", returncode=2)
         return site
 
-    def _your_sites(self, actor: Any) -> str:
+    def _your_sites(self, actor: Actor | None) -> str:
         codes = list(
             Site.objects.visible_to(actor, CHANGE)
             .filter(active=True)
