@@ -172,7 +172,7 @@ class OrgStep(RosterStep):
             data = {"sourced_id": item.key, "code": record.code, "name": record.name, "state_id": record.state_id}
             return Change(CREATED, item, data=data)
         self.importer.site_ids[item.key] = site.pk
-        fields = {}
+        fields: dict[str, str | bool] = {}
         for field, value in (("name", record.name), ("sourced_id", item.key)):
             if getattr(site, field) != value:
                 fields[field] = value

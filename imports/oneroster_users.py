@@ -510,7 +510,8 @@ class GuardianStep(UserStep):
         people = dict(Person.objects.filter(sourced_id__in=wanted).values_list("sourced_id", "pk"))
         # Found through the person_id index (GuardianContact.sourced_id has none); contacts of
         # students no longer linked are removed by finish() in bulk mode.
-        existing = {
+        # Keyed by (guardian, person id); a person this import creates ("new", key) has none yet.
+        existing: dict[tuple[str, int | tuple[str, str]], tuple[Any, ...]] = {
             (row[1], row[2]): row
             for row in GuardianContact.objects.filter(
                 person_id__in=list(people.values()), sourced_id__in=[i.key for i in live]
@@ -536,7 +537,7 @@ class GuardianStep(UserStep):
             self.planned.add(item.key)
             desired: list[tuple[str, Any]] = []
             for student in record.students:
-                person_id = people.get(student)
+                person_id: int | tuple[str, str] | None = people.get(student)
                 if (
                     person_id is None
                     and not self.importer.applying
@@ -581,8 +582,8 @@ class GuardianStep(UserStep):
         )
 
     def finish(self) -> Iterator[Change]:
-        for guardian, students in list(self.importer.agent_links.items())[:1000]:
-            self.warn(None, "agentSourcedIds", guardian, f"is named by {len(students)} student(s) (e.g. '{students[0]}') but is not a guardian, parent or relative in users.csv")  # fmt: skip
+        for guardian, linked in list(self.importer.agent_links.items())[:1000]:
+            self.warn(None, "agentSourcedIds", guardian, f"is named by {len(linked)} student(s) (e.g. '{linked[0]}') but is not a guardian, parent or relative in users.csv")  # fmt: skip
         if self.mode != BULK or not self.importer.deactivate_missing or self.keys is None:
             return
         if not self.people.guardian_rows:

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 __all__ = ["FileFormatError", "Row", "Table", "normalize_header", "open_table"]
 
@@ -224,9 +224,9 @@ class _ByteSource:
     """A path or binary stream that can be read from its start more than once
     (a non-seekable stream only once after the sample)."""
 
-    def __init__(self, source: str | os.PathLike[str] | BinaryIO) -> None:
+    def __init__(self, source: str | os.PathLike[str] | IO[bytes]) -> None:
         self.path: str | None = None
-        self.stream: BinaryIO | None = None
+        self.stream: IO[bytes] | None = None
         self.start: int | None = None
         self._head: bytes | None = None
         self._used = False
@@ -295,7 +295,7 @@ class _ByteSource:
         for chunk in self.chunks():
             spool.write(chunk)
         spool.seek(0)
-        self.stream, self.start = spool, 0  # type: ignore[assignment]
+        self.stream, self.start = spool, 0
         return spool
 
 
@@ -986,7 +986,7 @@ class Table:
 
 
 def open_table(
-    source: str | os.PathLike[str] | BinaryIO,
+    source: str | os.PathLike[str] | IO[bytes],
     *,
     filename: str | None = None,
     sheet: str | None = None,
