@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 #: The user acting in a service call or a selector: ``request.user`` in a view (which may be
 #: anonymous; the gate then gives nothing), a staff user in a command. ``None`` where a
@@ -13,12 +16,13 @@ from django.contrib.auth.models import AnonymousUser
 Actor: TypeAlias = AbstractBaseUser | AnonymousUser
 
 
-def acting_user(actor: Actor | None) -> AbstractBaseUser | None:
+def acting_user(actor: Actor | None) -> User | None:
     """``actor`` when it is a signed-in user (a row in the user table), else ``None``
-    (the system, or an anonymous visitor). For writing a foreign key to the actor."""
+    (the system, or an anonymous visitor). For writing a foreign key to the actor: typed as
+    ``settings.AUTH_USER_MODEL`` (``auth.User`` here), the model those keys point to."""
     if actor is None or not actor.is_authenticated or not isinstance(actor, AbstractBaseUser):
         return None
-    return actor
+    return cast("User", actor)
 
 
 def actor_id(actor: Actor | None) -> int | None:

@@ -25,7 +25,7 @@ from core.errors import (
     WrongStateError,
 )
 from core.scoping import VIEW, get_visible_or_404, person_label_for
-from core.types import Actor, actor_id
+from core.types import Actor, acting_user
 from custody import rules
 from custody.models import Assignment
 from inventory.events import actor_label, event_record
@@ -97,7 +97,7 @@ def _open_assignment(*, device: Device, person: Person, actor: Actor | None, at:
                 holder_label=person.label,
                 is_loaner=is_loaner,
                 checked_out_at=at,
-                checked_out_by_id=actor_id(actor),
+                checked_out_by=acting_user(actor),
                 checked_out_by_label=actor_label(actor),
                 due_on=due_on,
                 condition_out=condition,
@@ -193,7 +193,7 @@ def _close_assignment(*, device: Device, assignment: Assignment, actor: Actor | 
                       notes: str, source: str, import_run_id: int | None) -> Assignment:  # fmt: skip
     before = {"status": device.status, "holder": assignment.holder_label}
     assignment.checked_in_at = max(at, assignment.checked_out_at)
-    assignment.checked_in_by_id = actor_id(actor)
+    assignment.checked_in_by = acting_user(actor)
     assignment.checked_in_by_label = actor_label(actor)
     assignment.condition_in = condition
     if notes:

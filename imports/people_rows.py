@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from django.db.models.functions import Lower
 
 from core.scoping import person_visibility
+from core.types import Actor
 from imports.device_rows import SecondaryKeyStep
 from imports.pipeline import CREATED, REJECTED, UNCHANGED, UPDATED, Change, Item
 from people import bulk as people_bulk
@@ -75,7 +76,7 @@ class PersonRecord:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def visibility_of(actor: Any) -> Callable[[int | None], bool]:
+def visibility_of(actor: Actor | None) -> Callable[[int | None], bool]:
     """May ``actor`` see a person of that home site (``None``: the system, which sees everyone)."""
     return (lambda site_id: True) if actor is None else person_visibility(actor)
 

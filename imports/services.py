@@ -26,6 +26,7 @@ from django.utils.text import get_valid_filename
 
 from core.errors import DomainError, WrongStateError
 from core.scoping import scope_for
+from core.types import Actor, acting_user
 from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
 from imports.pipeline import importer_class
 from inventory.events import actor_label
@@ -48,7 +49,7 @@ def upload_dir(run: ImportRun) -> Path:
 
 def import_run_create(
     *,
-    actor: Any,
+    actor: Actor | None,
     kind: str,
     mode: str = ImportRun.Mode.ALL_OR_NOTHING,
     options: dict[str, Any] | None = None,
@@ -80,7 +81,7 @@ def import_run_create(
         raise DomainError(f"The file is larger than {_max_upload() // 1024**2} MB.", field="file")
     run = ImportRun(
         kind=kind,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=acting_user(actor),
         actor_label=actor_label(actor),
         mode=mode,
         options={**cls.default_options, **options},
@@ -131,7 +132,7 @@ def import_run_start(*, run: ImportRun, phase: str, inline: bool | None = None) 
 
 @transaction.atomic
 def import_run_commit(
-    *, run: ImportRun, actor: Any, mode: str | None = None, confirm_deactivation: bool = False
+    *, run: ImportRun, actor: Actor | None, mode: str | None = None, confirm_deactivation: bool = False
 ) -> ImportRun:
     """Accept a previewed run: it becomes ``applying`` and its job is to be started by the caller
     (:func:`import_run_start` with ``phase="commit"``).
@@ -194,7 +195,7 @@ def import_run_commit(
 
 
 @transaction.atomic
-def import_run_cancel(*, run: ImportRun, actor: Any) -> ImportRun:
+def import_run_cancel(*, run: ImportRun, actor: Actor | None) -> ImportRun:
     """Drop a previewed run without applying it. WrongStateError in any other state."""
     run = ImportRun.objects.select_for_update().get(pk=run.pk)
     if run.status != ImportRun.Status.PREVIEWED or run.dry_run:
@@ -215,7 +216,7 @@ def org_unit_path_clean(value: str) -> str:
 
 
 @transaction.atomic
-def org_unit_mapping_save(*, actor: Any, path_prefix: str, site: Site) -> OrgUnitMapping:
+def org_unit_mapping_save(*, actor: Actor | None, path_prefix: str, site: Site) -> OrgUnitMapping:
     """Map a Google org unit path prefix to a site (replacing an existing mapping of that prefix)."""
     prefix = org_unit_path_clean(path_prefix)
     if len(prefix) > 255:
@@ -229,13 +230,15 @@ def org_unit_mapping_save(*, actor: Any, path_prefix: str, site: Site) -> OrgUni
 
 
 @transaction.atomic
-def org_unit_mapping_delete(*, actor: Any, mapping: OrgUnitMapping) -> None:
+def org_unit_mapping_delete(*, actor: Actor | None, mapping: OrgUnitMapping) -> None:
     """Forget one org unit mapping."""
     OrgUnitMapping.objects.filter(pk=mapping.pk).delete()
 
 
 @transaction.atomic
-def column_mapping_remember(*, actor: Any, kind: str, source_name: str, mapping: dict[str, str]) -> ColumnMapping:
+def column_mapping_remember(
+    *, actor: Actor | None, kind: str, source_name: str, mapping: dict[str, str]
+) -> ColumnMapping:
     """Remember how ``source_name``'s columns map to our fields (``{"asset_tag": "Tag #", …}``).
     A field mapped to ``""`` ("not in this file") is remembered too: the next file from that
     source leaves it out instead of finding it by the aliases."""
@@ -274,7 +277,7 @@ def import_run_refuse(*, run: ImportRun, reason: str) -> ImportRun:
 def import_run_remap(
     *,
     run: ImportRun,
-    actor: Any,
+    actor: Actor | None,
     entity: str,
     mapping: dict[str, str],
     source_name: str = "",

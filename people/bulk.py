@@ -46,6 +46,7 @@ from core.changelog import (
     json_value,
     object_type,
 )
+from core.types import Actor
 from people.models import GuardianContact, Person
 from people.rules import (
     ACTIVE,
@@ -144,7 +145,7 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, A
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def _log(actor: Any, run_id: int | None, entries: list[ChangeEntry]) -> None:
+def _log(actor: Actor | None, run_id: int | None, entries: list[ChangeEntry]) -> None:
     change_log_write_many(actor=actor, source=Source.IMPORT, entries=entries, import_run_id=run_id)
 
 
@@ -198,7 +199,7 @@ def _guardian_filled_sql(c: str) -> str:
 def _log_sql(
     sql: Statements,
     *,
-    actor: Any,
+    actor: Actor | None,
     run_id: int | None,
     model: Any,
     action: str,
@@ -223,7 +224,7 @@ def _log_sql(
 @transaction.atomic
 def people_write(
     *,
-    actor: Any,
+    actor: Actor | None,
     run_id: int | None,
     creates: Sequence[dict[str, Any]],
     updates: Sequence[dict[str, Any]],
@@ -301,7 +302,7 @@ def people_write(
 @transaction.atomic
 def guardians_write(
     *,
-    actor: Any,
+    actor: Actor | None,
     run_id: int | None,
     creates: Sequence[dict[str, Any]],
     updates: Sequence[dict[str, Any]],
@@ -366,7 +367,9 @@ _PLAN_UPDATES = (
 )  # fmt: skip
 
 
-def people_apply_plan(*, sql: Statements, plan: str, created: int, now: Any, actor: Any, run_id: int | None) -> None:
+def people_apply_plan(
+    *, sql: Statements, plan: str, created: int, now: Any, actor: Actor | None, run_id: int | None
+) -> None:
     """Apply a people plan table (:data:`PEOPLE_PLAN_COLUMNS`): insert the ``created`` rows
     (``created``: how many, for :func:`core.bulk.bulk_load`'s first-load decision of both the
     people and the change log), update the ``updated`` and ``reactivated`` ones, and make the
@@ -430,7 +433,9 @@ def people_apply_plan(*, sql: Statements, plan: str, created: int, now: Any, act
     )
 
 
-def _log_deactivations(sql: Statements, *, actor: Any, run_id: int | None, source: str, expected: int = 0) -> None:
+def _log_deactivations(
+    sql: Statements, *, actor: Actor | None, run_id: int | None, source: str, expected: int = 0
+) -> None:
     """The entries (status active → inactive) of the people ``p`` that ``source`` (``FROM …
     WHERE …``) selects, before the UPDATE that makes them inactive."""
     _log_sql(
@@ -452,7 +457,7 @@ def people_unlisted_sql(listed: str) -> str:
 
 
 def people_deactivate_unlisted(
-    *, sql: Statements, listed: str, now: Any, actor: Any, run_id: int | None, expected: int = 0
+    *, sql: Statements, listed: str, now: Any, actor: Actor | None, run_id: int | None, expected: int = 0
 ) -> int:
     """Make inactive the people a bulk roster does not list (:func:`people_unlisted_sql`), each
     with its change-log entry (written first; ``expected``: about how many, for the change
@@ -463,7 +468,9 @@ def people_deactivate_unlisted(
     return sql.run(f"UPDATE {table} p SET status = '{INACTIVE}', updated_at = %(now)s WHERE {where}", {"now": now})
 
 
-def guardians_apply_plan(*, sql: Statements, plan: str, live: str, now: Any, actor: Any, run_id: int | None) -> None:
+def guardians_apply_plan(
+    *, sql: Statements, plan: str, live: str, now: Any, actor: Actor | None, run_id: int | None
+) -> None:
     """Apply a guardian plan: ``live`` holds one row per guardian (``sid``, ``deleted`` and the
     :data:`GUARDIAN_FIELDS`), ``plan`` one row per (guardian, student) link (``sid``, ``line``,
     ``pos``, ``person_id``, ``contact_id``, ``desired``, ``outcome``). Removes the contacts of
@@ -471,7 +478,7 @@ def guardians_apply_plan(*, sql: Statements, plan: str, live: str, now: Any, act
     change-log entries (on the person's history too)."""
     contact = GuardianContact._meta.db_table
     person = Person._meta.db_table
-    log = {"sql": sql, "actor": actor, "run_id": run_id, "model": GuardianContact, "parent": True}
+    log: dict[str, Any] = {"sql": sql, "actor": actor, "run_id": run_id, "model": GuardianContact, "parent": True}
     gone = f"FROM {contact} c JOIN {live} g ON g.deleted AND c.sourced_id = g.sid"
     _log_sql(
         **log, action=Action.DELETED, expected=0,
@@ -523,7 +530,9 @@ def guardians_apply_plan(*, sql: Statements, plan: str, live: str, now: Any, act
     )
 
 
-def guardians_remove(*, sql: Statements, ids: str, params: dict[str, Any], actor: Any, run_id: int | None) -> int:
+def guardians_remove(
+    *, sql: Statements, ids: str, params: dict[str, Any], actor: Actor | None, run_id: int | None
+) -> int:
     """Remove the guardian contacts whose ids the query ``ids`` (``SELECT c.id …``, with
     ``params``) gives, each with its "deleted" entry (written first); returns how many."""
     contact = GuardianContact._meta.db_table

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from core.changelog import Action, ChangeEntry, Source, change_log_write_many, changes, snapshot
+from core.types import Actor
 from sites.models import Site
 from sites.services import district_update
 
@@ -28,7 +29,7 @@ DISTRICT_NAME_MAX = 200
 
 
 @transaction.atomic
-def district_rename(*, actor: Any, name: str, run_id: int | None = None) -> None:
+def district_rename(*, actor: Actor | None, name: str, run_id: int | None = None) -> None:
     """Name the district as the roster does (cut to :data:`DISTRICT_NAME_MAX` characters);
     logged (when it changes) as the import ``run_id``'s."""
     district_update(actor=actor, name=name[:DISTRICT_NAME_MAX], source=Source.IMPORT, import_run_id=run_id)
@@ -37,7 +38,7 @@ def district_rename(*, actor: Any, name: str, run_id: int | None = None) -> None
 @transaction.atomic
 def sites_write(
     *,
-    actor: Any,
+    actor: Actor | None,
     run_id: int | None,
     creates: Sequence[dict[str, str]],
     updates: Sequence[tuple[int, dict[str, Any]]],
