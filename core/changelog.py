@@ -41,18 +41,10 @@ from core.bulk import Statements, bulk_load, insert_rows
 from core.models import ChangeLog
 from core.money import to_cents
 from core.scoping import VIEW, ScopedQuerySet, scope_for
-from core.types import Actor
+from core.types import Actor, actor_id, actor_label
 
 Source = ChangeLog.Source
 Action = ChangeLog.Action
-
-
-def actor_label(actor: Actor | None) -> str:
-    """Text kept in history for a staff user: "Full Name (username)", the username, or "system"."""
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        return "system"
-    full = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
-    return f"{full} ({actor.get_username()})" if full else actor.get_username()
 
 
 def resolve_source(*, actor: Actor | None, source: str | None) -> str:
@@ -188,13 +180,13 @@ def change_log_record_many(
     wanted = [e for e in entries if e.action != Action.CHANGED or e.before or e.after]
     if not wanted:
         return []
-    actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user_id = actor_id(actor)
     label = actor_label(actor)
     type_ids = _content_type_ids(e.object_type for e in wanted)
     rows = [
         ChangeLog(
             occurred_at=when,
-            actor_id=actor_id,
+            actor_id=user_id,
             actor_label=label,
             source=source,
             content_type_id=type_ids[e.object_type],
@@ -321,7 +313,7 @@ def change_log_insert_sql(
     )
     params = {
         "cl_occurred_at": occurred_at or timezone.now(),
-        "cl_actor_id": actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        "cl_actor_id": actor_id(actor),
         "cl_actor_label": actor_label(actor),
         "cl_source": source,
         "cl_content_type_id": ContentType.objects.get_for_model(model).pk,
@@ -373,12 +365,12 @@ def change_log_write_many(
     wanted = [e for e in entries if e.action != Action.CHANGED or e.before or e.after]
     if not wanted:
         return 0
-    actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user_id = actor_id(actor)
     label = actor_label(actor)
     type_ids = _content_type_ids(e.object_type for e in wanted)
     rows = [
         {
-            "occurred_at": when, "actor_id": actor_id, "actor_label": label, "source": source,
+            "occurred_at": when, "actor_id": user_id, "actor_label": label, "source": source,
             "content_type_id": type_ids[e.object_type], "object_type": e.object_type, "object_id": e.object_id,
             "object_label": e.object_label, "parent_type": e.parent_type, "parent_id": e.parent_id,
             "site_id": e.site_id, "action": e.action, "before": e.before, "after": e.after, "note": e.note,
