@@ -29,7 +29,7 @@ test: $(VENV)/.installed ## Run the whole test suite (DATABASE_URL=postgres://â€
 	@mkdir -p var
 	$(VENV)/bin/pytest -p no:logging
 
-MYPY_PATHS ?= accounts core custody inventory people sites reports demo config
+MYPY_PATHS ?= accounts core custody inventory people sites reports imports demo config
 
 lint: $(VENV)/.installed ## ruff lint and format check, mypy (django-stubs)
 	$(VENV)/bin/ruff check .
