@@ -141,6 +141,7 @@ from people.rules import (
     email_certainly_valid_sql,
     email_is_valid,
     role_key,
+    too_long_sql,
 )
 
 log = logging.getLogger(__name__)
@@ -560,7 +561,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
         """SELECT fragments (column, value, reason) of a key error."""
         return f"""CASE r.key_code WHEN {KEY_SCIENTIFIC} THEN r.key_problem
                        WHEN {KEY_EMPTY} THEN {sql_say(Msg.ROW_KEY_EMPTY, name="'sourcedId'")}
-                       ELSE 'is ' || char_length(r.sid) || ' characters long; at most 255' END"""
+                       ELSE {too_long_sql("r.sid", max_length=255)} END"""
 
     # -- people (imports.oneroster_sql_people) -------------------------------------------
 

@@ -86,6 +86,7 @@ from imports.messages import Msg, say
 from imports.models import COUNT_KEYS, ImportIssue, ImportRun
 from imports.reading import FileFormatError, Row, Table, open_table
 from imports.values import NUMERIC_IDENTIFIER_WARNING, parse_identifier
+from people.rules import too_long
 
 log = logging.getLogger(__name__)
 
@@ -572,8 +573,9 @@ class Step:
         value = self.identifier(row, name, raw)
         if required and not value:
             raise RowError(self.cols.header(name), raw, say(Msg.ROW_KEY_EMPTY, name=name))
-        if len(value) > max_length:
-            raise RowError(self.cols.header(name), raw, f"is {len(value)} characters long; at most {max_length}")
+        problem = too_long(value, max_length=max_length)
+        if problem:
+            raise RowError(self.cols.header(name), raw, problem)
         return value
 
     def identifier(self, row: Row, name: str, raw: str) -> str:

@@ -226,23 +226,37 @@ def shared_number_reason_sql(number: str, lines: str) -> str:
 PERSON_NAME_MAX = 100
 
 
-def text_problem(value: str, *, name: str, max_length: int, required: bool = False) -> str | None:
-    """Why a (stripped) text value cannot be stored in a person's field ``name``: empty when
-    required, or longer than ``max_length`` characters; ``None`` when it can."""
-    if required and not value:
-        return f"is empty; {name} is required"
+def too_long(value: str, *, max_length: int) -> str | None:
+    """The words for a text longer than a field takes — ``"is 70 characters long; at most
+    64"``, said after the column's name — or ``None`` when it fits. Worded once for every
+    person's text (names, student numbers, sourcedIds) on every import path."""
     if len(value) > max_length:
         return f"is {len(value)} characters long; at most {max_length}"
     return None
 
 
-def text_problem_sql(value: str, *, name: str, max_length: int, required: bool = False) -> str:
-    """SQL twin of :func:`text_problem` (NULL when the value can be stored; portable)."""
-    empty = f"WHEN {value} = '' THEN {sql_text(f'is empty; {name} is required')} " if required else ""
+def too_long_sql(value: str, *, max_length: int) -> str:
+    """SQL twin of :func:`too_long` over the text expression ``value`` (NULL when it fits;
+    portable: ``length`` counts characters on PostgreSQL and SQLite)."""
     return (
-        f"(CASE {empty}WHEN length({value}) > {max_length} "
+        f"(CASE WHEN length({value}) > {max_length} "
         f"THEN 'is ' || CAST(length({value}) AS text) || ' characters long; at most {max_length}' END)"
     )
+
+
+def text_problem(value: str, *, name: str, max_length: int, required: bool = False) -> str | None:
+    """Why a (stripped) text value cannot be stored in a person's field ``name``: empty when
+    required, or longer than ``max_length`` characters (:func:`too_long`); ``None`` when it can."""
+    if required and not value:
+        return f"is empty; {name} is required"
+    return too_long(value, max_length=max_length)
+
+
+def text_problem_sql(value: str, *, name: str, max_length: int, required: bool = False) -> str:
+    """SQL twin of :func:`text_problem` (NULL when the value can be stored; portable)."""
+    if not required:
+        return too_long_sql(value, max_length=max_length)
+    return f"(CASE WHEN {value} = '' THEN {sql_text(f'is empty; {name} is required')} ELSE {too_long_sql(value, max_length=max_length)} END)"
 
 
 # --------------------------------------------------------------------------- email addresses

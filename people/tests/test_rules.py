@@ -222,6 +222,17 @@ def test_text_problem_python_and_sql_agree(value, required, max_length):
     assert (expected is None) is ((value or not required) and len(value) <= max_length)
 
 
+@pytest.mark.parametrize(("value", "max_length"), [("", 3), ("abc", 3), ("abcd", 3), ("0" * 65, 64), ("Zoë" * 30, 64)])
+def test_too_long_python_and_sql_agree(value, max_length):
+    """One wording for a text that does not fit (student numbers, sourcedIds, names), in
+    Python (the row-by-row paths, ``imports.pipeline.Step.cell_identifier``) and in SQL."""
+    expected = rules.too_long(value, max_length=max_length)
+    assert sql_value(rules.too_long_sql("%(v)s", max_length=max_length), {"v": value}) == expected
+    assert (expected is None) is (len(value) <= max_length)
+    if expected:
+        assert expected == f"is {len(value)} characters long; at most {max_length}"
+
+
 def test_sql_text_refuses_a_percent_sign():
     assert rules.sql_text("it's") == "'it''s'"
     with pytest.raises(ValueError):
