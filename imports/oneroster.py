@@ -46,8 +46,10 @@ from imports.reading import FileFormatError, Row, Table, open_table
 from imports.values import parse_datetime, parse_list
 from people.models import Person
 from people.rules import (
+    SCHOOL_IN_USE,
     deactivation_needs_confirmation,
     grade_of,
+    school_in_use,
     text_problem,
 )
 from sites.models import Site
@@ -90,7 +92,7 @@ def deactivation_warning(guard: dict[str, Any]) -> str:
         parts.append(f"{guard['people']:,} of the {guard.get('active', 0):,} active people")
     if guard.get("sites"):
         in_use = guard.get("sites_in_use", 0)
-        parts.append(f"{guard['sites']} school(s)" + (f", {in_use} of them with active people or devices" if in_use else ""))  # fmt: skip
+        parts.append(f"{guard['sites']} school(s)" + (f", {in_use} of them {SCHOOL_IN_USE}" if in_use else ""))  # fmt: skip
     return (
         "Warning: this bulk file does not list " + " and ".join(parts) + "; committing makes them inactive. "
         "Check that the export is complete; the commit needs an explicit confirmation for this import."
@@ -359,15 +361,25 @@ class OneRosterImporter(Importer):
 
     def guard_sites(self, site_ids: list[int]) -> None:
         """As :meth:`guard_people`, for schools a bulk orgs.csv no longer lists: confirmation is
-        needed when any of them has active people or devices."""
+        needed when any of them is in use (``people.rules.school_in_use``: active people or
+        devices, counted here)."""
+        from django.db.models import Count
+
         from inventory.models import Device
 
         guard = self.guard()
-        in_use = (
-            set(Person.objects.filter(status=Person.Status.ACTIVE, home_site_id__in=site_ids).values_list("home_site_id", flat=True).distinct())  # fmt: skip
-            | set(Device.objects.filter(current_site_id__in=site_ids).values_list("current_site_id", flat=True).distinct())  # fmt: skip
-            | set(Device.objects.filter(owner_site_id__in=site_ids).values_list("owner_site_id", flat=True).distinct())  # fmt: skip
-        ) if site_ids else set()  # fmt: skip
+        people: dict[int, int] = {}
+        devices: dict[int, int] = {}
+        if site_ids:
+            people = dict(
+                Person.objects.filter(status=Person.Status.ACTIVE, home_site_id__in=site_ids)
+                .values_list("home_site_id").annotate(n=Count("id")).order_by()
+            )  # fmt: skip
+            for field in ("current_site_id", "owner_site_id"):
+                found = Device.objects.filter(**{f"{field}__in": site_ids}).values_list(field).annotate(n=Count("id"))
+                for site_id, n in found.order_by():
+                    devices[site_id] = devices.get(site_id, 0) + n
+        in_use = [pk for pk in site_ids if school_in_use(active_people=people.get(pk, 0), devices=devices.get(pk, 0))]
         guard["sites"], guard["sites_in_use"] = len(site_ids), len(in_use)
         if in_use:
             guard["needs_confirmation"] = 1
@@ -375,7 +387,7 @@ class OneRosterImporter(Importer):
             if self.applying and not self.deactivation_confirmed:
                 raise FileError(
                     self.run.file_name,
-                    f"this bulk file would now make {len(in_use)} school(s) with active people or devices inactive "
+                    f"this bulk file would now make {len(in_use)} school(s) {SCHOOL_IN_USE} inactive "
                     f"(the schools changed since the preview); nothing was deactivated. {RECONFIRM}",
                 )
 

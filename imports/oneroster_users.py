@@ -54,8 +54,10 @@ from people.rules import (
     SKIP,
     STUDENT,
     STUDENT_NUMBER_MAX,
+    NoHomeSite,
     bulk_deactivates,
     email_is_valid,
+    home_site,
     number_taken_by,
     number_taken_reason,
     person_role,
@@ -289,24 +291,19 @@ class PeopleStep(UserStep):
             candidates.append(("primaryOrgSourcedId", primary))
         for org in parse_list(orgs):
             candidates.append(("orgSourcedIds", org))
-        if not candidates:
-            raise RowError(self.cols.header("orgSourcedIds"), "", "is empty; every person needs a school")
-        for _, org in candidates:
-            site_id = importer.site_for_org(org)
-            if site_id is not None:
-                return site_id
-        if any(importer.is_district_org(org) for _, org in candidates):
-            office = importer.district_office_id()
-            if office is not None:
-                return office
-            column, org = candidates[0]
-            raise RowError(
-                column, org, "is the district, and the district has no district-office site to put this person in"
-            )
-        column, org = candidates[0]
-        shown = ", ".join(org for _, org in candidates)
-        return_column = self.cols.header(column) if column != "role" else "roles.csv orgSourcedId"
-        raise RowError(return_column, shown, "names no school in orgs.csv or in DeviceLedger")
+        try:
+            return home_site(
+                candidates, site_for_org=importer.site_for_org, is_district_org=importer.is_district_org,
+                district_office=importer.district_office_id,
+            )  # fmt: skip
+        except NoHomeSite as exc:
+            if not exc.header:
+                column = exc.column
+            elif exc.column == "role":
+                column = "roles.csv orgSourcedId"
+            else:
+                column = self.cols.header(exc.column)
+            raise RowError(column, exc.value, exc.reason) from None
 
     def plan(self, items: list[Item]) -> list[Change]:
         existing = {

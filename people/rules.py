@@ -16,7 +16,7 @@ Nothing here reads or writes the database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -257,6 +257,66 @@ def text_problem_sql(value: str, *, name: str, max_length: int, required: bool =
     if not required:
         return too_long_sql(value, max_length=max_length)
     return f"(CASE WHEN {value} = '' THEN {sql_text(f'is empty; {name} is required')} ELSE {too_long_sql(value, max_length=max_length)} END)"
+
+
+# --------------------------------------------------------------------------- a person's home site from a roster
+
+
+class NoHomeSite(ValueError):
+    """Why a roster row gives a person no home site: ``column`` (the cell's name — ``"role"``
+    for the roles.csv org, ``"primaryOrgSourcedId"``, ``"orgSourcedIds"``), ``value`` and
+    ``reason`` (the words, said after the column's name). ``header`` says whether the caller
+    should show ``column`` as the file's header for it."""
+
+    def __init__(self, column: str, value: str, reason: str, *, header: bool = True) -> None:
+        super().__init__(reason)
+        self.column, self.value, self.reason, self.header = column, value, reason, header
+
+
+def home_site(
+    candidates: Sequence[tuple[str, str]],
+    *,
+    site_for_org: Callable[[str], int | None],
+    is_district_org: Callable[[str], bool],
+    district_office: Callable[[], int | None],
+) -> int:
+    """A person's home site from a roster: ``candidates`` are ``(column, org sourcedId)`` in
+    order — the roles.csv org, primaryOrgSourcedId, then each of orgSourcedIds. The first whose
+    org is a school (``site_for_org``: its site id, or ``None``) wins; otherwise, when one of
+    them is the district, the district-office site; otherwise :class:`NoHomeSite` (no candidate,
+    a district without a district office, or no school named). Both OneRoster paths ask this
+    (the set-based path once for each distinct combination of the three cells)."""
+    if not candidates:
+        raise NoHomeSite("orgSourcedIds", "", "is empty; every person needs a school")
+    for _, org in candidates:
+        site_id = site_for_org(org)
+        if site_id is not None:
+            return site_id
+    column, org = candidates[0]
+    if any(is_district_org(o) for _, o in candidates):
+        office = district_office()
+        if office is not None:
+            return office
+        raise NoHomeSite(
+            column, org, "is the district, and the district has no district-office site to put this person in",
+            header=False,
+        )  # fmt: skip
+    shown = ", ".join(o for _, o in candidates)
+    raise NoHomeSite(column, shown, "names no school in orgs.csv or in DeviceLedger")
+
+
+# --------------------------------------------------------------------------- schools a roster no longer lists
+
+#: What makes a school "in use" (:func:`school_in_use`), in the imports' words.
+SCHOOL_IN_USE = "with active people or devices"
+
+
+def school_in_use(*, active_people: int, devices: int) -> bool:
+    """Is a school in use — so that making it inactive (a bulk orgs.csv no longer lists it)
+    needs an explicit confirmation? When active people have it as their home site, or
+    devices are at it or owned by it. The counts are the caller's (people and sites may not
+    read inventory's tables: ``imports.oneroster.Importer.guard_sites`` counts them)."""
+    return active_people > 0 or devices > 0
 
 
 # --------------------------------------------------------------------------- email addresses

@@ -303,3 +303,34 @@ def test_grade_of_warns_and_leaves_the_grade(raw):
 def test_person_kind_of_oneroster_roles(role, kind):
     assert rules.person_kind(role) == kind
     assert kind is None or rules.role_key(role) in rules.ROLE_KINDS
+
+
+# --------------------------------------------------------------------------- a person's home site from a roster
+
+SCHOOLS = {"sch1": 1, "sch2": 2}
+
+
+def _home(candidates, office=None):
+    return rules.home_site(
+        candidates, site_for_org=SCHOOLS.get, is_district_org=lambda org: org == "d1", district_office=lambda: office
+    )
+
+
+def test_home_site_first_school_wins_then_the_district_office():
+    assert _home([("role", "dept"), ("primaryOrgSourcedId", "sch2"), ("orgSourcedIds", "sch1")]) == 2
+    assert _home([("orgSourcedIds", "d1"), ("orgSourcedIds", "x")], office=9) == 9
+    with pytest.raises(rules.NoHomeSite) as empty:
+        _home([])
+    assert (empty.value.column, empty.value.reason) == ("orgSourcedIds", "is empty; every person needs a school")
+    with pytest.raises(rules.NoHomeSite) as district:
+        _home([("primaryOrgSourcedId", "d1")])
+    assert not district.value.header and "no district-office site" in district.value.reason
+    with pytest.raises(rules.NoHomeSite) as none:
+        _home([("role", "x"), ("orgSourcedIds", "y")])
+    assert (none.value.column, none.value.value) == ("role", "x, y")
+    assert none.value.reason == "names no school in orgs.csv or in DeviceLedger"
+
+
+def test_a_school_is_in_use_with_active_people_or_devices():
+    assert not rules.school_in_use(active_people=0, devices=0)
+    assert rules.school_in_use(active_people=1, devices=0) and rules.school_in_use(active_people=0, devices=3)
