@@ -50,6 +50,7 @@ from people.rules import (
     EMAIL_INVALID,
     PERSON_NAME_MAX,
     STUDENT,
+    guardian_link_stale_sql,
     text_problem_sql,
 )
 
@@ -242,18 +243,23 @@ def guardians(step: SetBasedUsersStep) -> None:
         # Only contacts older than this run's can be stale (the ones it made are wanted).
         # Every condition is AND-ed EXISTS / NOT EXISTS: hash semi- and anti-joins.
         stage = sql.stage
+        rule = guardian_link_stale_sql(
+            from_roster="c.sourced_id <> '' AND p.sourced_id <> ''",
+            student_listed=f"EXISTS (SELECT 1 FROM {stage} k WHERE k.grp = 'P' AND k.key_code = 0 AND k.sid = p.sourced_id)",
+            student_leaving=f"""EXISTS (SELECT 1 FROM {stage} d WHERE d.grp = 'P' AND d.key_code = 0 AND NOT d.dup
+                                AND d.err0 = 0 AND d.st = 'tobedeleted' AND d.sid = p.sourced_id)""",
+            guardian_unplanned=f"""EXISTS (SELECT 1 FROM {stage} k WHERE k.grp = 'G' AND k.key_code = 0
+                                   AND k.sid = c.sourced_id
+                                   AND NOT EXISTS (SELECT 1 FROM {live} g WHERE g.sid = k.sid AND NOT g.deleted))""",
+            linked=[
+                f"""EXISTS (SELECT 1 FROM {plan} x WHERE x.sid = c.sourced_id AND x.student = p.sourced_id
+                            AND x.desired)""",
+                f"EXISTS (SELECT 1 FROM {links} l WHERE l.agent = c.sourced_id AND l.student = p.sourced_id)",
+            ],
+        )  # people.rules.guardian_link_stale
         stale = f"""
             FROM {contact} c JOIN {person} p ON p.id = c.person_id
-            WHERE c.sourced_id <> '' AND p.sourced_id <> '' AND c.id <= %(before)s
-              AND EXISTS (SELECT 1 FROM {stage} k WHERE k.grp = 'P' AND k.key_code = 0 AND k.sid = p.sourced_id)
-              AND NOT EXISTS (SELECT 1 FROM {stage} d WHERE d.grp = 'P' AND d.key_code = 0 AND NOT d.dup
-                              AND d.err0 = 0 AND d.st = 'tobedeleted' AND d.sid = p.sourced_id)
-              AND NOT EXISTS (SELECT 1 FROM {stage} k WHERE k.grp = 'G' AND k.key_code = 0
-                              AND k.sid = c.sourced_id
-                              AND NOT EXISTS (SELECT 1 FROM {live} g WHERE g.sid = k.sid AND NOT g.deleted))
-              AND NOT EXISTS (SELECT 1 FROM {plan} x WHERE x.sid = c.sourced_id AND x.student = p.sourced_id
-                              AND x.desired)
-              AND NOT EXISTS (SELECT 1 FROM {links} l WHERE l.agent = c.sourced_id AND l.student = p.sourced_id)
+            WHERE c.id <= %(before)s AND {rule}
         """
         params = {"before": before}
         if not sql.one(f"SELECT EXISTS (SELECT 1 FROM {contact} WHERE sourced_id <> '' AND id <= %(before)s)", params)[

@@ -57,6 +57,7 @@ from people.rules import (
     NoHomeSite,
     bulk_deactivates,
     email_is_valid,
+    guardian_link_stale,
     home_site,
     number_taken_by,
     number_taken_reason,
@@ -604,11 +605,12 @@ class GuardianStep(UserStep):
             if not page:
                 return
             for pk, sourced_id, student in page:
-                if not student or student not in students or student in deleted:
-                    continue  # not in the file (or being deactivated): the student keeps their guardians
-                if sourced_id in keys and sourced_id not in planned:
-                    continue  # the guardian's row was rejected or skipped: nothing known about its links
                 pair = f"{sourced_id}\x1f{student}"
-                if pair not in desired and pair not in named:
-                    yield Change(REMOVED, data=pk)  # the guardian is no longer linked to this student
+                if guardian_link_stale(
+                    from_roster=bool(sourced_id and student), student_listed=student in students,
+                    student_leaving=student in deleted,
+                    guardian_unplanned=sourced_id in keys and sourced_id not in planned,
+                    linked=pair in desired or pair in named,
+                ):  # fmt: skip
+                    yield Change(REMOVED, data=pk)
             last = page[-1][0]

@@ -305,6 +305,34 @@ def home_site(
     raise NoHomeSite(column, shown, "names no school in orgs.csv or in DeviceLedger")
 
 
+# --------------------------------------------------------------------------- guardian links a bulk roster no longer has
+
+
+def guardian_link_stale(
+    *, from_roster: bool, student_listed: bool, student_leaving: bool, guardian_unplanned: bool, linked: bool
+) -> bool:
+    """Does a bulk roster (with guardian rows) remove this guardian contact of a student?
+
+    ``from_roster``: the contact and its student both have sourcedIds; ``student_listed``: the
+    file lists the student; ``student_leaving``: as ``tobedeleted``; ``guardian_unplanned``: the
+    file has the guardian's row but it was rejected or skipped (nothing is known about its
+    links); ``linked``: the guardian's row or the student's agents still link the two.
+    Removed when made by a roster, the student is listed and stays, the guardian's row (if any)
+    was read, and nothing links them any more: a student missing from the file keeps their
+    guardians. Both OneRoster paths ask it (:func:`guardian_link_stale_sql`)."""
+    return from_roster and student_listed and not student_leaving and not guardian_unplanned and not linked
+
+
+def guardian_link_stale_sql(
+    *, from_roster: str, student_listed: str, student_leaving: str, guardian_unplanned: str, linked: Sequence[str]
+) -> str:
+    """SQL twin of :func:`guardian_link_stale` over boolean expressions (never NULL: the
+    set-based path gives ``EXISTS``); ``linked`` is OR-ed, as ``NOT`` each so that
+    PostgreSQL plans ``AND``-ed anti-joins."""
+    parts = [from_roster, student_listed, f"NOT {student_leaving}", f"NOT {guardian_unplanned}"]
+    return "(" + " AND ".join([*parts, *(f"NOT {expr}" for expr in linked)]) + ")"
+
+
 # --------------------------------------------------------------------------- schools a roster no longer lists
 
 #: What makes a school "in use" (:func:`school_in_use`), in the imports' words.

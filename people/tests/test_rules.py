@@ -4,6 +4,7 @@ arrays or PostgreSQL's regular expressions on PostgreSQL only."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -334,3 +335,22 @@ def test_home_site_first_school_wins_then_the_district_office():
 def test_a_school_is_in_use_with_active_people_or_devices():
     assert not rules.school_in_use(active_people=0, devices=0)
     assert rules.school_in_use(active_people=1, devices=0) and rules.school_in_use(active_people=0, devices=3)
+
+
+# --------------------------------------------------------------------------- guardian links a bulk roster no longer has
+
+
+@pytest.mark.parametrize("case", list(itertools.product([False, True], repeat=6)))
+def test_guardian_link_stale_python_and_sql_agree(case):
+    from_roster, listed, leaving, unplanned, in_plan, in_agents = case
+    expected = rules.guardian_link_stale(
+        from_roster=from_roster, student_listed=listed, student_leaving=leaving, guardian_unplanned=unplanned,
+        linked=in_plan or in_agents,
+    )  # fmt: skip
+    sql = rules.guardian_link_stale_sql(
+        from_roster="%(a)s", student_listed="%(b)s", student_leaving="%(c)s", guardian_unplanned="%(d)s",
+        linked=["%(e)s", "%(f)s"],
+    )  # fmt: skip
+    params = dict(zip("abcdef", case, strict=True))
+    assert sql_bool(sql, params) is expected
+    assert expected is (from_roster and listed and not leaving and not unplanned and not in_plan and not in_agents)
