@@ -352,10 +352,10 @@ def test_many_distinct_values_are_joined_not_cased_and_stored_issues_are_capped(
     """Answers with many distinct values go through temporary tables (forced here), and past
     MAX_STORED_ISSUES the same issues are stored, counted and noted."""
     import imports.oneroster_sql as oneroster_sql
-    import imports.pipeline as pipeline
+    import imports.pipeline_report as pipeline_report
 
     monkeypatch.setattr(oneroster_sql, "MAX_CASE", 0)
-    monkeypatch.setattr(pipeline, "MAX_STORED_ISSUES", 7)
+    monkeypatch.setattr(pipeline_report, "MAX_STORED_ISSUES", 7)  # Report's cap
     monkeypatch.setattr(oneroster_sql, "MAX_STORED_ISSUES", 7)
     rows = [
         user(
