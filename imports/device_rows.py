@@ -142,7 +142,7 @@ class DeviceStep(SecondaryKeyStep):
         catalog = self.model_catalog()
         sites = self.site_index()
         records: list[DeviceRecord] = [item.record for item in items]
-        serials = {r.serial.lower() for r in records if r.serial}
+        serials = {rules.serial_key(r.serial) for r in records if r.serial}
         tags = {r.asset_tag.lower() for r in records if r.asset_tag}
         tags |= {r.serial.lower() for r in records if r.tag_from_serial and not r.asset_tag and r.serial}
         by_serial: dict[str, list[dict[str, Any]]] = {}
@@ -154,7 +154,7 @@ class DeviceStep(SecondaryKeyStep):
                 .values(*_DEVICE_VALUES)
                 .order_by("pk")
             ):
-                by_serial.setdefault(device["serial_number"].lower(), []).append(device)
+                by_serial.setdefault(rules.serial_key(device["serial_number"]), []).append(device)
         if tags:
             for device in (
                 Device.objects.annotate(tag_lower=Lower("asset_tag"))
@@ -297,7 +297,7 @@ class DeviceStep(SecondaryKeyStep):
             if clash is not None:
                 return [self.reject(item, self.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_CLASH, device=self.describe(clash)))]  # fmt: skip
             change("asset_tag", "asset_tag", device["asset_tag"], tag)
-        if record.serial and record.serial.lower() != device["serial_number"].lower():
+        if record.serial and rules.serial_key(record.serial) != rules.serial_key(device["serial_number"]):
             change("serial_number", "serial_number", device["serial_number"], record.serial)
         if record.model is not None and self.update_model:
             ref = catalog.spelled(record.model)

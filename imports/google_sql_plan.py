@@ -50,7 +50,7 @@ class Plan(GoogleSqlPhase):
                    count(*) FILTER (WHERE lower(mk.name) = r.maker_l) AS n_maker,
                    array_agg(d.id ORDER BY d.id) FILTER (WHERE lower(mk.name) = r.maker_l) AS maker_ids
             FROM {rows} r
-            JOIN {device} d ON lower(d.serial_number) = lower(r.serial)
+            JOIN {device} d ON {rules.serial_key_sql("d.serial_number")} = {rules.serial_key_sql("r.serial")}
             LEFT JOIN inventory_manufacturer mk ON mk.id = d.manufacturer_id
             WHERE {ok}
             GROUP BY r.line
@@ -156,7 +156,8 @@ class Plan(GoogleSqlPhase):
                      coalesce(nullif(r.tag, ''), r.serial) AS new_tag,
                      clash.id AS clash_id, ft.line AS file_tag_line,
                      coalesce(m.device_id IS NOT NULL AND r.tag <> '' AND r.tag <> d.asset_tag, false) AS tag_change,
-                     coalesce(m.device_id IS NOT NULL AND lower(r.serial) <> lower(d.serial_number), false)
+                     coalesce(m.device_id IS NOT NULL
+                              AND {rules.serial_key_sql("r.serial")} <> {rules.serial_key_sql("d.serial_number")}, false)
                        AS serial_change,
                      coalesce(m.device_id IS NOT NULL AND r.mac_norm <> '' AND coalesce(d.wifi_mac, '') <> r.mac_norm
                               AND {rules.mac_normalize_sql("coalesce(d.wifi_mac, '')")} IS DISTINCT FROM r.mac_norm, false)

@@ -158,7 +158,8 @@ class Device(models.Model):
                 violation_error_message="Another live device already has this asset tag.",
             ),
             models.UniqueConstraint(
-                fields=["manufacturer", "serial_number"],
+                "manufacturer",
+                Lower("serial_number"),
                 condition=~models.Q(serial_number=""),
                 name="device_unique_serial_per_manufacturer",
                 violation_error_message="This manufacturer already has a device with this serial number.",
@@ -172,6 +173,7 @@ class Device(models.Model):
         indexes = [
             models.Index(fields=["asset_tag", "id"], name="device_tag_id"),
             models.Index(Lower("asset_tag"), name="device_asset_tag_lower"),
+            # Scanning looks a serial up across makers: the unique index above starts with the maker.
             models.Index(Lower("serial_number"), name="device_serial_lower"),
             models.Index(fields=["status"], name="device_status"),
             models.Index(fields=["current_site", "status"], name="device_current_site_status"),

@@ -11,8 +11,9 @@ caller names). ``inventory/tests/test_rules.py`` feeds the same cases to both fo
 * :func:`mac_normalize` / :func:`mac_normalize_sql`: a Wi-Fi MAC address's stored form.
 * :func:`date_problems` / :data:`PURCHASE_IN_FUTURE_SQL` / :data:`WARRANTY_BEFORE_PURCHASE_SQL`:
   no purchase date after the district's local today; no warranty ending before the purchase.
-* :func:`serial_key` / :func:`serial_holders`: serial numbers are unique per manufacturer (the
-  database's ``device_unique_serial_per_manufacturer``); importers match them ignoring case.
+* :func:`serial_key` / :func:`serial_key_sql` / :func:`serial_holders`: serial numbers are
+  unique per manufacturer ignoring case (the database's ``device_unique_serial_per_manufacturer``
+  index over ``lower(serial_number)``); the services and every importer compare them so.
 * :func:`narrow_by_maker` / :func:`serial_match_sql`: a serial number that several devices
   share matches the one of the row's manufacturer; otherwise it is ambiguous.
 * :func:`tag_of_other_device` / :func:`tag_of_other_device_sql`: a row whose asset tag belongs
@@ -71,6 +72,7 @@ __all__ = [
     "status_label",
     "serial_holders",
     "serial_key",
+    "serial_key_sql",
     "serial_match_sql",
     "tag_candidates",
     "tag_of_other_device",
@@ -323,15 +325,28 @@ def model_length_problem(*, name: str, manufacturer: str, model_number: str) -> 
 
 
 def serial_key(serial: str) -> str:
-    """The form in which importers compare serial numbers (SQL: ``lower(serial)``, the
-    ``device_serial_lower`` index's)."""
+    """The form in which serial numbers are compared, by the services, every importer and the
+    database (SQL: :func:`serial_key_sql`, ``lower(serial)``: the unique index
+    ``device_unique_serial_per_manufacturer`` over (maker, ``lower(serial_number)``) and the
+    ``device_serial_lower`` lookup index)."""
     return serial.lower()
 
 
+def serial_key_sql(expr: str) -> str:
+    """:func:`serial_key` in SQL."""
+    return f"lower({expr})"
+
+
 def serial_holders(serial: str, *, manufacturer_id: int, exclude_pk: int | None = None) -> QuerySet[Device]:
-    """The devices of ``manufacturer_id`` that have ``serial`` (serial numbers are unique per
-    manufacturer: ``device_unique_serial_per_manufacturer``, which compares them as written)."""
-    found = Device.objects.filter(manufacturer_id=manufacturer_id, serial_number=serial)
+    """The devices of ``manufacturer_id`` whose serial number is ``serial`` ignoring case
+    (:func:`serial_key`): serial numbers are unique per manufacturer ignoring case, as the
+    database's ``device_unique_serial_per_manufacturer`` index over ``lower(serial_number)``
+    holds them. A blank serial is held by nobody (devices without one do not clash)."""
+    if not serial:
+        return Device.objects.none()
+    found = Device.objects.annotate(serial_lower=Lower("serial_number")).filter(
+        manufacturer_id=manufacturer_id, serial_lower=serial_key(serial)
+    )
     return found.exclude(pk=exclude_pk) if exclude_pk is not None else found
 
 
@@ -377,7 +392,8 @@ def tag_of_other_device(*, serial: str, device_serial: str) -> bool:
 
 def tag_of_other_device_sql(*, serial: str, device_serial: str) -> str:
     """:func:`tag_of_other_device` in SQL (portable; NULL-safe as false)."""
-    return f"coalesce({serial} <> '' AND {device_serial} <> '' AND lower({device_serial}) <> lower({serial}), false)"
+    differ = f"{serial_key_sql(device_serial)} <> {serial_key_sql(serial)}"
+    return f"coalesce({serial} <> '' AND {device_serial} <> '' AND {differ}, false)"
 
 
 def tag_candidates(

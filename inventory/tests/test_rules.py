@@ -225,6 +225,40 @@ def test_serial_holders_are_the_same_makers_devices(world):
     assert not rules.serial_holders(device.serial_number, manufacturer_id=maker + 1000).exists()
 
 
+SERIAL_CASES = [
+    # (the device's serial, a new device's serial of the same maker, taken)
+    ("PFVF9QL1", "PFVF9QL1", True),
+    ("PFVF9QL1", "pfvf9ql1", True),  # case is ignored (a tester made both, then scans found two)
+    ("pfvf9ql1", "PfVf9Ql1", True),
+    ("PFVF9QL1", "PFVF9QL2", False),
+    ("PFVF9QL1", "PFVF9QL1 ", False),  # serials are stripped before, not compared loosely
+    ("", "", False),  # devices without a serial never clash
+]
+
+
+@pytest.mark.parametrize(("serial", "other", "taken"), SERIAL_CASES)
+def test_serial_holders_and_the_database_agree(world, serial, other, taken):
+    """The rule (services, importers) and the unique index over (maker, lower(serial)) agree."""
+    from django.db import IntegrityError, transaction
+
+    device = world.device_a
+    Device.objects.filter(pk=device.pk).update(serial_number=serial)
+    assert rules.serial_holders(other, manufacturer_id=device.manufacturer_id).exists() is taken
+    assert (rules.serial_key(serial) == rules.serial_key(other) and bool(serial)) is taken
+    same = rules.serial_key_sql("%(a)s") + " = " + rules.serial_key_sql("%(b)s")
+    assert bool(sql_value(same, {"a": serial, "b": other})) is (rules.serial_key(serial) == rules.serial_key(other))
+    try:
+        with transaction.atomic():
+            Device.objects.create(
+                asset_tag="NEW-1", serial_number=other, model=device.model, owner_site=device.owner_site,
+                current_site=device.owner_site,
+            )  # fmt: skip
+        refused = False
+    except IntegrityError:
+        refused = True
+    assert refused is taken
+
+
 # --------------------------------------------------------------------------- matching rows to devices
 
 SERIAL_MATCH_CASES = [

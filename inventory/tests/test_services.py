@@ -145,6 +145,41 @@ def test_serial_is_unique_per_manufacturer_only(world):
     services.device_create(actor=None, asset_tag="X-2", model=dell, owner_site=world.site_a, serial_number="SNA1")
 
 
+def test_serial_is_unique_per_manufacturer_ignoring_case(world):
+    """A tester created ``sna1`` beside ``SNA1`` (same maker); scanning then found two devices."""
+    with pytest.raises(DomainError, match="already has a device with serial") as info:
+        services.device_create(
+            actor=None, asset_tag="X-1", model=world.device_a.model, owner_site=world.site_a, serial_number="sna1"
+        )
+    assert info.value.field == "serial_number"
+    other = DeviceFactory(asset_tag="X-3", serial_number="SNX3", model=world.device_a.model, owner_site=world.site_a)
+    with pytest.raises(DomainError, match="already has a device with serial"):
+        services.device_update(device=other, actor=None, source=DeviceEvent.Source.IMPORT, serial_number="Sna1")
+    # A device may change the case of its own serial number.
+    services.device_update(device=world.device_a, actor=None, source=DeviceEvent.Source.IMPORT, serial_number="sna1")
+    assert Device.objects.get(pk=world.device_a.pk).serial_number == "sna1"
+
+
+def test_database_refuses_serials_differing_only_in_case(world):
+    device = world.device_a
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Device.objects.create(
+            asset_tag="X-4", serial_number=device.serial_number.lower(), model=device.model, owner_site=world.site_a,
+            current_site=world.site_a,
+        )  # fmt: skip
+
+
+def test_scanning_a_serial_finds_the_one_device(world):
+    from inventory.selectors import device_find_exact
+
+    assert device_find_exact(user=world.district_tech, code="sna1") == world.device_a
+    with pytest.raises(DomainError):
+        services.device_create(
+            actor=None, asset_tag="X-5", model=world.device_a.model, owner_site=world.site_a, serial_number="sna1"
+        )
+    assert device_find_exact(user=world.district_tech, code="SNA1") == world.device_a
+
+
 def test_asset_tag_keeps_leading_zeros(world):
     device = services.device_create(
         actor=None, asset_tag="0041873", model=world.device_a.model, owner_site=world.site_a
