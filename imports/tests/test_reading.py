@@ -351,7 +351,7 @@ def test_a_million_blank_lines_are_read_as_runs_not_line_by_line(tmp_path: Path,
     """QA m_blank_20mb.zip: 20 MB of blank lines took minutes of CPU. Runs of blank lines between
     records go past the CSV parser as one piece; line numbers after them stay right, and blank
     lines inside a quoted cell are kept."""
-    import imports.reading as reading
+    import imports.reading_formats as reading  # where the CSV records are parsed
 
     lines_parsed = 0
     real_reader = reading.csv.reader
