@@ -298,9 +298,10 @@ class OneRosterImporter(Importer):
         self.report.note(f"OneRoster {self.version}: {described}.")
 
     def steps(self) -> list[Step]:
+        from imports.oneroster_guardians import GuardianStep
         from imports.oneroster_orgs import ClassStep, EnrollmentStep, OrgStep, RoleStep
         from imports.oneroster_sql import SetBasedUsersStep, set_based_enabled
-        from imports.oneroster_users import GuardianStep, PeopleStep
+        from imports.oneroster_users import PeopleStep
 
         classes, enrollments = ClassStep(self), EnrollmentStep(self)
         if set_based_enabled():  # PostgreSQL: users.csv in a few set-based statements
@@ -517,8 +518,8 @@ _MOVED = {
     "code_from_name": "imports.oneroster_orgs",
     "looks_like_state_id": "imports.oneroster_orgs",
     "short_code": "imports.oneroster_orgs",
-    "GuardianRecord": "imports.oneroster_users",
-    "GuardianStep": "imports.oneroster_users",
+    "GuardianRecord": "imports.oneroster_guardians",
+    "GuardianStep": "imports.oneroster_guardians",
     "PERSON_FIELDS": "imports.oneroster_users",
     "PeopleStep": "imports.oneroster_users",
     "PersonRecord": "imports.oneroster_users",

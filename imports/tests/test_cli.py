@@ -226,7 +226,13 @@ def test_every_option_each_importer_reads_is_known():
 
     read = re.compile(r"options\.get\(\s*\"(\w+)\"|options\[\s*\"(\w+)\"\s*\]")
     sources = {
-        "oneroster": ["oneroster.py", "oneroster_orgs.py", "oneroster_users.py", "oneroster_sql.py"],
+        "oneroster": [
+            "oneroster.py",
+            "oneroster_orgs.py",
+            "oneroster_users.py",
+            "oneroster_guardians.py",
+            "oneroster_sql.py",
+        ],
         "google": ["google.py", "google_sql.py", "device_rows.py"],
         "snipeit": ["snipeit.py", "device_rows.py"],
         "csv": ["tabular.py", "device_rows.py", "people_rows.py", "column_views.py"],
