@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.http import Http404
 from django.utils.module_loading import import_string
 
@@ -182,7 +183,9 @@ class ScopedQuerySet(models.QuerySet):
     """A queryset that can be narrowed to what a user may see or change.
 
     Subclasses name the field holding the site id in ``scope_site_field`` or override
-    :meth:`scope_field` (devices depend on the ownership mode).
+    :meth:`scope_field` (devices depend on the ownership mode). A model whose rows belong to
+    more than one site (an event or an assignment: its device's site and its person's home
+    site) overrides :meth:`scope_q`, the one condition :meth:`visible_to` applies.
     """
 
     scope_site_field: ClassVar[str] = "site_id"
@@ -190,6 +193,16 @@ class ScopedQuerySet(models.QuerySet):
     def scope_field(self, scope: Scope) -> str:
         """The lookup path (ending in a site id) that decides this model's scope."""
         return self.scope_site_field
+
+    def scope_q(self, scope: Scope, site_ids: frozenset[int], action: str = VIEW) -> Q:
+        """The condition for the rows ``action`` reaches at the sites ``site_ids`` (the user's
+        sites for that action; never called for a district-wide role, which reaches every row).
+
+        Default: the :meth:`scope_field` is one of ``site_ids``. Overridden by querysets whose
+        rows belong to a site in more than one way (``inventory.models.DeviceEventQuerySet``,
+        ``custody.models.AssignmentQuerySet``).
+        """
+        return Q(**{f"{self.scope_field(scope)}__in": site_ids})
 
     def visible_to(self, user: Actor | None, action: str = VIEW) -> Self:
         """Rows ``user`` may see (``action="view"``) or change (``"change"``). No role: none."""
@@ -199,7 +212,36 @@ class ScopedQuerySet(models.QuerySet):
         ids = scope.site_ids(action)
         if ids is None:
             return self.all()
-        return self.filter(**{f"{self.scope_field(scope)}__in": ids})
+        return self.filter(self.scope_q(scope, ids, action))
+
+
+class DevicePersonScopedQuerySet(ScopedQuerySet):
+    """Rows about a device and a person (``inventory.DeviceEvent``, ``custody.Assignment``):
+    a school keeps the custody record of its own students after their devices leave it.
+
+    ``view``: the row's device is visible (its site under the ownership mode, as
+    ``DeviceQuerySet``) **or** its person is visible (the person's home site, the gate's rule
+    for people, ``PersonQuerySet.scope_site_field``). Other actions (``change``) follow the
+    device only: a school may read its students' history on another school's device, never
+    change it. Names of people the viewer may not see stay hidden where rows are shown
+    (:func:`person_label_for`, :func:`person_visibility`).
+
+    SQL: two indexed subqueries, ``device_id IN (devices of the sites) OR person_id IN (people
+    of the sites)``, so the row table is not joined to both for the condition.
+    """
+
+    person_site_field: ClassVar[str] = "home_site_id"
+
+    def scope_field(self, scope: Scope) -> str:
+        return f"device__{scope.device_site_field}"
+
+    def scope_q(self, scope: Scope, site_ids: frozenset[int], action: str = VIEW) -> Q:
+        device = self.model._meta.get_field("device").related_model._default_manager  # type: ignore[union-attr]
+        by_device = Q(device__in=device.filter(**{f"{scope.device_site_field}__in": site_ids}).values("pk"))
+        if action != VIEW:
+            return by_device
+        person = self.model._meta.get_field("person").related_model._default_manager  # type: ignore[union-attr]
+        return by_device | Q(person__in=person.filter(**{f"{self.person_site_field}__in": site_ids}).values("pk"))
 
 
 _M = TypeVar("_M", bound=models.Model)

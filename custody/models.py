@@ -7,14 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from core.scoping import Scope, ScopedQuerySet
+from core.scoping import DevicePersonScopedQuerySet
 
 
-class AssignmentQuerySet(ScopedQuerySet):
-    """Assignments, scoped like their device."""
-
-    def scope_field(self, scope: Scope) -> str:
-        return f"device__{scope.device_site_field}"
+class AssignmentQuerySet(DevicePersonScopedQuerySet):
+    """Assignments, seen by those who see their device or their holder (a school keeps its
+    students' custody record after a device leaves it); changed only through the device's scope."""
 
     def open(self) -> AssignmentQuerySet:
         """Assignments not yet checked in."""

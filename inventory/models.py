@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.append_only import AppendOnlyModel, AppendOnlyQuerySetMixin
-from core.scoping import ReferenceQuerySet, Scope, ScopedQuerySet
+from core.scoping import DevicePersonScopedQuerySet, ReferenceQuerySet, Scope, ScopedQuerySet
 
 
 class Manufacturer(models.Model):
@@ -196,11 +196,10 @@ class Device(models.Model):
         super().save(*args, **kwargs)
 
 
-class DeviceEventQuerySet(AppendOnlyQuerySetMixin, ScopedQuerySet):
-    """Events, scoped like their device. Append-only: bulk update and delete are refused."""
-
-    def scope_field(self, scope: Scope) -> str:
-        return f"device__{scope.device_site_field}"
+class DeviceEventQuerySet(AppendOnlyQuerySetMixin, DevicePersonScopedQuerySet):
+    """Events, seen by those who see their device or their person (a school keeps its students'
+    history after a device leaves it); changed only through the device's scope. Append-only:
+    bulk update and delete are refused."""
 
 
 class DeviceEvent(AppendOnlyModel):

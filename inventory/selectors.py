@@ -12,12 +12,12 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.db.models.functions import Lower
 
 from core import extensions
 from core.querystring import QUERY_MAX, query_id, query_param, scan_clean
-from core.scoping import HIDDEN_PERSON, VIEW, person_visibility
+from core.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
 from core.types import Actor
 from inventory.models import Device, DeviceEvent
 from people.models import Person
@@ -143,11 +143,19 @@ def device_timeline(*, device: Device, user: Actor, limit: int = 200) -> list[De
 
 
 def person_history(*, person: Person, user: Actor) -> QuerySet[DeviceEvent]:
-    """Device events about the person, newest first, limited to devices ``user`` may see
-    (the caller resolved ``person`` through the gate). Shown on the person's page."""
+    """Device events about the person, newest first, as the gate lets ``user`` see them (the
+    caller resolved ``person`` through the gate, so every event naming them is visible, also
+    on a device since transferred to another school: a school keeps its students' custody
+    record). Shown on the person's page. Each event carries ``device_visible`` (``bool``):
+    whether ``user`` may open the device's page (the page links the tag only then)."""
+    device_visible: Any = Value(True)
+    if scope_for(user).site_ids(VIEW) is not None:  # a district-wide role sees every device
+        visible_devices = Device.objects.visible_to(user).values("pk")
+        device_visible = ExpressionWrapper(Q(device__in=visible_devices), output_field=BooleanField())
     return (
         DeviceEvent.objects.visible_to(user)
         .filter(person=person)
         .select_related("device")
+        .annotate(device_visible=device_visible)
         .order_by("-occurred_at", "-id")
     )

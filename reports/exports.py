@@ -438,7 +438,8 @@ _ASSIGNMENT_FIELDS = (
 
 
 def assignment_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
-    """Assignments (custody history) on devices ``user`` may see, oldest check-out first.
+    """Assignments (custody history) ``user`` may see (on devices they see, or of people they see:
+    ``custody.models.AssignmentQuerySet``), oldest check-out first.
 
     Filters: ``q`` (asset tag or serial prefix, or the holder's student number exactly),
     ``site`` (the device's current site id), ``state`` (``open``, ``closed`` or
@@ -537,7 +538,8 @@ _EVENT_FIELDS = (
 
 
 def event_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
-    """The device event log for devices ``user`` may see, oldest first.
+    """The device event log as ``user`` may see it (events on devices they see, or naming people
+    they see: ``inventory.models.DeviceEventQuerySet``), oldest first.
 
     Filters: ``q`` (asset tag or serial prefix), ``site`` (the device's current site id),
     ``kind`` (a :class:`~inventory.models.DeviceEvent.Kind` code), ``source`` (``web``,
