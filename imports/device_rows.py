@@ -14,7 +14,9 @@ rules of ``inventory.services.device_create`` / ``device_update`` / ``device_tra
 * **Existing devices**: detail changes → an ``updated`` event with before/after; a new
   current site → a ``transferred`` event (the location is cleared, as a transfer does); a
   new location at the site → a ``moved`` event. Status is never changed by an import (a
-  differing status is a warning). Retired devices are not transferred.
+  differing status is a warning). Retired devices are not transferred. A device matched by its
+  serial number gets the row's other asset tag with a warning naming both tags, and never while
+  it is checked out (a row error: ``inventory.rules.import_retag_refused``).
 * **Reference data**: device models and manufacturers a row needs are created in
   ``write()`` only, for rows whose change is planned (never from a rejected row).
 * **Site scope**: a site-scoped run rejects a row for another site (``require_site`` in
@@ -289,6 +291,7 @@ class DeviceStep(SecondaryKeyStep):
             after[name] = _label(new if new_label is None else new_label)
 
         tag = record.asset_tag
+        retag_note: str | None = None
         if tag and tag != device["asset_tag"]:
             too_long = rules.length_problem(tag, field="asset_tag")
             if too_long:
@@ -296,6 +299,13 @@ class DeviceStep(SecondaryKeyStep):
             clash = None if retired else ctx.live_tag_owner(tag, exclude_pk=device["pk"])
             if clash is not None:
                 return [self.reject(item, self.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_CLASH, device=self.describe(clash)))]  # fmt: skip
+            if rules.import_retag(old_tag=device["asset_tag"], new_tag=tag):
+                # Matched by serial (a match by tag has the same tag ignoring case).
+                old_tag, serial = device["asset_tag"], record.serial or device["serial_number"]
+                has_open = ctx.open_holder(device["pk"]) is not None
+                if rules.import_retag_refused(old_tag=old_tag, new_tag=tag, status=device["status"], has_open_assignment=has_open):  # fmt: skip
+                    return [self.reject(item, self.header_of("asset_tag"), tag, rules.import_retag_refusal(old_tag=old_tag, serial=serial))]  # fmt: skip
+                retag_note = rules.import_retag_note(old_tag=old_tag, new_tag=tag, serial=serial)
             change("asset_tag", "asset_tag", device["asset_tag"], tag)
         if record.serial and rules.serial_key(record.serial) != rules.serial_key(device["serial_number"]):
             change("serial_number", "serial_number", device["serial_number"], record.serial)
@@ -357,6 +367,8 @@ class DeviceStep(SecondaryKeyStep):
                 row["location_id"] = wanted
                 new_name = record.location if wanted else None
                 events.append((DeviceEvent.Kind.MOVED, {"location": location_name}, {"location": new_name}))
+        if retag_note is not None:  # the row is not rejected past this point: say it in the preview
+            self.warn(item.line, self.header_of("asset_tag"), tag or "", retag_note, item.key)
         status_note = rules.import_status_note(current=device["status"], given=record.status)
         if status_note is not None and record.status is not None:
             self.status_notes += 1

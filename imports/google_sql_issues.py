@@ -21,6 +21,8 @@ from imports.google_sql_parse import (
     OU_PROBLEM,
     OUT_OF_SCOPE,
     OUT_WARNING,
+    RETAG_OUT,
+    RETAG_WARNING,
     RETIRED_WARNING,
     SERIAL_AMBIGUOUS,
     SITE_INACTIVE,
@@ -130,6 +132,9 @@ class Issues(GoogleSqlPhase):
             UNION ALL
             SELECT 1, p.line, p.line, 10, p.code, NULL, p.key, 0, NULL, NULL
             FROM {plan} p WHERE p.code IS NOT NULL
+            UNION ALL
+            SELECT 1, p.line, p.line, 11, {RETAG_WARNING}, NULL, p.key, 0, NULL, NULL
+            FROM {plan} p WHERE p.retag AND p.outcome <> '{REJECTED}'
             """
         )
         counts = dict(sql.rows(f"SELECT code IN ({', '.join(map(str, WARNINGS))}), count(*) FROM {issues} GROUP BY 1"))
@@ -159,7 +164,7 @@ class Issues(GoogleSqlPhase):
                    p.new_tag, p.site_id
             FROM {t("issues")} i
             LEFT JOIN {t("rows")} r ON r.line = i.line AND i.section = 1
-            LEFT JOIN {t("plan")} p ON p.line = i.line AND i.ord = 10
+            LEFT JOIN {t("plan")} p ON p.line = i.line AND i.ord >= 10
             {where}
             ORDER BY i.section, i.first, i.line, i.ord
             LIMIT %(room)s
@@ -263,6 +268,11 @@ class Issues(GoogleSqlPhase):
         if code == TAG_IN_FILE:
             reason = say(Msg.DEVICE_TAG_IS_FILE_ASSET_ID, line=file_tag_line)
             return error, self.header_of("asset_tag"), new_tag, reason
+        if code == RETAG_OUT:
+            return error, self.header_of("asset_tag"), tag, rules.import_retag_refusal(old_tag=old_tag, serial=serial)
+        if code == RETAG_WARNING:
+            reason = rules.import_retag_note(old_tag=old_tag, new_tag=tag, serial=serial)
+            return warning, self.header_of("asset_tag"), tag, reason
         if code == NO_MODEL:
             return error, self.header_of("model"), "", rules.NewDeviceProblem.NO_MODEL.message
         if code in (SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING):

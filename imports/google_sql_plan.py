@@ -9,6 +9,7 @@ from imports.google_sql_parse import (
     OUT_OF_SCOPE,
     OUT_WARNING,
     PY_SPACE,
+    RETAG_OUT,
     RETIRED_WARNING,
     SERIAL_AMBIGUOUS,
     SITE_INACTIVE,
@@ -119,6 +120,11 @@ class Plan(GoogleSqlPhase):
         # What a new device lacks (inventory.rules): every parsed row has a site (its org unit's).
         missing = rules.new_device_missing_sql(has_site="r.site_id IS NOT NULL", has_model="r.model_key IS NOT NULL")
         no_model = f"'{rules.NewDeviceProblem.NO_MODEL}'"
+        # A matched device given another asset tag (inventory.rules): said, or refused while checked out.
+        retag = rules.import_retag_sql(old_tag="d.asset_tag", new_tag="r.tag")
+        retag_refused = rules.import_retag_refused_sql(
+            old_tag="d.asset_tag", new_tag="r.tag", status="d.status", has_open_assignment="oa.device_id IS NOT NULL"
+        )
 
         def seen_limit(field: str) -> int:
             return rules.text_limit(field, DeviceLastSeen)
@@ -156,6 +162,7 @@ class Plan(GoogleSqlPhase):
                      coalesce(nullif(r.tag, ''), r.serial) AS new_tag,
                      clash.id AS clash_id, ft.line AS file_tag_line,
                      coalesce(m.device_id IS NOT NULL AND r.tag <> '' AND r.tag <> d.asset_tag, false) AS tag_change,
+                     coalesce(m.device_id IS NOT NULL AND {retag}, false) AS retag,
                      coalesce(m.device_id IS NOT NULL
                               AND {rules.serial_key_sql("r.serial")} <> {rules.serial_key_sql("d.serial_number")}, false)
                        AS serial_change,
@@ -179,6 +186,7 @@ class Plan(GoogleSqlPhase):
                               WHEN {missing} = {no_model} THEN {NO_MODEL}
                               WHEN NOT ns.active THEN {SITE_INACTIVE_NEW} END
                        WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
+                       WHEN {retag_refused} THEN {RETAG_OUT}
                        WHEN r.site_id <> d.current_site_id THEN
                          CASE WHEN {refusal} = {retired_refusal} THEN {RETIRED_WARNING}
                               WHEN {refusal} = {out_refusal} THEN {OUT_WARNING}

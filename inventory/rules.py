@@ -26,6 +26,9 @@ caller names). ``inventory/tests/test_rules.py`` feeds the same cases to both fo
 * :data:`NEW_DEVICE_STATUSES` / :func:`new_device_missing` / :func:`new_device_missing_sql`: a
   new device starts in stock or in the loaner pool and needs a site and a model.
 * :func:`import_status_note`: an import never changes a device's status.
+* :func:`import_retag` / :func:`import_retag_refused` (and their ``*_sql``): an import may give a
+  device matched by its serial number another asset tag only while it is not checked out, and
+  then says so on the row (:data:`IMPORT_RETAG`; refused: :data:`IMPORT_RETAG_CHECKED_OUT`).
 * :func:`device_site_field`: which site a device belongs to under each ownership mode. The rule
   lives in ``core.scoping`` (the gate needs it and core imports no domain app); it is re-exported
   here so that device code asks inventory.
@@ -63,6 +66,14 @@ __all__ = [
     "is_live",
     "is_live_sql",
     "import_status_note",
+    "IMPORT_RETAG",
+    "IMPORT_RETAG_CHECKED_OUT",
+    "import_retag",
+    "import_retag_note",
+    "import_retag_refusal",
+    "import_retag_refused",
+    "import_retag_refused_sql",
+    "import_retag_sql",
     "length_problem",
     "model_length_problem",
     "narrow_by_maker",
@@ -480,3 +491,54 @@ def import_status_note(*, current: str, given: str | None) -> str | None:
     if given is None or given == current:
         return None
     return IMPORT_STATUS_DIFFERS.format(current=status_label(current))
+
+
+# --------------------------------------------------------------------------- re-tagging by import
+
+#: Said (a warning on the row's asset tag, shown in the preview before the commit) when an import
+#: gives a device matched by its serial number another asset tag.
+IMPORT_RETAG = "the asset tag changes from {old} to {new} (matched by serial {serial})"
+
+#: Said (a row error) when an import would give a checked-out device another asset tag.
+IMPORT_RETAG_CHECKED_OUT = (
+    "would change the asset tag of device {old} (matched by serial {serial}), which is checked out: its holder's "
+    "records and labels use that tag; check it in first, or change the tag on the device's page"
+)
+
+
+def import_retag(*, old_tag: str, new_tag: str) -> bool:
+    """Whether a file's asset tag ``new_tag`` for a device tagged ``old_tag`` (matched by its
+    serial number) names another tag: not blank and not the same ignoring case (a change of
+    case only is a respelling: scans, searches and uniqueness ignore case)."""
+    return bool(new_tag) and tag_key(new_tag) != tag_key(old_tag)
+
+
+def import_retag_sql(*, old_tag: str, new_tag: str) -> str:
+    """:func:`import_retag` in SQL (portable; NULL-safe as false)."""
+    return f"coalesce({new_tag} <> '' AND {tag_key_sql(new_tag)} <> {tag_key_sql(old_tag)}, false)"
+
+
+def import_retag_refused(*, old_tag: str, new_tag: str, status: str, has_open_assignment: bool) -> bool:
+    """Whether an import may not re-tag the device (:func:`import_retag`): not while it is
+    checked out (:func:`is_checked_out`), since its holder's records and labels use the tag.
+    Otherwise the change is made, with :data:`IMPORT_RETAG` on the row."""
+    return import_retag(old_tag=old_tag, new_tag=new_tag) and is_checked_out(
+        status=status, has_open_assignment=has_open_assignment
+    )
+
+
+def import_retag_refused_sql(*, old_tag: str, new_tag: str, status: str, has_open_assignment: str) -> str:
+    """:func:`import_retag_refused` in SQL (portable): ``has_open_assignment`` a boolean
+    expression."""
+    checked_out = is_checked_out_sql(status=status, has_open_assignment=has_open_assignment)
+    return f"({import_retag_sql(old_tag=old_tag, new_tag=new_tag)} AND {checked_out})"
+
+
+def import_retag_note(*, old_tag: str, new_tag: str, serial: str) -> str:
+    """:data:`IMPORT_RETAG` filled in."""
+    return IMPORT_RETAG.format(old=old_tag, new=new_tag, serial=serial)
+
+
+def import_retag_refusal(*, old_tag: str, serial: str) -> str:
+    """:data:`IMPORT_RETAG_CHECKED_OUT` filled in (said after the asset tag column's name)."""
+    return IMPORT_RETAG_CHECKED_OUT.format(old=old_tag, serial=serial)

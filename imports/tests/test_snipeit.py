@@ -379,3 +379,19 @@ def test_snipeit_sample_users(tmp_path, world):
     with pytest.raises(CommandError) as caught:
         call_command("import", "snipeit", str(SAMPLE / "users-sample.csv"), "--dry-run", "--no-progress", stdout=out)
     assert caught.value.returncode == 1 and "Preview" in out.getvalue() and names[-1] in out.getvalue()
+
+
+def test_a_snipeit_tag_for_a_device_says_so_and_never_re_tags_a_checked_out_one(tmp_path, world):
+    from custody.services import device_check_out
+
+    path = assets_file(tmp_path / "a.csv", asset("SNIPE-9", "sna1", location="a", warranty=""))
+    preview = run_file(path, "snipeit", commit=False)
+    assert ("the asset tag changes from CB-000001 to SNIPE-9 (matched by serial sna1)") in [
+        r for *_, r in issues(preview)
+    ]
+    device_check_out(device=world.device_a, person=world.person_a, actor=None)
+    run = run_file(path, "snipeit", mode="valid_rows")
+    ((_, column, value, reason),) = errors(run)
+    assert (column, value) == ("Asset Tag", "SNIPE-9") and "which is checked out" in reason
+    world.device_a.refresh_from_db()
+    assert world.device_a.asset_tag == "CB-000001"

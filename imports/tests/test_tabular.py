@@ -432,3 +432,37 @@ def test_a_model_without_a_maker_and_no_manufacturer_column_says_so(tmp_path, wo
             "it), or write the maker first (e.g. Lenovo 100e Chromebook)",
         )
     ]
+
+
+def test_a_row_that_re_tags_a_device_says_so_in_the_preview(tmp_path, world):
+    """A row whose serial is an existing device's and whose tag is another re-tagged the device
+    with only "Updated 1" in the preview: now a warning names both tags before the commit."""
+    path = write(tmp_path / "d.csv", "QA-0006,sna1,,,,,,,", header=HEADER)
+    preview = run_file(path, "csv", commit=False)
+    assert preview.status == Status.PREVIEWED and not preview.error_count
+    assert issues(preview) == [
+        (2, "Asset Tag", "QA-0006", "the asset tag changes from CB-000001 to QA-0006 (matched by serial sna1)")
+    ]
+    run = run_file(path, "csv")
+    assert run.status == Status.DONE and run.counts["devices"]["updated"] == 1
+    world.device_a.refresh_from_db()
+    assert world.device_a.asset_tag == "QA-0006"
+    event = DeviceEvent.objects.get(import_run_id=run.pk)
+    assert event.before["asset_tag"] == "CB-000001" and event.after["asset_tag"] == "QA-0006"
+
+
+def test_a_row_may_not_re_tag_a_checked_out_device(tmp_path, world):
+    device_check_out(device=world.device_a, person=world.person_a, actor=world.district_admin)
+    path = write(tmp_path / "d.csv", "QA-0006,SNA1,,,,,,,moved", header=HEADER)
+    run = run_file(path, "csv", mode="valid_rows")
+    ((line, column, value, reason),) = errors(run)
+    assert (line, column, value) == (2, "Asset Tag", "QA-0006")
+    assert reason.startswith(
+        "would change the asset tag of device CB-000001 (matched by serial SNA1), which is checked out"
+    )
+    world.device_a.refresh_from_db()
+    assert world.device_a.asset_tag == "CB-000001" and world.device_a.notes == ""
+    # The same tag in another case is a respelling, not a re-tag: allowed while checked out.
+    path = write(tmp_path / "e.csv", "cb-000001,SNA1,,,,,,,", header=HEADER)
+    run = run_file(path, "csv")
+    assert run.status == Status.DONE and not issues(run)

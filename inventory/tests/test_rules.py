@@ -364,3 +364,36 @@ def test_imports_never_change_a_status():
     assert rules.import_status_note(current=S.IN_STOCK, given=S.IN_STOCK) is None
     note = rules.import_status_note(current=S.ASSIGNED, given=S.IN_STOCK)
     assert note is not None and "(Assigned)" in note and "does not change a device's status" in note
+
+
+RETAG_CASES = [
+    # (the device's tag, the file's tag, its status, an open assignment, re-tag, refused)
+    ("CB-008714", "QA-0006", S.IN_STOCK, False, True, False),
+    ("CB-008714", "QA-0006", S.ASSIGNED, True, True, True),  # checked out: its holder's records use the tag
+    ("CB-008714", "cb-008714", S.ASSIGNED, True, False, False),  # another case: a respelling
+    ("CB-008714", "CB-008714", S.IN_STOCK, False, False, False),
+    ("CB-008714", "", S.ASSIGNED, True, False, False),  # the file says nothing
+    ("CB-008714", "QA-0006", S.LOST, True, True, False),  # a lost device's open assignment does not hold it
+    ("CB-008714", "QA-0006", S.RETIRED, False, True, False),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "status", "open_", "retag", "refused"), RETAG_CASES)
+def test_import_retag_python_and_sql_agree(old, new, status, open_, retag, refused):
+    assert rules.import_retag(old_tag=old, new_tag=new) is retag
+    assert rules.import_retag_refused(old_tag=old, new_tag=new, status=status, has_open_assignment=open_) is refused
+    params = {"old": old, "new": new, "status": str(status), "open": open_}
+    assert bool(sql_value(rules.import_retag_sql(old_tag="%(old)s", new_tag="%(new)s"), params)) is retag
+    expression = rules.import_retag_refused_sql(
+        old_tag="%(old)s", new_tag="%(new)s", status="%(status)s", has_open_assignment="%(open)s"
+    )
+    assert bool(sql_value(expression, params)) is refused
+
+
+def test_import_retag_messages():
+    assert rules.import_retag_note(old_tag="CB-008714", new_tag="QA-0006", serial="PFW4J8TN") == (
+        "the asset tag changes from CB-008714 to QA-0006 (matched by serial PFW4J8TN)"
+    )
+    assert rules.import_retag_refusal(old_tag="CB-008714", serial="PFW4J8TN").startswith(
+        "would change the asset tag of device CB-008714 (matched by serial PFW4J8TN), which is checked out"
+    )
