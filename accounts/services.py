@@ -41,7 +41,9 @@ def staff_user_create(
     ``password=None`` creates the login with an unusable password (set one later, e.g.
     a precomputed hash, or let the user reset it).
 
-    District admins also get Django admin access (``is_staff``/``is_superuser``).
+    District admins are also marked ``is_staff``/``is_superuser`` (:func:`_admin_access`); the role
+    itself is what opens the Django admin and gives its permissions (``core.admin_site``,
+    ``accounts.backends``).
     Raises ``django.db.IntegrityError`` for a taken username, ``ValueError`` for a role
     held at the wrong level (site roles need a site; district roles must not have one).
     Each role granted is logged.
@@ -69,7 +71,9 @@ def _values(staff_role: StaffRole) -> dict[str, Any]:
 
 
 def _admin_access(user: User) -> None:
-    """District admins get Django admin access (``is_staff``/``is_superuser``)."""
+    """Mark a district admin ``is_staff``/``is_superuser`` (as the demo logins are). Not what
+    opens the Django admin: the role does, and a revoked role closes it whatever these say
+    (``core.admin_site.LedgerAdminSite``, ``accounts.backends.DistrictAdminPermissions``)."""
     if not user.is_staff and user.staff_roles.filter(role=StaffRole.Role.DISTRICT_ADMIN).exists():
         user.is_staff = True
         user.is_superuser = True

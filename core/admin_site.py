@@ -1,6 +1,14 @@
-"""Django admin, for reference data, open to district admins only."""
+"""Django admin, for reference data, open to district admins only.
+
+The District admin role is the one key: it opens the site (:class:`LedgerAdminSite`), its
+login form (:class:`LedgerAdminAuthenticationForm`), and the model permissions the admin asks
+for (``accounts.backends.DistrictAdminPermissions``, in ``AUTHENTICATION_BACKENDS``).
+``is_staff`` and ``is_superuser`` are neither needed nor enough.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
@@ -8,16 +16,27 @@ from django.http import HttpRequest
 
 from core.scoping import scope_for
 
+if TYPE_CHECKING:
+    from django.contrib.auth.forms import AuthenticationForm
+
 
 class LedgerAdminSite(admin.AdminSite):
-    """Admin site that requires the district admin role (not merely ``is_staff``)."""
+    """Admin site that requires the district admin role (``is_staff`` is neither needed nor
+    enough; the role also gives the model permissions, ``accounts.backends``)."""
 
     site_header = "DeviceLedger reference data"
     site_title = "DeviceLedger admin"
 
+    @property
+    def login_form(self) -> type[AuthenticationForm]:  # type: ignore[override]  # read like the attribute
+        """:class:`core.admin_forms.LedgerAdminAuthenticationForm` (imported late: this module is
+        loaded with the app registry, before forms can be)."""
+        from core.admin_forms import LedgerAdminAuthenticationForm
+
+        return LedgerAdminAuthenticationForm
+
     def has_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(user.is_active and user.is_staff and scope_for(user).is_district_admin)
+        return scope_for(request.user).is_district_admin
 
 
 class LedgerAdminConfig(AdminConfig):
