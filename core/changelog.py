@@ -36,6 +36,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from core.bulk import Statements, bulk_load, insert_rows
 from core.models import ChangeLog
@@ -424,11 +425,11 @@ def change_rows(entry: ChangeLog) -> list[tuple[str, str | None, str]]:
     after = entry.after if isinstance(entry.after, dict) else {}
     rows: list[tuple[str, str | None, str]] = []
     for key in [*after, *[k for k in before if k not in after]]:
-        label, choices = key.replace("_", " ").capitalize(), {}
+        label, choices = capfirst(key.replace("_", " ")), {}
         if model is not None:
             try:
                 f = model._meta.get_field(key)
-                label = str(getattr(f, "verbose_name", label)).capitalize()
+                label = capfirst(str(getattr(f, "verbose_name", label)))  # "State / NCES id" as written
                 choices = {str(k): str(v) for k, v in (getattr(f, "flatchoices", None) or [])}
             except FieldDoesNotExist:
                 pass

@@ -328,7 +328,16 @@ def test_admin_device_model_edit_writes_an_entry_and_shows_it(world, admin_clien
         {"replacement_cost": "305.00"},
     )
     page = client.get(url).content.decode()
-    assert "Replacement cost (usd): 289.00 → 305.00" in page
+    assert "Replacement cost (USD): 289.00 → 305.00" in page  # the field's words, first letter raised
+
+
+def test_history_labels_keep_the_fields_own_capitals(world):
+    """Labels were str.capitalize()d: "State / nces id", "Oneroster sourcedid"."""
+    sites_services.site_update(site=world.site_a, actor=world.district_admin, state_id="0600001", sourced_id="org-9")
+    [entry] = _entries(world.site_a)
+    assert sorted(label for label, _, _ in entry.change_rows()) == ["OneRoster sourcedId", "State / NCES id"]
+    gone = ChangeLog(object_type="inventory.gone", action=A.CHANGED, before={"old_field": 1}, after={"old_field": 2})
+    assert gone.change_rows() == [("Old field", "1", "2")]
 
 
 def test_admin_site_and_location_edits_write_entries(world, admin_client):
