@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -49,7 +50,11 @@ class DeviceModel(models.Model):
     model_number = models.CharField(max_length=100, blank=True)
     category = models.CharField(max_length=12, choices=Category.choices)
     replacement_cost = models.DecimalField(
-        "replacement cost (USD)", max_digits=10, decimal_places=2, default=Decimal("0.00")
+        "replacement cost (USD)",
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],  # said on the field; the check constraint holds it too
     )
     service_life_months = models.PositiveSmallIntegerField("expected service life (months)", default=48)
     auto_update_expiration = models.DateField("ChromeOS auto-update expiration", null=True, blank=True)
@@ -135,7 +140,14 @@ class Device(models.Model):
         help_text="The primary device this accessory goes out and comes back with.",
     )
     purchase_date = models.DateField(null=True, blank=True)
-    purchase_cost = models.DecimalField("purchase cost (USD)", max_digits=10, decimal_places=2, null=True, blank=True)
+    purchase_cost = models.DecimalField(
+        "purchase cost (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
     purchase_order = models.CharField(max_length=64, blank=True)
     vendor = models.CharField(max_length=120, blank=True)
     funding_source = models.CharField(max_length=14, choices=FundingSource.choices, blank=True)
