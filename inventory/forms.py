@@ -1,4 +1,5 @@
-"""Device forms. Every choice list comes through the scoping gate."""
+"""Device forms. Every choice list comes through the scoping gate (one addition: the owner site a
+device already has, on the edit form of a device the user may change)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.forms import IdChoiceField, ScopedFormMixin
@@ -54,8 +56,22 @@ class DeviceForm(ScopedFormMixin, forms.ModelForm):
         if self.instance.pk and not self.is_bound:
             self.initial["version"] = self.instance.updated_at.isoformat()
         self.model_choice("model").queryset = DeviceModel.objects.visible_to(user, VIEW).select_related("manufacturer")
-        self.model_choice("owner_site").queryset = Site.objects.visible_to(user, CHANGE).filter(active=True)
+        self.model_choice("owner_site").queryset = self.owner_site_choices(
+            user=user, current_id=self.instance.owner_site_id
+        )
         self.fields["asset_tag"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
+
+    @staticmethod
+    def owner_site_choices(*, user: Actor, current_id: int | None) -> QuerySet[Site]:
+        """The owner sites ``user`` may pick: the active sites where they may change devices,
+        and the device's current owner site (``current_id``, ``None`` for a new device) even
+        outside them, shown by name, so editing a device another school owns (one at the user's
+        site in a centralized district) keeps its owner. Handing a device to a site outside
+        the user's scope stays refused ("Select a valid choice")."""
+        own = Site.objects.visible_to(user, CHANGE).filter(active=True)
+        if current_id is None:
+            return own
+        return Site.objects.filter(Q(pk__in=own.values("pk")) | Q(pk=current_id))
 
     def clean_wifi_mac(self) -> str:
         """A MAC address by :func:`inventory.rules.mac_normalize`; stored as ``AA:BB:CC:DD:EE:FF``."""
