@@ -58,11 +58,17 @@ class District(models.Model):
         return ZoneInfo(self.time_zone)
 
     def clean(self) -> None:
+        """The school year's first day is a day of its month (a leap year's: 29 February is
+        allowed). A month or day outside 1–12 / 1–31 is its own field's error (the validators),
+        not said again here."""
         import datetime
 
+        month, day = self.school_year_start_month, self.school_year_start_day
+        if not (isinstance(month, int) and isinstance(day, int) and 1 <= month <= 12 and 1 <= day <= 31):
+            return
         try:
-            datetime.date(2024, self.school_year_start_month, self.school_year_start_day)
-        except (ValueError, OverflowError, TypeError) as exc:
+            datetime.date(2024, month, day)
+        except ValueError as exc:
             raise ValidationError({"school_year_start_day": "Not a day of that month."}) from exc
 
 

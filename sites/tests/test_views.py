@@ -36,3 +36,40 @@ def test_sites_list_dashboard_and_site_page_count_the_same_devices(client_for, w
     page = client.get(reverse("site_detail", args=[world.site_a.pk])).content.decode()
     site_page = {label: n for n, label in _numbers(page)}
     assert site_page["devices (not retired)"] == "3" and site_page["Retired"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("month", "day", "errors"),
+    [
+        ("13", "1", {"school_year_start_month": ["Ensure this value is less than or equal to 12."]}),
+        ("-1", "1", {"school_year_start_month": ["Ensure this value is greater than or equal to 1."]}),
+        ("0", "1", {"school_year_start_month": ["Ensure this value is greater than or equal to 1."]}),
+        ("8", "0", {"school_year_start_day": ["Ensure this value is greater than or equal to 1."]}),
+        ("8", "-1", {"school_year_start_day": ["Ensure this value is greater than or equal to 1."]}),
+        ("8", "32", {"school_year_start_day": ["Ensure this value is less than or equal to 31."]}),
+        ("2", "30", {"school_year_start_day": ["Not a day of that month."]}),
+        ("13", "40", {"school_year_start_month": ["Ensure this value is less than or equal to 12."],
+                      "school_year_start_day": ["Ensure this value is less than or equal to 31."]}),
+    ],
+)  # fmt: skip
+def test_district_school_year_start_says_one_clear_message_per_field(world, month, day, errors):
+    """Month 13 also said "Not a day of that month." for day 1; month -1 said "≥ 0" and 0 "≥ 1"."""
+    from sites.forms import DistrictForm
+    from sites.models import District
+
+    data = {"name": "X", "time_zone": "America/Chicago", "ownership_mode": "centralized", "fee_collector": "district",
+            "school_year_start_month": month, "school_year_start_day": day}  # fmt: skip
+    assert DistrictForm(data, instance=District.get()).errors == errors
+    assert DistrictForm({**data, "school_year_start_month": "2", "school_year_start_day": "29"}, instance=District.get()).is_valid()  # fmt: skip
+
+
+def test_district_full_clean_names_only_the_month_for_month_13(world):
+    from django.core.exceptions import ValidationError
+
+    from sites.models import District
+
+    district = District.get()
+    district.school_year_start_month, district.school_year_start_day = 13, 1
+    with pytest.raises(ValidationError) as info:
+        district.full_clean()
+    assert set(info.value.message_dict) == {"school_year_start_month"}
