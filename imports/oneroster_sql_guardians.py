@@ -28,21 +28,6 @@ from imports.pipeline import (
     UNCHANGED,
     UPDATED,
 )
-from imports.staging import (  # noqa: F401 - re-exported: the tests and older imports use these names
-    ANALYZE_AFTER,
-    FIELD_LIMIT,
-    STAGE_PREFIX,
-    NotClean,
-    StagedFile,
-    _clean_blocks,
-    _guarded,
-    _insert_select,
-    _Sql,
-    _trim_sql,
-    bulk_load,
-    drop_stale_stages,
-    set_based_enabled,
-)
 from imports.values import _STRIP
 from people import bulk as people_bulk
 from people.models import GuardianContact, Person
