@@ -38,6 +38,42 @@ class District(models.Model):
     school_year_start_day = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(31)]
     )
+    scanner_prefix = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="Characters your barcode scanners type before every code (e.g. ~); removed from every scan. "
+        "Tab, Enter and other control characters are always removed.",
+    )
+    scanner_suffix = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="Characters your barcode scanners type after every code (before any Tab or Enter); removed "
+        "from every scan.",
+    )
+
+    class SecondDevicePolicy(models.TextChoices):
+        WARN = "warn", "Warn, and check it out"
+        REFUSE = "refuse", "Refuse the check-out"
+        ALLOW = "allow", "Allow without a word"
+
+    second_device_policy = models.CharField(
+        "second device of the same category",
+        max_length=8,
+        choices=SecondDevicePolicy.choices,
+        default=SecondDevicePolicy.WARN,
+        help_text="What check-out does when the person already holds a device of the same category "
+        "(a second Chromebook). Loaners are always allowed, with a warning.",
+    )
+    default_due_month = models.PositiveSmallIntegerField(
+        "default due date: month",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text="Check-out pre-fills the next such date (e.g. the last day of the school year). Empty: no due date.",
+    )
+    default_due_day = models.PositiveSmallIntegerField(
+        "default due date: day", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -58,11 +94,20 @@ class District(models.Model):
         return ZoneInfo(self.time_zone)
 
     def clean(self) -> None:
-        """The school year's first day is a day of its month (a leap year's: 29 February is
-        allowed). A month or day outside 1–12 / 1–31 is its own field's error (the validators),
+        """The school year's first day, and the default due date when set (both month and day,
+        or neither), are days of their month (a leap year's: 29 February is allowed). A month or day outside 1–12 / 1–31 is its own field's error (the validators),
         not said again here."""
         import datetime
 
+        due_month, due_day = self.default_due_month, self.default_due_day
+        if (due_month is None) != (due_day is None):
+            field = "default_due_day" if due_day is None else "default_due_month"
+            raise ValidationError({field: "Give both the month and the day of the default due date, or neither."})
+        if due_month is not None and due_day is not None and 1 <= due_month <= 12 and 1 <= due_day <= 31:
+            try:
+                datetime.date(2024, due_month, due_day)
+            except ValueError as exc:
+                raise ValidationError({"default_due_day": "Not a day of that month."}) from exc
         month, day = self.school_year_start_month, self.school_year_start_day
         if not (isinstance(month, int) and isinstance(day, int) and 1 <= month <= 12 and 1 <= day <= 31):
             return
