@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
+from core.writing import xlsx_unescape
 from imports.reading_base import (
     _DELIMITERS,
     FileFormatError,
@@ -136,7 +137,7 @@ def _cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return xlsx_unescape(value)  # "_x000D_" is a CR (XML would have made a raw one LF)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -143,9 +144,68 @@ def test_xlsx_cells_are_text() -> None:
     cells = list(sheet[2])
     assert header == ["Asset Tag", "Status", "Formula", "Cost", "Bell"]
     assert sheet["A1"].font.bold
-    assert [c.value for c in cells] == ["0041873", "#N/A", "=SUM(A1)", "289.00", "xy"]
-    assert all(c.data_type == "s" for c in cells)
-    assert all(c.number_format == "@" for c in cells)
+    assert [c.value for c in cells] == ["0041873", "#N/A", "=SUM(A1)", 289, "xy"]
+    text = [c for i, c in enumerate(cells) if i != 3]
+    assert all(c.data_type == "s" for c in text)
+    assert all(c.number_format == "@" for c in text)
+    assert cells[3].data_type == "n" and cells[3].number_format == "#,##0.00"  # money is a number
+
+
+def test_xlsx_is_laid_out_for_a_spreadsheet_user() -> None:
+    """Numbers as numbers, dates and date-times as Excel dates (the wall-clock time given, in
+    the caller's time zone), the header frozen with an auto-filter, columns sized to the text."""
+    from zoneinfo import ZoneInfo
+
+    from openpyxl import load_workbook
+
+    chicago = ZoneInfo("America/Chicago")
+    buffer = io.BytesIO()
+    written = xlsx_write(
+        ["Tag", "Count", "Cost", "Day", "At", "Loaner", "A rather long header", "Big id"],
+        [
+            [
+                "T-1",
+                3,
+                Decimal("1289.50"),
+                date(2024, 5, 1),
+                datetime(2024, 5, 1, 22, 30, 5, tzinfo=chicago),
+                True,
+                "x" * 200,
+                12345678901234567,
+            ],
+            ["T-2", None, None, None, None, False, "", 7],
+        ],  # fmt: skip
+        buffer,
+    )
+    assert written == 2
+    buffer.seek(0)
+    sheet = load_workbook(buffer).active
+    row = list(sheet[2])
+    assert [c.value for c in row[:6]] == [
+        "T-1", 3, Decimal("1289.50"), datetime(2024, 5, 1), datetime(2024, 5, 1, 22, 30, 5), True
+    ]  # fmt: skip
+    assert row[3].is_date and row[3].number_format == "yyyy-mm-dd"
+    assert row[4].is_date and row[4].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert row[7].value == "12345678901234567" and row[7].data_type == "s"  # beyond Excel's 15 digits
+    assert sheet["B3"].value is None and sheet["H3"].value == 7
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:H3"
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ADEG"}
+    assert widths["A"] == 8 and widths["D"] == 12 and widths["E"] == 21 and widths["G"] == 60
+
+
+def test_xlsx_keeps_carriage_returns() -> None:
+    """XML turns a raw CR into LF; the cell text keeps it as OOXML's _x000D_, read back as CR
+    (a note typed in a browser has CRLF line breaks)."""
+    from core.writing import xlsx_text, xlsx_unescape
+
+    for text in ("a\r\nb", "old Mac\rline", "literal _x000D_ and _x005F_", "plain"):
+        assert xlsx_unescape(xlsx_text(text)) == text
+    buffer = io.BytesIO()
+    xlsx_write(["Notes"], [["Screen cracked\r\nCase replaced"]], buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "Screen cracked_x000D_\nCase replaced" in sheet
 
 
 def test_xlsx_formula_is_a_string_cell_without_apostrophe() -> None:
