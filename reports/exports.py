@@ -28,7 +28,6 @@ The device and people headers are the names a re-import understands (round trip)
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
@@ -43,6 +42,7 @@ from core.types import Actor
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent, DeviceModel
 from inventory.selectors import device_list, device_list_filters, redact_holder
+from inventory.templatetags.ledger import change_words
 from people.models import Person
 from people.selectors import person_list, person_list_filters
 from sites.models import District
@@ -214,11 +214,17 @@ def _display_name(given: str | None, preferred: str | None, family: str | None) 
     return f"{preferred or given or ''} {family or ''}".strip()
 
 
-def _json_text(value: Any) -> str:
-    """A before/after dict as compact JSON (keys sorted, accents kept); ``""`` for empty."""
-    if not value:
-        return ""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "), default=str)
+def _change_texts(before: Any, after: Any) -> tuple[str, str]:
+    """An event's ``before`` and ``after`` in words, one ``Label: value`` per changed field,
+    joined by ``"; "`` (``("Status: In stock", "Status: Assigned; Holder: Ana Ruiz")``): the
+    device page's timeline words (:func:`inventory.templatetags.ledger.change_words`, which
+    takes custody's words from ``core.extensions``). A field with no before-state appears in
+    ``after`` only; an empty value is "—"."""
+    changes = change_words(before, after)
+    return (
+        "; ".join(f"{label}: {old}" for label, old, _ in changes if old is not None),
+        "; ".join(f"{label}: {new}" for label, _, new in changes),
+    )
 
 
 def _iterate(qs: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
@@ -546,7 +552,7 @@ def event_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
     ``import``…), ``since`` / ``until`` (``YYYY-MM-DD``, inclusive, district time zone).
     Row shape (12 values, :data:`EVENT_HEADERS`): occurred at (``datetime``), tag, serial,
     event label, actor label, person label, person's student number, before and after
-    (JSON text), note, source label, import run id (``int`` or ``None``).
+    (in words: :func:`_change_texts`), note, source label, import run id (``int`` or ``None``).
     """
     tz = District.get().tzinfo
     qs: QuerySet[Any] = DeviceEvent.objects.visible_to(user, VIEW)
@@ -581,6 +587,7 @@ def event_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
             if person and not visible(site):
                 person, number = HIDDEN_PERSON, ""
                 before, after = redact_holder(before), redact_holder(after)
+            before_text, after_text = _change_texts(before, after)
             yield [
                 local(at),
                 tag,
@@ -589,8 +596,8 @@ def event_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
                 actor,
                 person,
                 number or "",
-                _json_text(before),
-                _json_text(after),
+                before_text,
+                after_text,
                 note,
                 source_label(event_source),
                 run,

@@ -44,15 +44,17 @@ def _word(key: str, value: Any) -> str:
     return str(value)
 
 
-@register.filter
-def event_changes(event: DeviceEvent) -> list[tuple[str, str | None, str]]:
-    """``[(label, before, after)]`` in words, e.g. ``("Status", "In stock", "Assigned")``.
+def change_words(before: Any, after: Any) -> list[tuple[str, str | None, str]]:
+    """``[(label, before, after)]`` in words for an event's ``before``/``after`` dicts, e.g.
+    ``("Status", "In stock", "Assigned")`` — the one wording of the device page's timeline and
+    the event exports (``reports.exports``).
 
-    ``before`` is ``None`` for a value that only has an after-state (e.g. a new device).
-    Unchanged keys and empty "loaner: no" noise are left out.
+    ``before`` is ``None`` for a value that only has an after-state (e.g. a new device); an
+    empty value is "—". Unchanged keys and empty "loaner: no" noise are left out. Anything
+    that is not a dict counts as empty.
     """
-    before = event.before if isinstance(event.before, dict) else {}
-    after = event.after if isinstance(event.after, dict) else {}
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
     rows: list[tuple[str, str | None, str]] = []
     for key in [*after, *[k for k in before if k not in after]]:
         if key == "loaner" and not after.get(key):
@@ -63,3 +65,9 @@ def event_changes(event: DeviceEvent) -> list[tuple[str, str | None, str]]:
         label = _FIELD_LABELS.get(key, key.replace("_", " ").capitalize())
         rows.append((label, _word(key, old) if key in before else None, _word(key, new)))
     return rows
+
+
+@register.filter
+def event_changes(event: DeviceEvent) -> list[tuple[str, str | None, str]]:
+    """The event's changes in words (:func:`change_words` of its ``before`` and ``after``)."""
+    return change_words(event.before, event.after)

@@ -362,7 +362,11 @@ def test_events_export_scoped(client: Any, data: Data) -> None:
     kinds = [r["Event"] for r in rows if r["Asset Tag"] == "0041873"]
     assert kinds == ["Added to inventory", "Checked out"]
     checked_out = next(r for r in rows if r["Event"] == "Checked out")
-    assert '"status": "assigned"' in checked_out["After"]
+    # before -> after in the timeline's words, not JSON
+    assert "Status: In stock" in checked_out["Before"] and "Status: Assigned" in checked_out["After"]
+    assert "{" not in checked_out["Before"] + checked_out["After"]
+    added = next(r for r in rows if r["Event"] == "Added to inventory")
+    assert added["Before"] == "" and "Status: In stock" in added["After"]
     everyone = _csv(_login(client, data.district_tech).get(reverse("exports:events_xlsx").replace(".xlsx", ".csv")))
     assert {r["Asset Tag"] for r in everyone} == {"0041873", "0041874", "B-0001"}
     only = _csv(client.get(reverse("exports:events_csv"), {"kind": "checked_out"}))
