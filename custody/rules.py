@@ -7,20 +7,53 @@ path that checks devices out (the importers' check-outs included) call.
 * :func:`due_date_in_past` / :func:`district_today`: a check-out's due date may not be before
   today in the district's time zone (wherever the check-out runs: a request, an import, a
   command).
+* :func:`is_overdue` / :func:`overdue_q`: a check-out is overdue when it is open, its due date
+  is before the district's today and its device is checked out (a lost or stolen device whose
+  check-out stays open is counted as lost or stolen, never as overdue); :func:`days_overdue`.
+* :func:`holder_left` / :func:`holder_left_q`: a device is with a person who left when its
+  open check-out's holder may no longer receive devices (withdrawn, graduated, transferred,
+  inactive: ``people.rules.may_receive_devices``) or is a student whose school is no longer the
+  device's site (moved to another school while holding it).
+* :func:`default_due_on`: the due date check-out pre-fills (the district's month/day, next).
+* :func:`second_device_message`: a second device of one category for one person is warned
+  about or refused, by the district's ``second_device_policy``.
+* :func:`person_refusal`: only active people receive devices, said as a sentence.
 
-No SQL twins: no set-based path checks devices out.
+The ``_q`` forms are the same rules as Django ``Q`` objects over ``Assignment`` rows, which
+every count, list, filter and export applies (``custody.selectors``); ``custody/tests/
+test_rules.py`` feeds the same cases to both forms. No set-based path checks devices out.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime
 from enum import StrEnum
 
+from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.models import Device
+from people import rules as people_rules
+from people.models import Person
 
-__all__ = ["CHECKOUT_READY", "CheckOutRefusal", "checkout_refusal", "district_today", "due_date_in_past"]
+__all__ = [
+    "CHECKOUT_READY",
+    "CheckOutRefusal",
+    "HolderLeft",
+    "SecondDevice",
+    "checkout_refusal",
+    "days_overdue",
+    "default_due_on",
+    "district_today",
+    "due_date_in_past",
+    "holder_left",
+    "holder_left_q",
+    "is_overdue",
+    "overdue_q",
+    "person_refusal",
+    "second_device_message",
+]
 
 #: The statuses from which a device may be checked out.
 CHECKOUT_READY = Device.CHECKOUT_READY
@@ -55,3 +88,146 @@ def due_date_in_past(*, due_on: datetime.date | None, today: datetime.date) -> b
     """Whether a check-out's due date ``due_on`` is before ``today`` (the district's:
     :func:`district_today`); no due date is never in the past."""
     return due_on is not None and due_on < today
+
+
+# --------------------------------------------------------------------------- overdue
+
+
+def is_overdue(*, checked_in: bool, due_on: datetime.date | None, device_status: str, today: datetime.date) -> bool:
+    """Whether a check-out is overdue: still open, due before ``today`` (the district's:
+    :func:`district_today`) and its device checked out. A device reported lost or stolen while
+    checked out keeps its open check-out but is counted as lost or stolen (their own figures),
+    not overdue; no due date is never overdue. Source: issue #8."""
+    return not checked_in and device_status == Device.Status.ASSIGNED and due_date_in_past(due_on=due_on, today=today)
+
+
+def overdue_q(*, today: datetime.date, prefix: str = "") -> Q:
+    """:func:`is_overdue` as a ``Q`` over ``Assignment`` rows (``prefix``: the path from the
+    queried model to the assignment, e.g. ``"assignments__"``; empty for assignments)."""
+    return Q(
+        **{
+            f"{prefix}checked_in_at__isnull": True,
+            f"{prefix}due_on__lt": today,
+            f"{prefix}device__status": Device.Status.ASSIGNED,
+        }
+    )
+
+
+def days_overdue(*, due_on: datetime.date | None, today: datetime.date) -> int:
+    """Whole days since the due date ``due_on`` (1 the day after it is due); 0 when not past."""
+    if not due_date_in_past(due_on=due_on, today=today):
+        return 0
+    assert due_on is not None
+    return (today - due_on).days
+
+
+# --------------------------------------------------------------------------- holders who left
+
+
+class HolderLeft(StrEnum):
+    """Why a device's holder counts as someone who left (the words are :data:`HOLDER_LEFT_WORDS`)."""
+
+    #: Withdrawn, graduated, transferred or inactive (may no longer receive devices).
+    STATUS = "status"
+    #: A student now at another school than the device's site.
+    MOVED = "moved"
+
+
+def holder_left(
+    *, person_status: str, person_role: str, person_site_id: int | None, device_site_id: int | None
+) -> HolderLeft | None:
+    """Whether the holder of an open check-out has left, and how; ``None`` when they have not.
+
+    ``person_status`` / ``person_role``: the holder's ``Person.Status`` / ``Person.Role`` codes;
+    ``person_site_id``: their home site; ``device_site_id``: the site the device belongs to
+    (owner site when decentralized, current site when centralized:
+    ``core.scoping.device_site_field``). A person who may no longer receive devices
+    (``people.rules.may_receive_devices``) has left; so has a student whose home site is not the
+    device's (moved to another school while holding it). Staff lending across sites is normal.
+    Source: issue #8."""
+    if not people_rules.may_receive_devices(person_status):
+        return HolderLeft.STATUS
+    if person_role == Person.Role.STUDENT and person_site_id != device_site_id:
+        return HolderLeft.MOVED
+    return None
+
+
+def holder_left_q(*, device_site_field: str, prefix: str = "") -> Q:
+    """:func:`holder_left` (not ``None``) as a ``Q`` over open ``Assignment`` rows with a person.
+
+    ``device_site_field``: ``"owner_site_id"`` or ``"current_site_id"``
+    (``core.scoping.device_site_field`` of the ownership mode); ``prefix``: the path from the
+    queried model to the assignment (``""`` for assignments)."""
+    left_status = ~Q(**{f"{prefix}person__status__in": people_rules.CAN_RECEIVE_DEVICES})
+    moved = Q(**{f"{prefix}person__role": Person.Role.STUDENT}) & ~Q(
+        **{f"{prefix}person__home_site_id": F(f"{prefix}device__{device_site_field}")}
+    )
+    return Q(**{f"{prefix}checked_in_at__isnull": True, f"{prefix}person__isnull": False}) & (left_status | moved)
+
+
+# --------------------------------------------------------------------------- check-out defaults and limits
+
+
+def default_due_on(*, month: int | None, day: int | None, today: datetime.date) -> datetime.date | None:
+    """The due date check-out pre-fills: the next ``month``/``day`` (the district's default,
+    e.g. the last day of the school year) on or after ``today`` (the district's:
+    :func:`district_today`); ``None`` when the district has none. 29 February falls on
+    28 February in other years. Source: issue #8."""
+    if month is None or day is None:
+        return None
+    for year in (today.year, today.year + 1):
+        last = calendar.monthrange(year, month)[1]
+        candidate = datetime.date(year, month, min(day, last))
+        if candidate >= today:
+            return candidate
+    return None  # pragma: no cover (next year's date is always after today)
+
+
+class SecondDevice(StrEnum):
+    """What check-out does with a second device of the same category for one person (the
+    district's ``second_device_policy`` codes)."""
+
+    WARN = "warn"
+    REFUSE = "refuse"
+    ALLOW = "allow"
+
+
+def second_device_message(
+    *, person_label: str, category_label: str, held_tags: list[str], policy: str, is_loaner: bool
+) -> tuple[str, bool] | None:
+    """The words for checking out a ``category_label`` device (e.g. "Chromebook") to a person
+    who already holds ``held_tags`` of that category, and whether it is a refusal.
+
+    ``policy``: the district's :class:`SecondDevice` code. ``None`` when the person holds none
+    or the policy allows it silently. A loaner (the person's own device is away) is never
+    refused, only warned about. Lost and stolen devices are not counted by the caller (they are
+    not in hand). Source: issue #8."""
+    if not held_tags or policy == SecondDevice.ALLOW:
+        return None
+    tags = ", ".join(held_tags)
+    refused = policy == SecondDevice.REFUSE and not is_loaner
+    if refused:
+        return (
+            f"{person_label} already holds a {category_label.lower()} ({tags}); the district allows one "
+            f"device of each category per person. Check that one in first.",
+            True,
+        )
+    return (f"{person_label} now holds more than one {category_label.lower()} (also {tags}).", False)
+
+
+def person_refusal(*, person_label: str, status: str, status_label: str) -> str | None:
+    """Why a person whose ``Person.Status`` code is ``status`` may not receive a device, as a
+    sentence ("Phillip Benson has transferred to another school; …"); ``None`` when they may
+    (``people.rules.may_receive_devices``). Source: issue #8."""
+    if people_rules.may_receive_devices(status):
+        return None
+    phrase = _STATUS_PHRASES.get(status, f"is {status_label.lower()}")
+    return f"{person_label} {phrase}; devices can only be checked out to active students and staff."
+
+
+_STATUS_PHRASES = {
+    Person.Status.WITHDRAWN: "has withdrawn",
+    Person.Status.GRADUATED: "has graduated",
+    Person.Status.TRANSFERRED: "has transferred to another school",
+    Person.Status.INACTIVE: "is inactive",
+}

@@ -7,24 +7,50 @@ current holder, and the device list's holder column, holder search and overdue f
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
+import datetime
 
-from core.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
+from django.db.models import (
+    Case,
+    CharField,
+    DateField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+
+from core.scoping import HIDDEN_PERSON, VIEW, device_site_field, person_visibility, scope_for
 from core.types import Actor
+from custody import rules
 from custody.models import Assignment
 from inventory.models import Device
 from people.models import Person
 from people.selectors import person_search
+from sites.models import District
 
 #: Devices matched through their holder's name are capped (a one-letter name prefix can match
 #: tens of thousands of people); asset tag and serial matches are not.
 HOLDER_MATCH_LIMIT = 2000
 
 
-def assignment_overdue(*, user: Actor) -> QuerySet[Assignment]:
-    """Open assignments past their due date (in the district's time zone) that ``user`` may see."""
-    return Assignment.objects.visible_to(user).filter(checked_in_at__isnull=True, due_on__lt=timezone.localdate())
+def assignment_overdue(*, user: Actor, today: datetime.date | None = None) -> QuerySet[Assignment]:
+    """Overdue check-outs (:func:`custody.rules.overdue_q`: open, due before the district's
+    ``today``, device checked out — lost and stolen devices are not overdue) that ``user`` may
+    see (on their devices or of their people)."""
+    return Assignment.objects.visible_to(user).filter(rules.overdue_q(today=today or rules.district_today()))
+
+
+def assignment_holder_left(*, user: Actor) -> QuerySet[Assignment]:
+    """Open check-outs whose holder left (:func:`custody.rules.holder_left_q`) that ``user``
+    may see (on their devices or of their people)."""
+    field = scope_for(user).device_site_field
+    return Assignment.objects.visible_to(user).filter(rules.holder_left_q(device_site_field=field))
 
 
 def person_holdings(*, person: Person) -> QuerySet[Assignment]:
@@ -41,7 +67,10 @@ def device_open_assignment(*, device: Device, user: Actor) -> Assignment | None:
     """The device's current (open) assignment, if it is checked out.
 
     ``person_visible`` is set on it; the holder's name is replaced for a viewer who may
-    not see that person (a student of another school).
+    not see that person (a student of another school). ``holder_left`` is
+    :func:`custody.rules.holder_left`'s answer (``None`` when the holder has not left): the
+    device's school learns that its device is with someone who left even when it may no
+    longer see who.
     """
     assignment = Assignment.objects.filter(device=device, checked_in_at__isnull=True).select_related("person").first()
     if assignment is not None:
@@ -50,16 +79,47 @@ def device_open_assignment(*, device: Device, user: Actor) -> Assignment | None:
         )
         if not assignment.person_visible:  # type: ignore[attr-defined]
             assignment.holder_label = HIDDEN_PERSON
+        assignment.holder_left = (  # type: ignore[attr-defined]
+            None
+            if assignment.person is None
+            else rules.holder_left(
+                person_status=assignment.person.status,
+                person_role=assignment.person.role,
+                person_site_id=assignment.person.home_site_id,
+                device_site_id=getattr(device, device_site_field(District.get().ownership_mode)),
+            )
+        )
     return assignment
 
 
 def devices_with_holder(queryset: QuerySet[Device], user: Actor) -> QuerySet[Device]:
-    """``queryset`` annotated with ``holder``: the open assignment's holder label, or ``None``
-    when the device is not checked out or the holder is a person ``user`` may not see (FERPA)."""
-    holder_rows = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
+    """``queryset`` annotated from the open assignment:
+
+    * ``holder``: the holder's label; :data:`~core.scoping.HIDDEN_PERSON` for a person ``user``
+      may not see (FERPA); ``None`` when the device is not checked out;
+    * ``holder_due_on``: its due date (``date`` or ``None``);
+    * ``holder_late``: how long it is overdue (``timedelta``; ``.days`` is the days overdue),
+      ``None`` unless overdue (:func:`custody.rules.overdue_q`);
+    * ``holder_left``: whether its holder left (:func:`custody.rules.holder_left_q`).
+    """
+    today = rules.district_today()
+    open_rows = Assignment.objects.filter(device=OuterRef("pk"), checked_in_at__isnull=True)
+    label: object = F("holder_label")
     if not scope_for(user).allows_everywhere(VIEW):  # everyone is visible to district-wide roles
-        holder_rows = holder_rows.filter(Q(person__isnull=True) | Q(person__in=Person.objects.visible_to(user)))
-    return queryset.annotate(holder=Subquery(holder_rows.values("holder_label")[:1]))
+        visible = Q(person__isnull=True) | Q(person__in=Person.objects.visible_to(user))
+        label = Case(When(visible, then=F("holder_label")), default=Value(HIDDEN_PERSON), output_field=CharField())
+    late_rows = Assignment.objects.filter(rules.overdue_q(today=today), device=OuterRef("pk")).annotate(
+        late=ExpressionWrapper(Value(today, output_field=DateField()) - F("due_on"), output_field=DurationField())
+    )
+    left_rows = Assignment.objects.filter(
+        rules.holder_left_q(device_site_field=scope_for(user).device_site_field), device=OuterRef("pk")
+    )
+    return queryset.annotate(
+        holder=Subquery(open_rows.annotate(shown=label).values("shown")[:1]),
+        holder_due_on=Subquery(open_rows.values("due_on")[:1]),
+        holder_late=Subquery(late_rows.values("late")[:1], output_field=DurationField()),
+        holder_left=Exists(left_rows),
+    )
 
 
 def devices_held_matching(user: Actor, query: str) -> Q:
@@ -77,5 +137,38 @@ def devices_held_matching(user: Actor, query: str) -> Q:
 
 
 def devices_overdue(queryset: QuerySet[Device], user: Actor) -> QuerySet[Device]:
-    """``queryset`` narrowed to devices with an overdue open assignment ``user`` may see."""
-    return queryset.filter(pk__in=assignment_overdue(user=user).values("device_id"))
+    """``queryset`` (devices ``user`` sees) narrowed to those whose check-out is overdue
+    (:func:`custody.rules.overdue_q`). The dashboard counts exactly these rows."""
+    overdue = Assignment.objects.filter(rules.overdue_q(today=rules.district_today()))
+    return queryset.filter(pk__in=overdue.values("device_id"))
+
+
+def devices_holder_left(queryset: QuerySet[Device], user: Actor) -> QuerySet[Device]:
+    """``queryset`` (devices ``user`` sees) narrowed to those held by someone who left
+    (:func:`custody.rules.holder_left_q` under the district's ownership mode). The dashboard
+    counts exactly these rows."""
+    left = Assignment.objects.filter(rules.holder_left_q(device_site_field=scope_for(user).device_site_field))
+    return queryset.filter(pk__in=left.values("device_id"))
+
+
+def person_left_holdings(*, person: Person) -> tuple[rules.HolderLeft | None, list[Assignment]]:
+    """What the person page warns about: the reason the person counts as left (for the devices
+    they hold) and the open assignments it applies to, by asset tag. ``(None, [])`` when the
+    person holds nothing or has not left. The caller resolved ``person`` through the gate."""
+    site_field = device_site_field(District.get().ownership_mode)
+    rows = list(
+        Assignment.objects.filter(rules.holder_left_q(device_site_field=site_field), person=person)
+        .select_related("device")
+        .order_by("device__asset_tag")
+    )
+    reason = None
+    for row in rows:
+        reason = rules.holder_left(
+            person_status=person.status,
+            person_role=person.role,
+            person_site_id=person.home_site_id,
+            device_site_id=getattr(row.device, site_field),
+        )
+        if reason is not None:
+            break
+    return reason, rows

@@ -23,6 +23,7 @@ from inventory.models import Device, DeviceEvent
 from people.models import Person
 
 __all__ = [
+    "NOT_RETIRED",
     "QUERY_MAX",
     "device_find_exact",
     "device_list",
@@ -36,9 +37,14 @@ __all__ = [
 ]
 
 
+#: The ``status`` filter value for every status but retired: the devices a site or the district
+#: "has" (the dashboard's, the site page's and the Sites list's device totals).
+NOT_RETIRED = "not_retired"
+
+
 def device_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """The device list's filters read from a query string, as keyword arguments of
-    :func:`device_list`: ``q``, ``site``, ``model``, ``status`` and ``overdue=1``.
+    :func:`device_list`: ``q``, ``site``, ``model``, ``status``, ``overdue=1`` and ``left=1``.
 
     The list page and its export (``reports.exports``) both read their filters here, so
     an export holds exactly the devices the list shows. Bad values are dropped, never raise.
@@ -48,8 +54,9 @@ def device_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
         "query": query_param(params, "q"),
         "site_id": query_id(params, "site"),
         "model_id": query_id(params, "model"),
-        "status": status if status in Device.Status.values else "",
+        "status": status if status in Device.Status.values or status == NOT_RETIRED else "",
         "overdue": query_param(params, "overdue", 10) == "1",
+        "left": query_param(params, "left", 10) == "1",
     }
 
 
@@ -61,29 +68,38 @@ def device_list(
     model_id: int | None = None,
     status: str = "",
     overdue: bool = False,
+    left: bool = False,
     action: str = VIEW,
 ) -> QuerySet[Device]:
     """Devices ``user`` may see, filtered.
 
+    ``status``: a ``Device.Status`` code, or :data:`NOT_RETIRED` for every status but retired.
     ``query`` matches the start of an asset tag or serial number (any case), or what the
     ``device_list`` hooks match (custody: a holder's student number exactly, or the start of
     a holder's family or given name, among the people ``user`` may see). ``site_id`` matches
-    the current site. ``overdue`` is the hooks' ``overdue`` flag. The hooks annotate each
-    device (custody: ``holder``, the open assignment's holder label or None). Returns an
-    unordered queryset (callers page it).
+    the site a device belongs to under the district's ownership mode (owner site when
+    decentralized, current site when centralized: the gate's rule), so a count of a site's
+    devices and this list agree. ``overdue`` and ``left`` are the hooks' flags of those names
+    (custody: overdue check-outs; devices held by people who left). The hooks annotate each
+    device (custody: ``holder``, the open assignment's holder label or None, and its due
+    date, days overdue, whether the holder left). Returns an unordered queryset (callers page it).
     """
     qs: QuerySet[Device] = Device.objects.visible_to(user, action).select_related(
         "model__manufacturer", "current_site", "location"
     )
     qs = extensions.registry.annotate_list("device_list", qs, user=user)
     if site_id:
-        qs = qs.filter(current_site_id=site_id)
+        qs = qs.filter(**{scope_for(user).device_site_field: site_id})
     if model_id:
         qs = qs.filter(model_id=model_id)
-    if status:
+    if status == NOT_RETIRED:
+        qs = qs.exclude(status=Device.Status.RETIRED)
+    elif status:
         qs = qs.filter(status=status)
     if overdue:
         qs = extensions.registry.filter_list("device_list", "overdue", qs, user=user)
+    if left:
+        qs = extensions.registry.filter_list("device_list", "left", qs, user=user)
     q = scan_clean(query)
     if q:
         low = q.lower()

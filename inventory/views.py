@@ -15,7 +15,7 @@ from core.views import HtmxHttpRequest, form_error, form_error_messages, ledger_
 from inventory import services
 from inventory.forms import BundleForm, DeviceForm, MoveForm, StatusForm, TransferForm
 from inventory.models import Device, DeviceModel
-from inventory.selectors import device_find_exact, device_list, device_list_filters, device_timeline
+from inventory.selectors import NOT_RETIRED, device_find_exact, device_list, device_list_filters, device_timeline
 from sites.models import Site
 
 
@@ -39,7 +39,8 @@ def device_list_view(request: HtmxHttpRequest) -> HttpResponse:
         "site_id": filters["site_id"],
         "model_id": filters["model_id"],
         "overdue": filters["overdue"],
-        "statuses": Device.Status.choices,
+        "left": filters["left"],
+        "statuses": [(NOT_RETIRED, "Any but retired"), *Device.Status.choices],
         "sites": Site.objects.visible_to(request.user).order_by("name"),
         "models": DeviceModel.objects.visible_to(request.user).select_related("manufacturer"),
         "can_change": scope_for(request.user).allows(CHANGE),

@@ -3,6 +3,12 @@
 Every number counts only what ``user`` may see (``visible_to``). The devices a page shows
 as "devices" are :func:`device_total` of :func:`device_status_counts`: every status but
 retired (retired devices have left the inventory; pages show them separately).
+
+Every count links to the list that shows exactly its rows (``reports/tests/test_counts_agree.py``
+walks them in both ownership modes): devices count through the device list's own selector or
+its rules (a site is the one a device belongs to under the ownership mode, as the gate says),
+overdue check-outs and devices held by people who left are the device list's ``overdue`` /
+``left`` filters counted (:func:`overdue_count`, :func:`holder_left_count`).
 """
 
 from __future__ import annotations
@@ -11,8 +17,8 @@ from django.db.models import Count, Q
 
 from core.scoping import scope_for
 from core.types import Actor
-from custody.selectors import assignment_overdue
 from inventory.models import Device
+from inventory.selectors import device_list
 from people.models import Person
 
 
@@ -65,6 +71,16 @@ def active_people_by_site(*, user: Actor) -> dict[int, int]:
     )
 
 
-def overdue_count(*, user: Actor) -> int:
-    """Open check-outs past their due date (district time zone) that ``user`` may see."""
-    return assignment_overdue(user=user).count()
+def overdue_count(*, user: Actor, site_id: int | None = None) -> int:
+    """Devices ``user`` may see whose check-out is overdue (``custody.rules.overdue_q``: open,
+    due before the district's today, device checked out; lost and stolen devices are their own
+    figures): exactly the rows of the device list's "Overdue only" filter (``?overdue=1``),
+    of one site's devices when ``site_id`` is given."""
+    return device_list(user=user, overdue=True, site_id=site_id).count()
+
+
+def holder_left_count(*, user: Actor, site_id: int | None = None) -> int:
+    """Devices ``user`` may see held by a person who left (``custody.rules.holder_left_q``):
+    exactly the rows of the device list's ``?left=1`` filter, of one site's devices when
+    ``site_id`` is given."""
+    return device_list(user=user, left=True, site_id=site_id).count()

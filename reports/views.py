@@ -16,6 +16,7 @@ from reports.selectors import (
     device_counts_by_site,
     device_status_counts,
     device_total,
+    holder_left_count,
     overdue_count,
 )
 from sites.models import Site
@@ -23,7 +24,8 @@ from sites.models import Site
 
 @ledger_view(VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Devices by status for the user's sites, and the overdue count."""
+    """Devices by status for the user's sites, overdue check-outs and devices held by people
+    who left; each number links to the device list showing exactly its rows."""
     counts = device_status_counts(user=request.user)
     rows = [(value, label, counts[value]) for value, label in Device.Status.choices]
     return render(
@@ -33,6 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "status_rows": rows,
             "total": device_total(counts),
             "overdue": overdue_count(user=request.user),
+            "held_by_leavers": holder_left_count(user=request.user),
             "can_check_out": scope_for(request.user).allows(CHANGE),
         },
     )
