@@ -43,6 +43,7 @@ class CheckInForm(forms.Form):
     code = forms.CharField(label="Scan or type an asset tag or serial number", max_length=200)
     condition = forms.ChoiceField(label="Condition in", choices=Assignment.Condition.choices, initial="good")
     notes = forms.CharField(required=False, max_length=1000)
+    submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,6 +57,7 @@ class BulkForm(forms.Form):
 
     lines = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=200_000)
     condition = forms.ChoiceField(choices=Assignment.Condition.choices, initial="good")
+    submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     MAX_LINES = 2000
 

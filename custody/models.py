@@ -100,3 +100,26 @@ class Assignment(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("Assignments are history; check the device in instead of deleting.")
+
+
+class Submission(models.Model):
+    """A form's one-time key, bound to the user who sent it and to what it carried.
+
+    The check-out and check-in scan forms and the bulk forms send a fresh key with each
+    submission. The first request with a key records it here (``result`` empty while it runs)
+    and stores what it answered; the same key again from the same user with the same content
+    (a double-click, a re-sent form) gets that answer back and does nothing twice; the same key
+    with another user or other content is refused (``custody.services.submission_claim``).
+    ``fingerprint`` is the SHA-256 (hex) of the operation and its content; ``result`` is the
+    JSON the page shows (a scan's result, a bulk run's lines).
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    operation = models.CharField(max_length=32)
+    fingerprint = models.CharField(max_length=64)
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.key}"

@@ -10,6 +10,9 @@ the partial unique index ``assignment_one_open_per_device`` is the last line.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,7 +30,7 @@ from core.errors import (
 from core.scoping import VIEW, get_visible_or_404, person_label_for
 from core.types import Actor, acting_user
 from custody import rules
-from custody.models import Assignment
+from custody.models import Assignment, Submission
 from inventory.events import actor_label, event_record
 from inventory.models import Device, DeviceEvent
 from inventory.services import device_lock
@@ -129,6 +132,40 @@ def _open_assignment(*, device: Device, person: Person, actor: Actor | None, at:
     return assignment
 
 
+def _second_device(*, device: Device, person: Person, actor: Actor | None, is_loaner: bool) -> str | None:
+    """The warning for a second device of ``device``'s category for ``person`` (or raise the
+    refusal), by the district's ``second_device_policy`` (:func:`custody.rules.second_device_message`).
+    Devices reported lost or stolen are not in hand and do not count."""
+    from sites.models import District
+
+    held = list(
+        Assignment.objects.filter(
+            person=person,
+            checked_in_at__isnull=True,
+            device__model__category=device.model.category,
+            device__status=Status.ASSIGNED,
+        )
+        .exclude(device=device)
+        .order_by("device__asset_tag")
+        .values_list("device__asset_tag", flat=True)
+    )
+    if not held:
+        return None
+    said = rules.second_device_message(
+        person_label=person_label_for(person=person, user=actor, label=person.display_name),
+        category_label=device.model.get_category_display(),
+        held_tags=held,
+        policy=District.get().second_device_policy,
+        is_loaner=is_loaner,
+    )
+    if said is None:
+        return None
+    words, refused = said
+    if refused:
+        raise WrongStateError(words, field="code")
+    return words
+
+
 @transaction.atomic
 def device_check_out(
     *,
@@ -147,36 +184,46 @@ def device_check_out(
     """Check ``device`` (and its bundled accessories) out to ``person``.
 
     A device from the loaner pool goes out as a loaner. ``due_on`` is a date.
-    ``submission_key`` is the form's one-time key: the same key again returns the
-    first result with ``replayed=True`` instead of doing anything twice.
+    ``submission_key`` is the form's one-time key: the same key again for the same device
+    and person returns the first result with ``replayed=True`` instead of doing anything
+    twice; for another device or person it is refused (ConflictError). The pages bind their
+    keys to the user and the whole form as well (:func:`submission_claim`).
 
     Raises:
         WrongStateError: device lost, stolen, retired or in repair; person inactive,
-            withdrawn or graduated; due date in the past.
-        ConflictError: the device is already checked out (e.g. by a simultaneous request).
+            withdrawn, graduated or transferred; due date in the past; a second device of
+            the same category when the district refuses those.
+        ConflictError: the device is already checked out (e.g. by a simultaneous request);
+            ``submission_key`` was used for another device or person.
         Http404: ``actor`` may not change this device or see this person.
     """
     if submission_key:
         earlier = Assignment.objects.filter(submission_key=submission_key).select_related("device", "person").first()
         if earlier is not None:
+            if earlier.device_id != device.pk or earlier.person_id != person.pk:
+                raise ConflictError(SUBMISSION_OTHER_CONTENT)
             return CheckOutResult(assignment=earlier, replayed=True)
     at = at or timezone.now()
     device = device_lock(device=device, actor=actor)
     if actor is not None:
         person = get_visible_or_404(Person.objects.all(), actor, VIEW, pk=person.pk)
-    if person.status not in Person.CAN_RECEIVE_DEVICES:
-        raise WrongStateError(
-            f"{person_label_for(person=person, user=actor, label=person.display_name)} is "
-            f"{person.get_status_display().lower()}; devices can only go to active people.",
-            field="person",
-        )
+    person_words = rules.person_refusal(
+        person_label=person_label_for(person=person, user=actor, label=person.display_name),
+        status=person.status,
+        status_label=person.get_status_display(),
+    )
+    if person_words is not None:
+        raise WrongStateError(person_words, field="person")
     if due_on is not None and rules.due_date_in_past(due_on=due_on, today=rules.district_today(at)):
         raise WrongStateError("The due date is in the past.", field="due_on")
     _ensure_can_check_out(device, actor)
     is_loaner = device.status == Status.LOANER_POOL
+    second = _second_device(device=device, person=person, actor=actor, is_loaner=is_loaner)
     common: dict[str, Any] = dict(person=person, actor=actor, at=at, due_on=due_on, condition=condition, notes=notes,
                   is_loaner=is_loaner, source=source, import_run_id=import_run_id)  # fmt: skip
     result = CheckOutResult(assignment=_open_assignment(device=device, submission_key=submission_key, **common))
+    if second:
+        result.warnings.append(second)
     if with_bundle:
         for accessory in Device.objects.select_for_update().filter(bundled_with=device).order_by("asset_tag"):
             if rules.checkout_refusal(status=accessory.status) is not None:
@@ -296,3 +343,87 @@ def bulk_apply(items: Iterable[tuple[str, _T]], operation: Callable[[_T], str]) 
         except Http404:
             results.append(BulkItemResult(key=key, ok=False, message=f"{key}: not found in your sites."))
     return results
+
+
+# --------------------------------------------------------------------------- one-time form keys
+
+#: How long a repeated submission waits for the first one's answer (seconds).
+SUBMISSION_WAIT = 30.0
+
+SUBMISSION_OTHER_CONTENT = (
+    "This form was already sent with different content (a page left open, or sent again after a change), "
+    "so nothing was done now. Reload the page and send it again."
+)
+SUBMISSION_STILL_RUNNING = (
+    "This form is still being processed from the first time it was sent. Wait a moment, then open the "
+    "page again to see its results; do not send it again."
+)
+
+
+def submission_fingerprint(*, operation: str, content: Any) -> str:
+    """The SHA-256 (hex) of ``operation`` and ``content`` (JSON-able: text, numbers, lists,
+    dicts; dates as ISO text), stable across key order."""
+    raw = json.dumps([operation, content], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class Claim:
+    """What :func:`submission_claim` found: ``submission`` to finish with
+    :func:`submission_record` (a first sending), or ``replay``, the first sending's stored
+    result (a repeated one)."""
+
+    submission: Submission | None = None
+    replay: Any = None
+
+    @property
+    def replayed(self) -> bool:
+        """Whether this sending repeats an earlier one (its result is :attr:`replay`)."""
+        return self.submission is None
+
+
+def submission_claim(*, key: str, actor: Actor, operation: str, content: Any, wait: float = SUBMISSION_WAIT) -> Claim:
+    """Claim a form's one-time ``key`` for ``actor`` and ``operation`` with ``content``.
+
+    A new key is recorded (in its own transaction, so a second request sees it at once) and
+    returned to be finished with :func:`submission_record`. A key already recorded by the same
+    user for the same operation and content returns the first sending's result, waiting up to
+    ``wait`` seconds while the first request still runs (a double-click: the browser shows the
+    second answer, which must be the first's). Source: issue #8.
+
+    Raises:
+        ConflictError: the key was sent by another user or with other content
+            (:data:`SUBMISSION_OTHER_CONTENT`), or the first sending is still running after
+            ``wait`` seconds (:data:`SUBMISSION_STILL_RUNNING`).
+    """
+    fingerprint = submission_fingerprint(operation=operation, content=content)
+    user = acting_user(actor)
+    try:
+        with transaction.atomic():
+            return Claim(
+                submission=Submission.objects.create(key=key, user=user, operation=operation, fingerprint=fingerprint)
+            )
+    except IntegrityError:
+        pass
+    deadline = time.monotonic() + wait
+    while True:
+        earlier = Submission.objects.filter(key=key).first()
+        if (
+            earlier is None
+            or earlier.user_id != getattr(user, "pk", None)
+            or earlier.operation != operation
+            or (earlier.fingerprint != fingerprint)
+        ):
+            raise ConflictError(SUBMISSION_OTHER_CONTENT)
+        if earlier.result is not None:
+            return Claim(replay=earlier.result)
+        if time.monotonic() >= deadline:
+            raise ConflictError(SUBMISSION_STILL_RUNNING)
+        time.sleep(0.2)
+
+
+def submission_record(*, claim: Claim, result: Any) -> None:
+    """Store ``result`` (JSON-able) as the answer to ``claim``'s key; a repeated sending of
+    the key gets it back (:func:`submission_claim`). Nothing to do for a replayed claim."""
+    if claim.submission is not None:
+        Submission.objects.filter(pk=claim.submission.pk).update(result=result)

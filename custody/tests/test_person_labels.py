@@ -52,7 +52,7 @@ def test_scan_check_in_of_a_device_lent_to_another_schools_student(client_for, w
     client = client_for(world.site_tech)
     response = client.post(reverse("check_in"), {"code": lent.asset_tag, "condition": "good"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
-    assert f"{lent.asset_tag} checked in from {HIDDEN_PERSON}, back in stock." in body
+    assert f"{lent.asset_tag} ({lent.model}) checked in from {HIDDEN_PERSON}, back in stock." in body
     assert _hidden(world, body)
 
 

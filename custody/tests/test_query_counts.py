@@ -58,11 +58,11 @@ def _scan(client, world, tag: str) -> tuple[int, int]:
             HTTP_HX_REQUEST="true",
         )
     )
-    assert f"{tag} checked out to Ana Ruiz" in response.content.decode()
+    assert f"{tag} ({world.device_a.model}) checked out to Ana Ruiz" in response.content.decode()
     back, response = count_queries(
         lambda: client.post(reverse("check_in"), {"code": tag, "condition": "good"}, HTTP_HX_REQUEST="true")
     )
-    assert f"{tag} checked in from Ana Ruiz" in response.content.decode()
+    assert f"{tag} ({world.device_a.model}) checked in from Ana Ruiz" in response.content.decode()
     return out, back
 
 

@@ -61,7 +61,7 @@ def test_cannot_check_out_a_device_that_is_already_out(world):
 def test_cannot_check_out_to_person_who_left(world, status):
     Person.objects.filter(pk=world.person_a.pk).update(status=status)
     world.person_a.refresh_from_db()
-    with pytest.raises(WrongStateError, match="devices can only go to active people") as info:
+    with pytest.raises(WrongStateError, match="devices can only be checked out to active students and staff") as info:
         device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech)
     assert info.value.field == "person"
     assert Device.objects.get(pk=world.device_a.pk).status == Device.Status.IN_STOCK

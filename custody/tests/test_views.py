@@ -29,11 +29,13 @@ def test_scan_person_card_then_device_then_check_in(client_for, world):
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
-    assert "CB-000001 checked out to Ana Ruiz #0041873." in response.content.decode()
+    # The result names the model, and the person's holdings come along, refreshed.
+    assert f"CB-000001 ({world.device_a.model}) checked out to Ana Ruiz #0041873." in response.content.decode()
+    assert 'id="holdings" hx-swap-oob="true"' in response.content.decode()
     assert Device.objects.get(pk=world.device_a.pk).status == Device.Status.ASSIGNED
 
     back = client.post(reverse("check_in"), {"code": "SNA1", "condition": "good"}, HTTP_HX_REQUEST="true")
-    assert "CB-000001 checked in from Ana Ruiz #0041873, back in stock." in back.content.decode()
+    assert f"CB-000001 ({world.device_a.model}) checked in from Ana Ruiz #0041873, back in stock." in back.content.decode()
     detail = client.get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
     assert "Checked out" in detail and "Checked in" in detail
 
@@ -48,7 +50,7 @@ def test_double_submitted_check_out_form_creates_one_assignment(client_for, worl
     assert Assignment.objects.count() == 1
     assert DeviceEvent.objects.filter(kind="checked_out").count() == 1
     messages = [str(m) for m in second.wsgi_request._messages]
-    assert any("already checked out (form sent twice)" in m for m in messages)
+    assert any("checked out to Ana Ruiz #0041873. (form sent twice: done once)" in m for m in messages), messages
 
 
 def test_site_tech_cannot_use_another_sites_ids_in_the_form(client_for, world):
