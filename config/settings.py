@@ -2,8 +2,11 @@
 
 Environment variables (all optional in development):
 
-- ``DEBUG``: ``1``/``true`` turns on debug mode. Default: on unless ``SECRET_KEY`` is set.
-- ``SECRET_KEY``: required when ``DEBUG`` is off.
+- ``SECRET_KEY``: set it in production. Unset means development (``make run``): a throwaway
+  key, localhost only, static files served from the app folders, plain HTTP.
+- ``DEBUG``: ``1``/``true`` shows Django's debug pages (tracebacks, the URL list on a 404, the
+  CSRF explanation) instead of the product's own 404, 403, CSRF-failure and 500 pages. Off by
+  default, in development too (``make run DEBUG=1`` for a developer).
 - ``DATABASE_URL``: e.g. ``postgres://user:pass@host:5432/deviceledger``.
   Default: SQLite at ``var/deviceledger.sqlite3``.
 - ``ALLOWED_HOSTS``: comma-separated host names. Default in debug: localhost names.
@@ -12,7 +15,7 @@ Environment variables (all optional in development):
 - ``IMPORTS_SET_BASED``: ``0`` turns off the set-based OneRoster users.csv import on
   PostgreSQL (staging table, SQL checks and upserts); default on. SQLite never uses it.
 - ``SECURE_SSL_REDIRECT``, ``SECURE_HSTS_SECONDS``: HTTPS hardening in production
-  (defaults on / one year when ``DEBUG`` is off).
+  (defaults on / one year in production: ``SECRET_KEY`` set, ``DEBUG`` off).
 """
 
 from __future__ import annotations
@@ -44,13 +47,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-DEBUG = env_bool("DEBUG", default=not SECRET_KEY)
+#: Django's debug pages, for developers only; people see the product's own error pages
+#: (``core.views``: 404, 403, CSRF failure, 500) unless ``DEBUG=1``.
+DEBUG = env_bool("DEBUG", default=False)
+#: Development conveniences (no ``SECRET_KEY``, or ``DEBUG=1``): a throwaway key, localhost,
+#: static files from the app folders without ``collectstatic``, plain HTTP.
+DEVELOPMENT = DEBUG or not SECRET_KEY
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    if os.environ.get("ALLOWED_HOSTS", "").strip():
+        raise ImproperlyConfigured("SECRET_KEY must be set to serve ALLOWED_HOSTS (development serves localhost only).")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else [])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEVELOPMENT else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -106,6 +114,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "sites.context_processors.ledger",
             ],
+            # money, count, grade(s), nav_link on every page without {% load %}
+            "builtins": ["core.templatetags.ledger"],
         },
     },
 ]
@@ -152,6 +162,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"  # the product's page (Django's own when DEBUG)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,18 +186,18 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if DEVELOPMENT
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
-WHITENOISE_USE_FINDERS = DEBUG  # serve app static files without collectstatic in development
+WHITENOISE_USE_FINDERS = DEVELOPMENT  # serve app static files without collectstatic in development
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
+if not DEVELOPMENT:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -5,11 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from custody import views as custody_views
+from inventory import label_views
 from inventory import views as inventory_views
 from people import views as people_views
 from reports import views as report_views
 from sites import views as site_views
 
+handler403 = "core.views.error_403"
 handler404 = "core.views.error_404"
 handler500 = "core.views.error_500"
 
@@ -19,6 +21,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("devices/", inventory_views.device_list_view, name="device_list"),
     path("devices/new/", inventory_views.device_create_view, name="device_create"),
+    path("devices/labels/", label_views.device_labels, name="device_labels"),
     path("devices/<int:pk>/", inventory_views.device_detail, name="device_detail"),
     path("devices/<int:pk>/edit/", inventory_views.device_edit_view, name="device_edit"),
     path("devices/<int:pk>/<slug:action>/", inventory_views.device_action, name="device_action"),
@@ -31,6 +34,7 @@ urlpatterns = [
     path("sites/", report_views.site_list, name="site_list"),
     path("sites/<int:pk>/", site_views.site_detail, name="site_detail"),
     path("settings/", site_views.district_settings, name="district_settings"),
+    path("", include("accounts.urls")),
     path("imports/", include("imports.urls")),
     path("exports/", include("reports.export_urls")),
     path("admin/", admin.site.urls),

@@ -68,6 +68,27 @@ def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
+def error_403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The product's 403 for a ``PermissionDenied`` (pages refused by role render ``no_role.html``)."""
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a form sent from a page that had expired (opened before a log-in or
+    log-out, or with cookies refused). Says what happened and links back to the page the form
+    came from (same site only) and to the dashboard; ``DEBUG=1`` shows Django's own explanation."""
+    from django.conf import settings
+    from django.utils.http import url_has_allowed_host_and_scheme
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    if settings.DEBUG:
+        return django_csrf_failure(request, reason)
+    back = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = ""
+    return render(request, "403_csrf.html", {"back": back}, status=403)
+
+
 def error_500(request: HttpRequest) -> HttpResponse:
     """500 without a template context that could fail again."""
     return render(request, "500.html", status=500)
