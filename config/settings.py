@@ -115,7 +115,7 @@ TEMPLATES = [
                 "sites.context_processors.ledger",
             ],
             # money, count, grade(s), nav_link on every page without {% load %}
-            "builtins": ["core.templatetags.ledger"],
+            "builtins": ["core.templatetags.formatting"],
         },
     },
 ]
