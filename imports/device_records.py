@@ -22,6 +22,7 @@ from imports.pipeline import RowError, Step
 from imports.reading import Row
 from inventory import rules
 from inventory.models import Device, DeviceModel, Manufacturer
+from inventory.models_catalog import model_key, model_match
 from sites.models import Site
 
 Status = Device.Status
@@ -128,45 +129,65 @@ class DevicePlan:
 
 
 class ModelCatalog:
-    """Every device model (a few hundred), looked up by manufacturer and name ignoring case."""
+    """Every device model (a few hundred), looked up as ``inventory.models_catalog.model_match``
+    says (by model number, else by name, ignoring case and spaces), per manufacturer (ignoring
+    case and spaces too). Models a batch plans to create are matched the same way, so two
+    spellings in one file make one model."""
 
     def __init__(self) -> None:
-        self.by_name: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
+        #: Maker key → [(model id, name, model number)], oldest first; and model id → maker id.
+        self.models: dict[str, list[tuple[int, str, str]]] = {}
+        self.maker_of: dict[int, int] = {}
         self.labels: dict[int, str] = {}
-        self.makers: dict[str, str] = {}
-        self.planned: set[tuple[str, str, str]] = set()
+        #: Maker key → [(0, name, model number)] of the models planned (created in ``write``).
+        self.planned_models: dict[str, list[tuple[int, str, str]]] = {}
         for pk, maker_id, maker, name, number in DeviceModel.objects.order_by("pk").values_list(
             "pk", "manufacturer_id", "manufacturer__name", "name", "model_number"
         ):
-            self.add((maker.lower(), name.lower(), number.lower()), pk, maker_id, f"{maker} {name}")
+            self.add(maker, name, number, pk=pk, maker_id=maker_id)
         self.makers = {name.lower(): name for name in Manufacturer.objects.values_list("name", flat=True)}
 
-    def add(self, key: tuple[str, ...], pk: int, maker_id: int, label: str) -> None:
-        entries = self.by_name.setdefault((key[0], key[1]), [])
-        if all(entry[1] != pk for entry in entries):
-            entries.append((key[2], pk, maker_id))
-        self.labels[pk] = label
+    def add(self, maker: str, name: str, number: str, *, pk: int, maker_id: int) -> None:
+        """Know model ``pk`` (just created, or read)."""
+        entries = self.models.setdefault(model_key(maker), [])
+        if all(entry[0] != pk for entry in entries):
+            entries.append((pk, name, number or ""))
+        self.maker_of[pk] = maker_id
+        self.labels[pk] = f"{maker} {name}"
+
+    @staticmethod
+    def _find(entries: list[tuple[int, str, str]], ref: ModelRef) -> int | None:
+        maker = ref.manufacturer.strip()
+        names = [ref.name, f"{maker} {ref.name}"]
+        if model_key(ref.name).startswith(model_key(maker)) and ref.name[: len(maker)].lower() == maker.lower():
+            names.append(ref.name[len(maker) :])
+        for name in names:
+            found = model_match(entries, name=name, model_number=ref.model_number)
+            if found is not None:
+                return found
+        return None
 
     def resolve(self, ref: ModelRef) -> tuple[int, int] | None:
         """(model id, manufacturer id), or None when the model is still to be created.
 
         The name matches with or without the maker in front ("Lenovo 100e" or "100e")."""
-        maker, name, number = ref.key()
-        entries = self.by_name.get((maker, name)) or self.by_name.get((maker, f"{maker} {name}")) or []
-        if not entries:
-            return None
-        if ref.model_number:
-            for entry_number, pk, maker_id in entries:
-                if entry_number == number:
-                    return pk, maker_id
-            return None
-        exact = [e for e in entries if e[0] == ""]
-        chosen = (exact or entries)[0]
-        return chosen[1], chosen[2]
+        found = self._find(self.models.get(model_key(ref.manufacturer), []), ref)
+        return (found, self.maker_of[found]) if found is not None else None
+
+    def plan(self, ref: ModelRef) -> bool:
+        """Note that ``ref`` is to be created; False when a model it matches is planned already."""
+        entries = self.planned_models.setdefault(model_key(ref.manufacturer), [])
+        if self._find(entries, ref) is not None:
+            return False
+        entries.append((0, ref.name, ref.model_number or ""))
+        return True
 
     def spelled(self, ref: ModelRef) -> ModelRef:
         """``ref`` with the manufacturer spelled as it is here already (``LENOVO`` → ``Lenovo``)."""
         known = self.makers.get(ref.manufacturer.strip().lower())
+        if known is None:
+            squeezed = model_key(ref.manufacturer)
+            known = next((name for name in self.makers.values() if model_key(name) == squeezed), None)
         if known is None or known == ref.manufacturer:
             return ref
         return ModelRef(known, ref.name, ref.model_number, ref.category, ref.auto_update_expiration)

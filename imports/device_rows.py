@@ -46,7 +46,7 @@ from django.db.models.functions import Lower
 from django.http import Http404
 
 from core.errors import DomainError
-from core.scoping import VIEW, person_label_for, scope_for
+from core.scoping import CHANGE, VIEW, person_label_for, scope_for
 from custody import rules as custody_rules
 from imports import services
 from imports.device_match import _DEVICE_VALUES, BatchContext, OpenHolder
@@ -192,14 +192,23 @@ class DeviceStep(SecondaryKeyStep):
             return self._plan_new(item, record, ctx, catalog, sites)
         return self._plan_existing(item, record, device, ctx, catalog, sites)
 
+    def _model_refused(self, item: Item, ref: ModelRef, catalog: ModelCatalog) -> Change | None:
+        """The row's rejection when its model is new and the actor may not add models
+        (:func:`inventory.rules.may_create_models`: site staff ask the district office)."""
+        if catalog.resolve(ref) is not None:
+            return None
+        everywhere = self.scope is None or self.scope.allows_everywhere(CHANGE)
+        if rules.may_create_models(everywhere_change=everywhere):
+            return None
+        label = ref.label + (f" (model number {ref.model_number})" if ref.model_number else "")
+        return self.reject(item, self.header_of("model"), ref.name, say(Msg.DEVICE_MODEL_NOT_CREATED, model=label))
+
     def _model_changes(self, ref: ModelRef, catalog: ModelCatalog) -> tuple[tuple[int, int] | None, list[Change]]:
         resolved = catalog.resolve(ref)
         if resolved is not None:
             return resolved, []
-        key = ref.key()
-        if key in catalog.planned:
+        if not catalog.plan(ref):
             return None, []
-        catalog.planned.add(key)
         return None, [Change(CREATED, data=ref, entity="models")]
 
     def _plan_new(
@@ -238,6 +247,9 @@ class DeviceStep(SecondaryKeyStep):
                 return [self.reject(item, self.header_of("site"), value, say(Msg.DEVICE_SITE_INACTIVE_NEW, what=what))]  # fmt: skip
         # Only now (a rejected row must not leave its model "planned": it would never be created).
         ref = catalog.spelled(record.model)
+        refused = self._model_refused(item, ref, catalog)
+        if refused is not None:
+            return [refused]
         resolved, changes = self._model_changes(ref, catalog)
         location_id = None
         if record.location:
@@ -296,7 +308,8 @@ class DeviceStep(SecondaryKeyStep):
             too_long = rules.length_problem(tag, field="asset_tag")
             if too_long:
                 return [self.reject(item, self.header_of("asset_tag"), tag, too_long)]
-            clash = None if retired else ctx.live_tag_owner(tag, exclude_pk=device["pk"])
+            must_be_free = rules.tag_must_be_free(status=device["status"], old_tag=device["asset_tag"], new_tag=tag)
+            clash = ctx.live_tag_owner(tag, exclude_pk=device["pk"]) if must_be_free else None
             if clash is not None:
                 return [self.reject(item, self.header_of("asset_tag"), tag, say(Msg.DEVICE_TAG_CLASH, device=self.describe(clash)))]  # fmt: skip
             if rules.import_retag(old_tag=device["asset_tag"], new_tag=tag):
@@ -311,6 +324,9 @@ class DeviceStep(SecondaryKeyStep):
             change("serial_number", "serial_number", device["serial_number"], record.serial)
         if record.model is not None and self.update_model:
             ref = catalog.spelled(record.model)
+            refused = self._model_refused(item, ref, catalog)
+            if refused is not None:
+                return [refused]
             resolved, model_changes = self._model_changes(ref, catalog)
             if resolved is None or resolved[0] != device["model_id"]:
                 changes += model_changes
@@ -367,6 +383,11 @@ class DeviceStep(SecondaryKeyStep):
                 row["location_id"] = wanted
                 new_name = record.location if wanted else None
                 events.append((DeviceEvent.Kind.MOVED, {"location": location_name}, {"location": new_name}))
+        if after and not rules.import_may_change(status=device["status"]):
+            # (a retired device is never transferred or moved: warned above)
+            fields = ", ".join(_FIELD_WORDS.get(name, name.replace("_", " ")) for name in after)
+            self.warn(item.line, self.header_of("asset_tag"), device["asset_tag"], say(Msg.DEVICE_RETIRED_NOT_CHANGED, tag=device["asset_tag"], fields=fields), item.key)  # fmt: skip
+            return [Change(SKIPPED, item), *self._plan_checkout(item, record, DevicePlan(device["pk"], {}), device["pk"], device["status"], ctx)]  # fmt: skip
         if retag_note is not None:  # the row is not rejected past this point: say it in the preview
             self.warn(item.line, self.header_of("asset_tag"), tag or "", retag_note, item.key)
         status_note = rules.import_status_note(current=device["status"], given=record.status)
@@ -446,7 +467,7 @@ class DeviceStep(SecondaryKeyStep):
             )  # fmt: skip
             for ref in models:
                 pk, maker_id = created[ref.key()]
-                catalog.add(ref.key(), pk, maker_id, ref.label)
+                catalog.add(ref.manufacturer, ref.name, ref.model_number or "", pk=pk, maker_id=maker_id)
                 catalog.makers.setdefault(ref.manufacturer.lower(), ref.manufacturer)
         device_plans = [c.data for c in changes if c.entity is None and c.outcome in (CREATED, UPDATED)]
         for plan in device_plans:
@@ -515,6 +536,11 @@ class DeviceStep(SecondaryKeyStep):
                 f"{self.tag_from_serial_line}): their serial number is their asset tag."
             )
         return []
+
+
+#: Words for the fields a retired device keeps (``Msg.DEVICE_RETIRED_NOT_CHANGED``).
+_FIELD_WORDS = {"asset_tag": "asset tag", "serial_number": "serial number", "owner_site": "owner site",
+                "wifi_mac": "Wi-Fi MAC address", "google_device_id": "Google device id"}  # fmt: skip
 
 
 def _field_name(attname: str) -> str:

@@ -35,6 +35,11 @@ class Msg(StrEnum):
     DEVICE_SITE_INACTIVE = "device_site_inactive"
     DEVICE_NOT_TRANSFERRED_RETIRED = "device_not_transferred_retired"
     DEVICE_NOT_TRANSFERRED_CHECKED_OUT = "device_not_transferred_checked_out"
+    DEVICE_RETIRED_NOT_CHANGED = "device_retired_not_changed"
+    DEVICE_MODEL_NOT_CREATED = "device_model_not_created"
+    DEVICE_LOCATION_UNKNOWN = "device_location_unknown"
+    DEVICE_HOLDER_UNMATCHED = "device_holder_unmatched"
+    DEVICE_HOLDER_AMBIGUOUS = "device_holder_ambiguous"
     # ---- devices -- end
 
     # ---- people (OneRoster users.csv on both paths, people spreadsheets) -- begin
@@ -69,6 +74,23 @@ TEXT: dict[Msg, str] = {
     Msg.DEVICE_SITE_INACTIVE: "{what} an inactive site; devices cannot be transferred there",
     Msg.DEVICE_NOT_TRANSFERRED_RETIRED: "device {tag} is retired; it is not transferred",
     Msg.DEVICE_NOT_TRANSFERRED_CHECKED_OUT: "device {tag} is checked out; it is not transferred (check it in first)",
+    Msg.DEVICE_RETIRED_NOT_CHANGED: (
+        "device {tag} is retired; an import does not change a retired device, so its {fields} stay as they are "
+        "(edit it on its page if that is meant)"
+    ),
+    Msg.DEVICE_MODEL_NOT_CREATED: (
+        "is not a device model in DeviceLedger, and only district staff add models; ask your district office to add "
+        "'{model}', then import again"
+    ),
+    Msg.DEVICE_LOCATION_UNKNOWN: (
+        "is neither the code nor the name of a site in DeviceLedger, nor a Snipe-IT location mapped to a site; map it "
+        "under Imports → Location mappings, or import the file for one site"
+    ),
+    Msg.DEVICE_HOLDER_UNMATCHED: (
+        "matches no person you may see (by {by}); the device is not imported without its custody (import the "
+        "people first, or choose to import devices without custody)"
+    ),
+    Msg.DEVICE_HOLDER_AMBIGUOUS: "matches {n} people (by {by}); the device is not imported without its custody",
     # ---- devices -- end
     # ---- people -- begin
     Msg.ROSTER_BAD_STATUS: "expected active or tobedeleted",

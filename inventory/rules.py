@@ -194,6 +194,16 @@ def live_tag_clash_sql(*, tag: str, other_tag: str, other_status: str) -> str:
     return f"({is_live_sql(other_status)} AND {tag_key_sql(tag)} = {tag_key_sql(other_tag)})"
 
 
+def tag_must_be_free(*, status: str, old_tag: str | None, new_tag: str) -> bool:
+    """Whether a device in ``status`` whose tag goes from ``old_tag`` (``None``: a new device) to
+    ``new_tag`` must find ``new_tag`` free among live devices (:func:`live_tag_clash`). Not when
+    the tag is unchanged (a retired device keeps its own tag after a live one reused it), nor for
+    a retired device (it holds no tag). A respelling (``A-1`` → ``a-1``) is checked."""
+    if not is_live(status):
+        return False
+    return old_tag is None or old_tag != new_tag
+
+
 def live_tag_holders(tag: str, *, exclude_pk: int | None = None) -> QuerySet[Device]:
     """The live devices holding ``tag`` (the ORM form of :func:`live_tag_clash`)."""
     found = Device.objects.annotate(tag_lower=Lower("asset_tag")).filter(tag_lower=tag_key(tag))
@@ -504,6 +514,21 @@ IMPORT_RETAG_CHECKED_OUT = (
     "would change the asset tag of device {old} (matched by serial {serial}), which is checked out: its holder's "
     "records and labels use that tag; check it in first, or change the tag on the device's page"
 )
+
+
+def may_create_models(*, everywhere_change: bool) -> bool:
+    """Whether a user adds device models (district-wide reference data): only district roles
+    that change devices everywhere (district admin, district technician) — ``everywhere_change``
+    is ``core.scoping.Scope.allows_everywhere("change")``, True for the system (no actor).
+    Site staff ask the district office for a model their file names (an import's row error)."""
+    return everywhere_change
+
+
+def import_may_change(*, status: str) -> bool:
+    """Whether an import may change a device's record (details, tag, model, site, location): not
+    a retired one, which has left the inventory (the importers warn and skip the row; a retired
+    device is still edited on its page)."""
+    return is_live(status)
 
 
 def import_retag(*, old_tag: str, new_tag: str) -> bool:

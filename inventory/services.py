@@ -67,16 +67,22 @@ def _label(value: Any) -> Any:
     return str(value)
 
 
-def asset_tag_check(*, asset_tag: str, exclude_pk: int | None = None) -> str:
+def asset_tag_check(
+    *, asset_tag: str, exclude_pk: int | None = None, status: str = Status.IN_STOCK, old_tag: str | None = None
+) -> str:
     """Return the cleaned asset tag, or raise DomainError(field="asset_tag") when blank or taken.
 
-    Asset tags are unique among live (not retired) devices, ignoring case.
+    Asset tags are unique among live (not retired) devices, ignoring case. ``status`` and
+    ``old_tag`` are the device's own (an edit): a retired device, or a tag left unchanged, is
+    not checked (:func:`inventory.rules.tag_must_be_free`).
     """
     tag = (asset_tag or "").strip()
     if not tag:
         raise DomainError("Asset tag is required.", field="asset_tag")
     if len(tag) > rules.text_limit("asset_tag"):
         raise DomainError(f"Asset tag must be at most {rules.text_limit('asset_tag')} characters.", field="asset_tag")
+    if not rules.tag_must_be_free(status=status, old_tag=old_tag, new_tag=tag):
+        return tag
     if rules.live_tag_holders(tag, exclude_pk=exclude_pk).exists():
         raise DomainError(f"Asset tag '{tag}' is already used by another live device.", field="asset_tag")
     return tag
@@ -179,7 +185,9 @@ def device_update(
             "then make yours again."
         )
     if "asset_tag" in changes:
-        changes["asset_tag"] = asset_tag_check(asset_tag=changes["asset_tag"], exclude_pk=device.pk)
+        changes["asset_tag"] = asset_tag_check(
+            asset_tag=changes["asset_tag"], exclude_pk=device.pk, status=device.status, old_tag=device.asset_tag
+        )
     model = changes.get("model", device.model)
     if "serial_number" in changes or "model" in changes:
         changes["serial_number"] = serial_check(

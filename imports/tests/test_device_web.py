@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
 from imports.tests.device_files import GAM_HEADER, gam_row
-from inventory.models import Device
+from inventory.models import Device, DeviceModel, Manufacturer
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,9 @@ def test_a_remembered_not_in_this_file_stays_left_out_and_chosen(client_for, wor
 
 
 def test_site_staff_map_their_own_import_but_do_not_remember_for_everyone(client_for, world):
+    # the model exists (site staff do not add models: test_device_rules_in_imports)
+    DeviceModel.objects.create(manufacturer=Manufacturer.objects.get_or_create(name="Acer")[0],
+                               name="Chromebook 311", category="chromebook")  # fmt: skip
     client = client_for(world.site_tech)
     upload(client, "mine.csv", SHEET.replace(b",B\n", b",A\n"), "csv", site=str(world.site_a.pk))
     run = ImportRun.objects.get()

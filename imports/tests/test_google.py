@@ -231,6 +231,9 @@ def test_new_device_checked_out_in_the_same_import(tmp_path, ou):
 
 
 def test_site_staff_rows_for_other_sites_are_rejected(tmp_path, ou):
+    # the model exists (site staff do not add models: test_device_rules_in_imports)
+    DeviceModel.objects.create(manufacturer=Manufacturer.objects.get_or_create(name="Lenovo")[0],
+                               name="100e Chromebook Gen 3", category="chromebook")  # fmt: skip
     path = write(
         tmp_path / "cros.csv",
         gam_row("PF1", "T1", "/Students/A"),

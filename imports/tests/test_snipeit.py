@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from core.testing import PersonFactory, SiteFactory
+from core.testing import DeviceModelFactory, PersonFactory, SiteFactory
 from custody.models import Assignment
 from imports.models import ImportRun
 from imports.snipeit import add_months, category_of
@@ -217,6 +217,8 @@ def test_checked_out_to_someone_else_is_a_warning(tmp_path, world):
 
 
 def test_site_staff_rows_for_other_sites_are_rejected(tmp_path, world):
+    # the model exists (site staff do not add models: test_device_rules_in_imports)
+    DeviceModelFactory(manufacturer=world.device_a.model.manufacturer, name="Chromebook 311", model_number="C733")
     path = assets_file(
         tmp_path / "a.csv",
         asset("T-1", "S1", location="A"),

@@ -217,6 +217,8 @@ def test_new_device_with_a_new_model_and_a_status_difference_is_a_warning(tmp_pa
 
 
 def test_site_staff_rows_for_other_sites_are_rejected(tmp_path, world):
+    # the model exists (site staff do not add models: test_device_rules_in_imports)
+    DeviceModel.objects.create(manufacturer=ManufacturerFactory(name="Acer"), name="C1", category="chromebook")
     path = write(
         tmp_path / "d.csv",
         "T-1,S1,Acer,C1,Chromebook,,A,,",
