@@ -250,9 +250,10 @@ def label_devices(
         keys = [tag.lower() for tag in tags]
         found = list(_labelled(base.annotate(tag_l=Lower("asset_tag")).filter(tag_l__in=keys)))
         live = {d.tag_l: d for d in found if d.status != Device.Status.RETIRED}  # type: ignore[attr-defined]
-        retired = len({d.tag_l for d in found} - set(live))  # type: ignore[attr-defined]
+        retired_keys = {d.tag_l for d in found} - set(live)  # type: ignore[attr-defined]
+        retired = len(retired_keys)
         devices = [live[key] for key in keys if key in live]
-        missing = [tag for tag, key in zip(tags, keys, strict=True) if key not in live]
+        missing = [tag for tag, key in zip(tags, keys, strict=True) if key not in live and key not in retired_keys]
         if not devices:
             raise LabelError(f"No device at your sites has a tag from {tags[0]} to {tags[-1]}.", "tag_from")
     elif list_filters is not None:

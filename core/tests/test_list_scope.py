@@ -36,10 +36,15 @@ def test_every_get_page_declares_whether_it_lists_rows():
 
 
 def body_text(response) -> str:
-    """A response's readable text: HTML or an htmx partial, CSV (streamed or not), or every
-    cell of every sheet of an XLSX workbook (read with openpyxl)."""
+    """A response's readable text: HTML or an htmx partial, CSV (streamed or not), every
+    cell of every sheet of an XLSX workbook (read with openpyxl), or every page of a PDF
+    (asset labels, read with pypdf)."""
     content_type = response.get("Content-Type", "")
     raw = b"".join(response.streaming_content) if response.streaming else response.content
+    if content_type.startswith("application/pdf"):
+        import pypdf
+
+        return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(raw)).pages)
     if "spreadsheetml" in content_type:
         import openpyxl
 
