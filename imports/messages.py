@@ -53,6 +53,15 @@ class Msg(StrEnum):
     GUARDIAN_PHONE_LONG = "guardian_phone_long"
     # ---- people -- end
 
+    # ---- files (any importer: headers, encoding, blank rows) -- begin
+    FILE_HEADER_REPEATED_USED = "file_header_repeated_used"
+    FILE_HEADER_REPEATED_IGNORED = "file_header_repeated_ignored"
+    FILE_BLANK_HEADER_VALUES = "file_blank_header_values"
+    FILE_READ_AS = "file_read_as"
+    FILE_BLANK_ROWS = "file_blank_rows"
+    FILE_NO_ROWS = "file_no_rows"
+    # ---- files -- end
+
 
 #: Code → ``str.format`` template.
 TEXT: dict[Msg, str] = {
@@ -104,6 +113,17 @@ TEXT: dict[Msg, str] = {
     Msg.GUARDIAN_NO_NAME: "is empty, and so is familyName; a contact needs a name",
     Msg.GUARDIAN_PHONE_LONG: "is longer than {max} characters; not kept",
     # ---- people -- end
+    # ---- files -- begin
+    Msg.FILE_HEADER_REPEATED_USED: (
+        "has two columns named alike, {both}, and {name} is read from that name, so it is not clear which "
+        "to use: rename or delete one, then import again (the other columns' problems are listed below)"
+    ),
+    Msg.FILE_HEADER_REPEATED_IGNORED: "repeats the column {first} (column {first_column}); this import does not read it, so it was ignored",
+    Msg.FILE_BLANK_HEADER_VALUES: "has values under a blank header in column {column} (first on line {line}, {rows} row(s)); they were ignored: give the column a name if it matters",
+    Msg.FILE_READ_AS: '{file}: read as {encoding}: the file is not UTF-8, so its encoding was guessed; if names look wrong (José as JosÃ©), save it as "CSV UTF-8" and import again.',
+    Msg.FILE_BLANK_ROWS: "{file}: {n} blank row(s) skipped.",
+    Msg.FILE_NO_ROWS: "has a header but no rows: there is nothing to import (was the right file chosen, or was it saved before the data was pasted in?)",
+    # ---- files -- end
 }
 
 

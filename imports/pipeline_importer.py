@@ -14,6 +14,7 @@ from django.db import transaction
 
 from core.errors import DomainError
 from core.scoping import Scope
+from imports.messages import Msg, say
 from imports.models import ImportRun
 from imports.pipeline_base import (
     BOOLEAN_WORDS,
@@ -33,7 +34,7 @@ from imports.pipeline_base import (
 )
 from imports.pipeline_report import Progress, Report
 from imports.pipeline_steps import Step
-from imports.reading import FileFormatError, Row, Table, open_table
+from imports.reading import FileFormatError, Row, Table, encoding_label, open_table
 
 log = logging.getLogger("imports.pipeline")  # one logger for the whole pipeline
 
@@ -63,6 +64,10 @@ class Importer:
     #: Further option names the importer reads that have no default (see also
     #: :data:`OPTIONS_WITHOUT_DEFAULT`).
     extra_options: ClassVar[tuple[str, ...]] = ()
+    #: True: a file with a header and no rows is a file error ("has a header but no rows"),
+    #: not an empty preview that looks ready to commit. False for an importer whose files may
+    #: rightly be empty (a OneRoster zip's optional tables).
+    rows_required: ClassVar[bool] = True
 
     def __init__(self, *, run: ImportRun, report: Report, progress: Progress) -> None:
         self.run = run
@@ -171,6 +176,10 @@ class Importer:
                     self._run_step(step, number=number, of=len(steps))
                 if apply and self.report.file_errors:
                     raise self._commit_stop(step.file)
+            if self.rows_required and not self.report.rows_seen and not self.report.file_errors:
+                self.report.file_error(self.run.file_name, say(Msg.FILE_NO_ROWS))
+                if apply:
+                    raise self._commit_stop(self.run.file_name)
         finally:
             self.report.flush()
             self.close()
@@ -187,11 +196,13 @@ class Importer:
             self.progress.start(f"{label} — reading", 0)
             table = _read_guard(step.file, step.open)
             step.bind(table)
+            self.check_headers(step, table)
             if step.keys is None:
                 step.keys = self._prescan(step, table)
             self._report_duplicates(step)
             self.progress.start(f"{label} — {'applying' if self.applying else 'checking'}", step.keys.rows)
             self._main_pass(step, table)
+            self.table_read(step, table)
         except FileError as exc:
             step.failed = True
             if step.optional_file:
@@ -199,6 +210,46 @@ class Importer:
             else:
                 self.report.file_error(exc.file or step.file, exc.reason)
                 self.failed_files.add(step.file)
+
+    def check_headers(self, step: Step, table: Table) -> None:
+        """After ``step.bind``: the file's repeated headers (see ``reading.RepeatedHeader``).
+
+        A repeat of a column the step does not read is a warning, and ignored. A repeat of one
+        it reads is a file error naming both columns (which one is meant is not clear): the run
+        cannot be committed, but the rows are still read, so the preview lists every problem of
+        the other columns and the file is fixed in one round trip; problems of the ambiguous
+        column itself are not listed (``step.ambiguous``), the file error says it all. Called by
+        every path that binds a table (the row-by-row steps here, the set-based ones in
+        ``imports.staging``)."""
+        cols = getattr(step, "cols", None)
+        used = {key: name for name, key in (cols.keys if cols is not None else {}).items() if key}
+        for repeat in table.duplicates:
+            if repeat.key in used:
+                step.ambiguous.add(repeat.first)
+                self.report.file_error(
+                    step.file, say(Msg.FILE_HEADER_REPEATED_USED, both=repeat.describe(), name=used[repeat.key])
+                )
+                self.failed_files.add(step.file)
+            else:
+                step.warn(
+                    None,
+                    repeat.header,
+                    "",
+                    say(Msg.FILE_HEADER_REPEATED_IGNORED, first=repr(repeat.first), first_column=repeat.first_column),
+                )
+
+    def table_read(self, step: Step, table: Table) -> None:
+        """After a pass over ``table``'s rows: what the reader did that the user should know —
+        values under a blank header ignored (a warning per column), blank rows skipped and the
+        encoding when it was guessed (notes)."""
+        for column, line, rows in table.stray_values:
+            step.warn(
+                None, f"column {column}", "", say(Msg.FILE_BLANK_HEADER_VALUES, column=column, line=line, rows=rows)
+            )
+        if table.blank_rows:
+            self.report.note(say(Msg.FILE_BLANK_ROWS, file=step.file, n=f"{table.blank_rows:,}"))
+        if table.encoding_guessed:
+            self.report.note(say(Msg.FILE_READ_AS, file=step.file, encoding=encoding_label(table.encoding)))
 
     def _prescan(self, step: Step, table: Table) -> KeyIndex:
         """Read the keys only: the key index, with the lines of repeated keys."""
@@ -225,6 +276,8 @@ class Importer:
             return
         for key, lines in step.keys.duplicates.items():
             column, value, label = step.key_issue(key)
+            if column in step.ambiguous:
+                continue  # the repeated header's file error covers it
             shown = ", ".join(str(n) for n in lines[:50]) + (f" and {len(lines) - 50} more" if len(lines) > 50 else "")
             reason = (
                 f"{label} '{value}' appears on {len(lines)} lines ({shown}); "
@@ -277,6 +330,8 @@ class Importer:
             return
         self.report.count(step.entity, REJECTED)
         for problem in exc.problems or [Problem("", "", "cannot be read")]:
+            if problem.column in step.ambiguous:
+                continue  # a repeated header's column: its file error says it
             self.report.error(
                 file=step.file,
                 line=row.line,

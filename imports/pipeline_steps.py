@@ -61,6 +61,10 @@ class Step:
         #: then, once a cell, not again while the key pre-scan reads the same rows.
         self.warn_cells = False
         self._cells_warned: tuple[int, set[str]] = (0, set())
+        #: Headers of columns the file repeats and this step reads: which one is meant is not
+        #: clear, so the run has a file error and their row problems are not listed
+        #: (``Importer.check_headers``).
+        self.ambiguous: set[str] = set()
 
     # -- hooks -----------------------------------------------------------------
 
@@ -168,8 +172,13 @@ class Step:
 
     def reject(self, item: Item, column: str, value: str, reason: str) -> Change:
         """Report a row error found while planning and return its REJECTED change."""
+        if column in self.ambiguous:
+            return Change(REJECTED, item)
         self.report.error(file=self.file, line=item.line, column=column, value=value, reason=reason, key=item.key)
         return Change(REJECTED, item)
 
     def warn(self, line: int | None, column: str, value: str, reason: str, key: str = "") -> None:
+        """A warning about the file (``line`` None) or one of its cells."""
+        if line is not None and column in self.ambiguous:
+            return
         self.report.warning(file=self.file, line=line, column=column, value=value, reason=reason, key=key)

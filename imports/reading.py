@@ -54,6 +54,7 @@ from imports.reading_base import (  # noqa: F401
     _XLSX_SUFFIXES,
     _ZIP_MAGIC,
     FileFormatError,
+    RepeatedHeader,
     Row,
     _clean_header,
     _column_label,
@@ -100,7 +101,28 @@ from imports.reading_formats import (  # noqa: F401
     _xlsx_records,
 )
 
-__all__ = ["FileFormatError", "Row", "Table", "normalize_header", "open_table"]
+__all__ = ["FileFormatError", "RepeatedHeader", "Row", "Table", "encoding_label", "normalize_header", "open_table"]
+
+#: Encodings a file declares or that are certain (a byte-order mark, valid UTF-8, a workbook):
+#: any other was guessed from the bytes, and the import says which (``Table.encoding_guessed``).
+_CERTAIN_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "xlsx"})
+_ENCODING_LABELS = {
+    "cp1252": "Windows-1252 (Western European, Excel on Windows)",
+    "mac_roman": "Mac Roman (Excel on a Mac)",
+    "latin_1": "Latin-1 (ISO-8859-1)",
+    "iso8859-1": "Latin-1 (ISO-8859-1)",
+    "iso8859-15": "Latin-9 (ISO-8859-15)",
+    "cp1250": "Windows-1250 (Central European)",
+    "cp1251": "Windows-1251 (Cyrillic)",
+}
+
+
+def encoding_label(encoding: str) -> str:
+    """How an encoding is named to people: ``"mac_roman"`` -> ``"Mac Roman (Excel on a Mac)"``;
+    a codec without a label here keeps its Python name."""
+    name = codecs.lookup(encoding).name if encoding != "xlsx" else encoding
+    return _ENCODING_LABELS.get(encoding) or _ENCODING_LABELS.get(name) or encoding
+
 
 # --------------------------------------------------------------------------
 # Table
@@ -122,6 +144,10 @@ class Table:
         delimiter: "," ";" "\\t" "|" for CSV, None for XLSX.
         sheet: worksheet title for XLSX, None for CSV.
         header_line: line (or sheet row) of the header.
+        duplicates: headers repeating an earlier column's name (:class:`RepeatedHeader`);
+            the earlier column is read, the repeat is not.
+        blank_rows: blank records between the header and the last data row that the latest
+            ``rows()`` skipped (blank rows after the last data row are not counted).
     """
 
     headers: list[str]
@@ -149,6 +175,24 @@ class Table:
         self.sheet = sheet
         self.header_line = layout.header_line
         self._key_set = {key: i for i, key in enumerate(self.keys)}
+        self.duplicates: list[RepeatedHeader] = list(layout.duplicates)
+        self.blank_rows = 0
+        self._pending_blanks = 0
+
+    @property
+    def encoding_guessed(self) -> bool:
+        """True when the encoding was guessed from the bytes (a legacy code page such as
+        Windows-1252 or Mac Roman), not declared by a byte-order mark nor certain (UTF-8, XLSX)."""
+        return self.encoding not in _CERTAIN_ENCODINGS
+
+    @property
+    def stray_values(self) -> list[tuple[int, int, int]]:
+        """Values the latest ``rows()`` found under a blank header, which are ignored:
+        (1-based column, first line, rows), by column."""
+        return [(index + 1, first, rows) for index, (first, rows) in sorted(self._layout.stray.items())]
+
+    def _blank(self, count: int = 1) -> None:
+        self._pending_blanks += count
 
     def __repr__(self) -> str:
         return (
@@ -198,21 +242,34 @@ class Table:
         first record that cannot be read (message names the line).
         """
         layout = self._layout
+        layout.stray = {}
+        self.blank_rows = 0
+        self._pending_blanks = 0
         if self.encoding == "xlsx":
             for line, cells, numeric in _xlsx_records(self._source.seekable_file(), self.sheet):
                 if line <= layout.header_line:
                     continue
                 row = layout.row(cells, line, numeric)
                 if row is not None:
+                    self.blank_rows += self._pending_blanks
+                    self._pending_blanks = 0
                     yield row
+                else:
+                    self._pending_blanks += 1
             return
         assert self.delimiter is not None
-        for line, cells in _csv_records(_split_lines_runs(self._decode(), self.delimiter), self.delimiter):
+        records = _csv_records(_split_lines_runs(self._decode(), self.delimiter), self.delimiter, self._blank)
+        for line, cells in records:
             if line <= layout.header_line:
+                self._pending_blanks = 0
                 continue
             row = layout.row(cells, line)
             if row is not None:
+                self.blank_rows += self._pending_blanks
+                self._pending_blanks = 0
                 yield row
+            else:
+                self._pending_blanks += 1
 
     def _decode(self) -> Iterator[str]:
         if self.encoding == "utf-8":
@@ -237,8 +294,7 @@ def open_table(
     The header is the first non-blank record (normally line 1).  A file with
     only a header is fine (``rows()`` yields nothing).
 
-    Raises FileFormatError: empty file, no header, duplicate headers after
-    normalization, a header too long for the first 64 KiB, .xls / HTML /
+    Raises FileFormatError: empty file, no header, a header too long for the first 64 KiB, .xls / HTML /
     binary / non-Excel zip content, unknown sheet, undecodable bytes.
     Raises OSError when a path cannot be opened.
     """
@@ -291,7 +347,7 @@ def _open_csv(byte_source: _ByteSource, head: bytes) -> Table:
     except UnicodeDecodeError as error:
         raise FileFormatError(f"line {_line_of(head, error.start)}: bytes that are not valid {encoding}") from None
     lines = list(_split_lines([text]))
-    if not complete and lines and not lines[-1].endswith("\n"):
+    if not complete and lines and not lines[-1].endswith(("\n", "\r")):
         lines.pop()  # the sample ends inside this line
     content = [line for line in lines if line.strip(_CELL_STRIP)]
     if not content:

@@ -42,9 +42,9 @@ _CELL_STRIP = (
 class FileFormatError(ValueError):
     """The file as a whole cannot be read.
 
-    The message names what and where, e.g. ``duplicate headers 'Serial Number'
-    (column 2) and 'serial number' (column 5)`` or ``line 7, column 4: a value
-    ('x') under a blank header``.
+    The message names what and where, e.g. ``line 7, column 9: a value ('x') beyond the
+    last header (the header has 8 columns)``. Repeated headers and values under a blank
+    header are not errors of the reader: see ``_Layout.duplicates`` and ``_Layout.stray``.
     """
 
 
@@ -64,6 +64,26 @@ class Row:
     line: int
     values: dict[str, str]
     numeric: frozenset[str] = field(default=frozenset(), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatedHeader:
+    """A header whose key (``normalize_header``) an earlier column already has.
+
+    ``first``/``first_column``: the earlier header's text and 1-based column; ``header``/``column``:
+    the repeat's. The earlier column is the one read; the repeat's cells are not read at all.
+    Whether that is a warning (nobody reads the key) or a file error (an importer reads it) is the
+    importer's call: see ``imports.pipeline_importer.Importer.check_headers``."""
+
+    key: str
+    first: str
+    first_column: int
+    header: str
+    column: int
+
+    def describe(self) -> str:
+        """``'Serial Number' (column 2) and 'serial number' (column 5)``."""
+        return f"{self.first!r} (column {self.first_column}) and {self.header!r} (column {self.column})"
 
 
 def normalize_header(name: str) -> str:
@@ -119,6 +139,11 @@ class _Layout:
         # For every column index: None (blank header: must stay empty),
         # "" (header without letters/digits: ignored), or the key.
         self.slots: list[str | None] = []
+        #: Headers repeating an earlier column's key (that column is read; these are not).
+        self.duplicates: list[RepeatedHeader] = []
+        #: Values found under a blank header while reading rows: 0-based column -> [first line,
+        #: rows]. Reset by each ``Table.rows()``; such values are ignored, never read.
+        self.stray: dict[int, list[int]] = {}
         seen: dict[str, int] = {}
         for index, text in enumerate(texts):
             if not text:
@@ -130,11 +155,9 @@ class _Layout:
                 continue
             if key in seen:
                 first = seen[key]
-                raise FileFormatError(
-                    f"duplicate headers {texts[first]!r} ({_column_label(first)}) "
-                    f"and {text!r} ({_column_label(index)}) on line {line}: "
-                    "rename or remove one of them"
-                )
+                self.duplicates.append(RepeatedHeader(key, texts[first], first + 1, text, index + 1))
+                self.slots.append("")  # not read: the first column of that name is
+                continue
             seen[key] = index
             self.slots.append(key)
             self.headers.append(text)
@@ -160,10 +183,13 @@ class _Layout:
                     f"beyond the last header (the header has {self.header_columns} columns)"
                 )
             if index >= width or slots[index] is None:
-                raise FileFormatError(
-                    f"line {line}, {_column_label(index)}: a value ({_short(cell)}) "
-                    "under a blank header; give the column a name or delete it"
-                )
+                # Under a blank header: a column nobody can read. Ignored, and counted for the
+                # importer's warning (``Table.stray_values``).
+                seen_at = self.stray.get(index)
+                if seen_at is None:
+                    self.stray[index] = [line, 1]
+                else:
+                    seen_at[1] += 1
         count = len(stripped)
         values = {
             key: (stripped[pos] if pos < count else "") for key, pos in zip(self.keys, self.positions, strict=True)

@@ -222,20 +222,24 @@ def _single_byte(encoding: str) -> bool:
 def _guess_legacy(sample: bytes) -> str:
     """Choose a single-byte code page for bytes that are not UTF-8.
 
-    Windows-1252 and Mac Roman are scored by :func:`_latin_score` (a tie goes
-    to Windows-1252).  Only when neither reads as Western text is
-    charset-normalizer asked (its opinion on a small sample is weak, and it
-    cannot tell these two apart); its first single-byte, ASCII-compatible
-    answer that decodes the sample is taken, else the better of the two.
+    The Western code pages districts' spreadsheets are written in — Windows-1252, Mac Roman,
+    and Latin-1 for bytes Windows-1252 leaves undefined — are scored by :func:`_latin_score`
+    (a tie goes to Windows-1252, then Mac Roman). One that reads as Western text, or at least
+    not as the wrong alphabet (a score of 0: e.g. only "½" or "°"), is taken. Only when every
+    one reads as another alphabet is charset-normalizer asked (its opinion on a small sample
+    is weak: "Room 2½" came back as Urdu cp1006); its first single-byte, ASCII-compatible
+    answer that decodes the sample is taken, else the best Western one.
     """
     scores: dict[str, float] = {}
-    for candidate in ("cp1252", "mac_roman"):
+    for candidate in ("cp1252", "mac_roman", "latin_1"):
         try:
             scores[candidate] = _latin_score(sample.decode(candidate))
         except UnicodeDecodeError:
             scores[candidate] = -math.inf
-    best = "cp1252" if scores["cp1252"] >= scores["mac_roman"] else "mac_roman"
-    if scores[best] > 0:
+    if scores["cp1252"] > -math.inf:
+        del scores["latin_1"]  # the same letters where both decode; cp1252 has more of them
+    best = max(scores, key=lambda name: scores[name])  # the first of equals: cp1252 first
+    if scores[best] >= 0:
         return best
     try:
         from charset_normalizer import from_bytes
@@ -382,6 +386,9 @@ def _chain(first: Iterable[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
+#: One line with its line break.
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+
 #: Consecutive blank lines handed on as one :class:`_Blanks` by :func:`_split_lines_runs`.
 _BLANK_RUN_MIN = 8
 
@@ -399,7 +406,8 @@ class _Blanks:
         self.count = count
 
     def lines(self) -> list[str]:
-        return [part + "\n" for part in _NEWLINE_RE.split(self.text)[:-1]]
+        """The run's lines, each with its own line break as written."""
+        return _LINE_RE.findall(self.text)
 
 
 class _BlankRuns:
@@ -426,9 +434,10 @@ class _BlankRuns:
 
 
 def _split_lines(texts: Iterable[str]) -> Iterator[str]:
-    """Physical lines, each ending in "\\n" (CRLF, LF and CR-only all accepted
-    and translated), except possibly the last one.  Streams: holds at most one
-    partial line."""
+    """Physical lines, each ending in its line break as written (CRLF, LF or CR alone), except
+    possibly the last one. The break is kept, not translated: a line break inside a quoted
+    field is part of the value, and the value keeps it as the file has it (a note written
+    with Windows line endings reads back unchanged). Streams: holds at most one partial line."""
     for line in _split(texts, None):
         assert isinstance(line, str)
         yield line
@@ -461,14 +470,14 @@ def _split(texts: Iterable[str], blank_runs: _BlankRuns | None) -> Iterator[str 
         if blank_runs is not None:
             for start, stop, count in blank_runs.find(text):
                 for match in _NEWLINE_RE.finditer(text, position, start):
-                    yield text[position : match.start()] + "\n"
+                    yield text[position : match.end()]
                     emitted += 1
                     position = match.end()
                 yield _Blanks(text[start:stop], count)
                 emitted += count
                 position = stop
         for match in _NEWLINE_RE.finditer(text, position):
-            yield text[position : match.start()] + "\n"
+            yield text[position : match.end()]
             emitted += 1
             position = match.end()
         buffer = text[position:] + ("\r" if held_cr else "")
@@ -479,7 +488,7 @@ def _split(texts: Iterable[str], blank_runs: _BlankRuns | None) -> Iterator[str 
             )
     position = 0
     for match in _NEWLINE_RE.finditer(buffer):
-        yield buffer[position : match.start()] + "\n"
+        yield buffer[position : match.end()]
         position = match.end()
     if position < len(buffer):
         yield buffer[position:]

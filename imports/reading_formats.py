@@ -7,7 +7,7 @@ import csv
 import math
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
@@ -61,10 +61,12 @@ def _detect_delimiter(lines: list[str]) -> str:
     return max(present, key=lambda d: counts[d])
 
 
-def _csv_records(lines: Iterable[str | _Blanks], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(
+    lines: Iterable[str | _Blanks], delimiter: str, on_blank_run: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, list[str]]]:
     """(start line, cells) for each record, blank records included — except the runs of
     blank lines :func:`_split_lines_runs` gives as one item between records: they are
-    skipped (counted for the line numbers)."""
+    skipped (counted for the line numbers, and given to ``on_blank_run`` as a count)."""
     consumed = 0  # physical lines read so far
     start = 0  # the line the current record starts on (0: none read yet)
 
@@ -74,6 +76,8 @@ def _csv_records(lines: Iterable[str | _Blanks], delimiter: str) -> Iterator[tup
             if isinstance(item, _Blanks):
                 if not start:  # between records: blank records, which nobody keeps
                     consumed += item.count
+                    if on_blank_run is not None:
+                        on_blank_run(item.count)
                     continue
                 for line in item.lines():  # inside a quoted field: its text
                     consumed += 1

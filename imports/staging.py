@@ -232,6 +232,7 @@ class StagedFile:
             self.progress.start(f"{label} — reading", 0)
             table = _read_guard(self.file, self.open)  # type: ignore[attr-defined]
             self.bind(table)  # type: ignore[attr-defined]
+            self.importer.check_headers(self, table)
             self._bound()
             with connection.cursor() as cursor:
                 self.sql = _Sql(cursor, self.importer.run.pk)
@@ -239,6 +240,7 @@ class StagedFile:
                 cursor.execute("SET jit = off")
                 try:
                     self._run(table, label)
+                    self.importer.table_read(self, table)
                 finally:
                     self._drop_work_tables()
                     if not connection.needs_rollback:

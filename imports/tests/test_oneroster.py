@@ -313,7 +313,7 @@ def test_duplicate_headers_are_a_file_error_naming_them(tmp_path):
     assert run.status == Status.REJECTED
     file, line, _, _, reason = issues(run)[0]
     assert file == "users.csv" and line is None
-    assert "givenName" in reason and "Given Name" in reason and "duplicate" in reason
+    assert "'givenName' (column 9) and 'Given Name' (column 19)" in reason and "named alike" in reason
     assert Person.objects.count() == 0
 
 
