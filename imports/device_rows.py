@@ -91,6 +91,9 @@ class DeviceStep(SecondaryKeyStep):
     update_model: ClassVar[bool] = True
     #: Devices inserted before the table's statistics are first refreshed (then at each doubling).
     analyze_after: ClassVar[int] = 5000
+    #: True: a holder the row names that matches no person (or several) rejects the row
+    #: (Snipe-IT's check-outs); False: a warning, and the device is imported without custody.
+    holders_required: bool = False
     #: Logical field → the step's Column name (for headers in messages).
     column_for: ClassVar[dict[str, str]] = {}
 
@@ -188,9 +191,27 @@ class DeviceStep(SecondaryKeyStep):
                 # A device the actor may not see: say nothing about it (no tag, no site name).
                 return [self.reject(item, column, value, say(Msg.DEVICE_OUT_OF_SCOPE_HIDDEN, scope=self.importer.run.scope_site))]  # fmt: skip
             return [self.reject(item, column, value, say(Msg.DEVICE_OUT_OF_SCOPE, tag=device["asset_tag"], where=where, scope=self.importer.run.scope_site))]  # fmt: skip
+        unmatched = self._holder_unmatched(item, record, ctx)
+        if unmatched is not None:
+            return [unmatched]
         if device is None:
             return self._plan_new(item, record, ctx, catalog, sites)
         return self._plan_existing(item, record, device, ctx, catalog, sites)
+
+    def _holder_unmatched(self, item: Item, record: DeviceRecord, ctx: BatchContext) -> Change | None:
+        """The row's rejection when it names a holder that matches no person (or several) and
+        :attr:`holders_required` (Snipe-IT, unless the run imports devices without custody):
+        in an all-or-nothing run the device is not created without its custody."""
+        holder = record.holder
+        if holder is None or not self.holders_required:
+            return None
+        people = ctx.people(holder)
+        by = holder.by.replace("_", " ")
+        if not people:
+            return self.reject(item, holder.column, holder.value, say(Msg.DEVICE_HOLDER_UNMATCHED, by=by))
+        if len(people) > 1:
+            return self.reject(item, holder.column, holder.value, say(Msg.DEVICE_HOLDER_AMBIGUOUS, n=len(people), by=by))  # fmt: skip
+        return None
 
     def _model_refused(self, item: Item, ref: ModelRef, catalog: ModelCatalog) -> Change | None:
         """The row's rejection when its model is new and the actor may not add models

@@ -35,7 +35,7 @@ class ImportForm(ScopedFormMixin, forms.Form):
     Options go to ``ImportRun.options``: only those the chosen importer reads
     (:meth:`imports.pipeline.Importer.option_names`): ``deactivate_missing`` (OneRoster),
     ``date_order`` and ``decimal_comma`` (device files), ``create_checkouts`` (Google),
-    ``match_people_by`` (Snipe-IT), ``entity`` and ``source`` (CSV/XLSX).
+    ``match_people_by``, ``one_site``, ``without_custody`` (Snipe-IT), ``entity`` and ``source`` (CSV/XLSX).
     """
 
     kind = _KindField(label="What are you importing?")
@@ -70,6 +70,17 @@ class ImportForm(ScopedFormMixin, forms.Form):
         initial="email",
         required=False,
         label="Snipe-IT: match the people assets are checked out to by",
+    )
+    one_site = forms.BooleanField(
+        required=False,
+        label="Snipe-IT: put every asset at the site chosen above",
+        help_text="Snipe-IT's Location is not read. Otherwise each location is a site's code or name, or is mapped "
+        "to a site under Snipe-IT locations.",
+    )
+    without_custody = forms.BooleanField(
+        required=False,
+        label="Snipe-IT: import assets whose user matches nobody here, without custody",
+        help_text="Off: such an asset is a row error, so no device is added without the check-out Snipe-IT records.",
     )
     entity = forms.ChoiceField(
         choices=ENTITY_CHOICES,
@@ -112,6 +123,8 @@ class ImportForm(ScopedFormMixin, forms.Form):
             options["create_checkouts"] = bool(data.get("create_checkouts"))
         elif kind == ImportRun.Kind.SNIPEIT:
             options["match_people_by"] = data.get("match_people_by") or "email"
+            options["one_site"] = bool(data.get("one_site"))
+            options["without_custody"] = bool(data.get("without_custody"))
         elif kind == ImportRun.Kind.CSV:
             if data.get("entity"):
                 options["entity"] = data["entity"]

@@ -5,6 +5,7 @@
   district-wide roles only; a run limited to one site is seen by that site's staff too.
 * :class:`ImportIssue` — one problem with one row (line, column, value, reason), or with a
   whole file (no line). Written in bulk while validating.
+* :class:`LocationMapping` — a Snipe-IT location name → site, remembered between imports.
 * :class:`OrgUnitMapping` — Google org unit path prefix → site (longest prefix wins), for
   the Google Admin device importer.
 * :class:`ColumnMapping` — how the columns of a spreadsheet from one source map to our
@@ -277,6 +278,37 @@ class OrgUnitMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path_prefix} → {self.site.code}"
+
+
+class LocationMappingQuerySet(ScopedQuerySet):
+    """Snipe-IT location mappings, scoped by their site (district admins edit them)."""
+
+    scope_site_field = "site_id"
+
+
+class LocationMapping(models.Model):
+    """A Snipe-IT location name and the site its assets (and users) belong to, remembered for
+    the next import (like :class:`OrgUnitMapping` for Google). Matched ignoring case and outer
+    spaces (``name_key``); a location whose name is a site's code or name needs no mapping."""
+
+    name = models.CharField(max_length=255, help_text="The location's name in Snipe-IT, as written there.")
+    name_key = models.CharField(max_length=255, unique=True, editable=False)
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by_label = models.CharField(max_length=150, blank=True)
+
+    objects = LocationMappingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name_key"]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.site.code}"
+
+    @staticmethod
+    def key_of(name: str) -> str:
+        """The matching key of a location name: lower case, spaces collapsed."""
+        return " ".join(name.lower().split())
 
 
 class ColumnMapping(models.Model):

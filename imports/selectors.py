@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from core.scoping import VIEW
 from core.types import Actor
-from imports.models import COUNT_KEYS, ColumnMapping, ImportIssue, ImportRun, OrgUnitMapping
+from imports.models import COUNT_KEYS, ColumnMapping, ImportIssue, ImportRun, LocationMapping, OrgUnitMapping
 from imports.pipeline import IMPORTER_CLASSES, ImporterUnavailable, importer_class
 
 ISSUE_HEADERS = ["file", "line", "column", "value", "severity", "reason", "key"]
@@ -86,6 +86,8 @@ _OPTION_LABELS: dict[str, tuple[str, dict[str, str]]] = {
     "date_order": ("Dates", {"MDY": "month first (01/23/2024)", "DMY": "day first (23/01/2024)"}),
     "decimal_comma": ("Decimal comma", {}),
     "create_checkouts": ("Check devices out to their annotated user", {}),
+    "one_site": ("Every asset at the chosen site", {}),
+    "without_custody": ("Assets whose user matches nobody imported without custody", {}),
     "match_people_by": (
         "Match people by",
         {"email": "email", "username": "username", "student_number": "student / employee number"},
@@ -157,6 +159,18 @@ def import_kinds() -> list[tuple[str, str, bool]]:
 def org_unit_mapping_list(*, user: Actor, action: str = VIEW) -> QuerySet[OrgUnitMapping]:
     """Org unit mappings ``user`` may see, by path."""
     return OrgUnitMapping.objects.visible_to(user, action).select_related("site").order_by("path_prefix")
+
+
+def location_mapping_list(*, user: Actor, action: str = VIEW) -> QuerySet[LocationMapping]:
+    """Snipe-IT location mappings the user may see, by name."""
+    return LocationMapping.objects.visible_to(user, action).select_related("site").order_by("name_key")
+
+
+def location_resolver() -> Callable[[str], int | None]:
+    """A Snipe-IT location name → the site id it is mapped to (ignoring case and spaces), or
+    None (one query)."""
+    mapped = dict(LocationMapping.objects.values_list("name_key", "site_id"))
+    return lambda name: mapped.get(LocationMapping.key_of(name or ""))
 
 
 def org_unit_resolver() -> Callable[[str], int | None]:

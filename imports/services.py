@@ -27,7 +27,7 @@ from django.utils.text import get_valid_filename
 from core.errors import DomainError, WrongStateError
 from core.scoping import scope_for
 from core.types import Actor, acting_user
-from imports.models import ColumnMapping, ImportRun, OrgUnitMapping
+from imports.models import ColumnMapping, ImportRun, LocationMapping, OrgUnitMapping
 from imports.pipeline import importer_class
 from inventory.events import actor_label
 from sites.models import Site
@@ -233,6 +233,49 @@ def org_unit_mapping_save(*, actor: Actor | None, path_prefix: str, site: Site) 
 def org_unit_mapping_delete(*, actor: Actor | None, mapping: OrgUnitMapping) -> None:
     """Forget one org unit mapping."""
     OrgUnitMapping.objects.filter(pk=mapping.pk).delete()
+
+
+@transaction.atomic
+def location_mapping_save(*, actor: Actor | None, name: str, site: Site) -> LocationMapping:
+    """Map a Snipe-IT location name to a site, replacing an existing mapping of that name
+    (matched ignoring case and spaces); logged in the change log with the site (before → after).
+    Raises DomainError (field ``name`` or ``site``) for a blank or too long name, an inactive site."""
+    from core.changelog import change_log_record
+    from core.models import ChangeLog
+
+    shown = " ".join(name.split())
+    if not shown:
+        raise DomainError("Give the location's name as Snipe-IT writes it.", field="name")
+    if len(shown) > 255:
+        raise DomainError("The location name must have at most 255 characters.", field="name")
+    if not site.active:
+        raise DomainError(f"{site.name} is inactive.", field="site")
+    key = LocationMapping.key_of(shown)
+    old = LocationMapping.objects.select_for_update().select_related("site").filter(name_key=key).first()
+    before = {"site": old.site.code} if old is not None else {}
+    mapping, _ = LocationMapping.objects.update_or_create(
+        name_key=key, defaults={"name": shown, "site": site, "updated_by_label": actor_label(actor)}
+    )
+    if old is None or old.site_id != site.pk:
+        change_log_record(
+            actor=actor, source=ChangeLog.Source.WEB, obj=mapping, site_id=site.pk,
+            action=ChangeLog.Action.CREATED if old is None else ChangeLog.Action.CHANGED,
+            before=before, after={"name": shown, "site": site.code},
+        )  # fmt: skip
+    return mapping
+
+
+@transaction.atomic
+def location_mapping_delete(*, actor: Actor | None, mapping: LocationMapping) -> None:
+    """Forget one Snipe-IT location mapping; logged."""
+    from core.changelog import change_log_record
+    from core.models import ChangeLog
+
+    change_log_record(
+        actor=actor, source=ChangeLog.Source.WEB, obj=mapping, site_id=mapping.site_id,
+        action=ChangeLog.Action.DELETED, before={"name": mapping.name, "site": mapping.site.code}, after={},
+    )  # fmt: skip
+    LocationMapping.objects.filter(pk=mapping.pk).delete()
 
 
 @transaction.atomic

@@ -51,10 +51,12 @@ from imports.device_rows import (
     check_date_order,
     detail_date_problems,
 )
+from imports.messages import Msg, say
 from imports.models import ImportRun
 from imports.people_rows import PeopleStep, PersonRecord, valid_email
 from imports.pipeline import Column, FileError, Importer, Problem, RowError, Step
 from imports.reading import FileFormatError, Row, Table
+from imports.selectors import location_resolver
 from imports.values import parse_date, parse_int, parse_money
 from inventory import rules
 from inventory.models import DeviceModel
@@ -140,6 +142,8 @@ class SnipeItImporter(Importer):
         "match_people_by": "email",
         "date_order": "MDY",
         "decimal_comma": False,
+        "without_custody": False,
+        "one_site": False,
     }
 
     def prepare(self) -> None:
@@ -148,6 +152,11 @@ class SnipeItImporter(Importer):
         if by not in MATCH_COLUMNS:
             raise FileError("", f"match_people_by must be username, email or student_number, not '{by}'")
         self.match_people_by = by
+        self.without_custody = self._flag("without_custody")
+        self.one_site = self._flag("one_site")
+        if self.one_site and self.run.scope_site_id is None:
+            raise FileError(self.run.file_name, "is to go to one site, but no site was chosen: choose the site the assets go to")  # fmt: skip
+        self.location_site = location_resolver()
         try:
             table = self.open_single_table()
         except (FileFormatError, OSError) as exc:
@@ -170,10 +179,21 @@ class SnipeItImporter(Importer):
             f"or 'Employee Number' column); the header has: {', '.join(table.headers[:40])}",
         )
 
+    def _flag(self, name: str) -> bool:
+        value = self.options.get(name, False)
+        return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
+
     @property
     def decimal_comma(self) -> bool:
-        value = self.options.get("decimal_comma", False)
-        return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
+        return self._flag("decimal_comma")
+
+    def site_of_location(self, sites: SiteIndex, name: str) -> int | None:
+        """The site a Snipe-IT location is: the run's one site (option ``one_site``), else the
+        site whose code or name it is, else the site it is mapped to
+        (:class:`imports.models.LocationMapping`); None when none."""
+        if self.one_site:
+            return self.run.scope_site_id
+        return sites.find(name) or self.location_site(name)
 
     def steps(self) -> list[Step]:
         return [SnipeAssetStep(self)] if self.export == "assets" else [SnipeUserStep(self)]
@@ -186,7 +206,7 @@ class SnipeAssetStep(DeviceStep):
     key_label = "Asset Tag"
     columns = (
         Column("Asset Tag", ("asset_tag", "assettag", "Tag"), required=True),
-        Column("Location", ("Default Location", "location_name", "Site"), required=True),
+        Column("Location", ("Default Location", "location_name", "Site")),
         Column("Serial", ("Serial Number", "serial_number")),
         Column("Model", ("Model Name", "model_name")),
         Column("Model Number", ("Model No.", "Model No", "model_number")),
@@ -215,6 +235,7 @@ class SnipeAssetStep(DeviceStep):
         super().__init__(importer)
         self.file = importer.run.file_name
         self.location_checkouts = 0
+        self.holders_required = not importer.without_custody
 
     @property
     def title(self) -> str:
@@ -225,6 +246,10 @@ class SnipeAssetStep(DeviceStep):
 
     def bind(self, table: Table) -> None:
         super().bind(table)
+        if not self.cols.has("Location") and not self.importer.one_site:
+            raise FileError(self.file, f"has no 'Location' column to tell each asset's site; choose one site for the whole file instead. The header has: {', '.join(table.headers[:40])}")  # fmt: skip
+        if self.importer.one_site:
+            self.report.note(f"Every asset goes to {self.importer.run.scope_site}: Snipe-IT's Location is not read.")
         self.holder_column = MATCH_COLUMNS[self.importer.match_people_by]
         if self.cols.has("Checkout Type") and not self.cols.has(self.holder_column):
             self.report.note(
@@ -308,13 +333,15 @@ class SnipeAssetStep(DeviceStep):
         )
 
     def _site(self, row: Row, problem: Any) -> int | None:
+        if self.importer.one_site:
+            return self.importer.run.scope_site_id
         raw = self.cell(row, "Location")
         if not raw:
             problem("Location", "", "is empty; the location decides the device's site")
             return None
-        site_id = self.site_index().find(raw)
+        site_id = self.importer.site_of_location(self.site_index(), raw)
         if site_id is None:
-            problem("Location", raw, "is neither the code nor the name of a site in DeviceLedger")
+            problem("Location", raw, say(Msg.DEVICE_LOCATION_UNKNOWN))
             return None
         try:
             self.importer.require_site(site_id, self.cols.header("Location"), raw)
@@ -458,9 +485,9 @@ class SnipeUserStep(PeopleStep):
         if raw:
             if self.sites is None:
                 self.sites = SiteIndex()
-            site_id = self.sites.find(raw)
+            site_id = self.importer.site_of_location(self.sites, raw)
             if site_id is None:
-                problems.append(Problem(self.cols.header("Location"), raw, "is neither the code nor the name of a site in DeviceLedger"))  # fmt: skip
+                problems.append(Problem(self.cols.header("Location"), raw, say(Msg.DEVICE_LOCATION_UNKNOWN)))
             else:
                 values["home_site_id"] = site_id
         if problems:

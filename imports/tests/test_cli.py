@@ -144,7 +144,11 @@ def _sheet(tmp_path, *rows: str):
 
 def test_site_option_lets_a_site_technician_import_for_their_site(tmp_path, world):
     """QA F2a: there was no way to pick a site, so a site technician's import always failed."""
+    from core.testing import DeviceModelFactory, ManufacturerFactory
     from inventory.models import Device
+
+    # the model exists (site staff do not add models: test_device_rules_in_imports)
+    DeviceModelFactory(manufacturer=ManufacturerFactory(name="Acer"), name="Chromebook 311", model_number="")
 
     path = _sheet(tmp_path, "CLI-1,CLISN1,Acer,Chromebook 311,A")
     code, _, message = cli("csv", str(path), "--actor", "site-tech", "--no-progress")

@@ -179,11 +179,19 @@ def test_match_people_by(tmp_path, world, by, cells, matched):
     world.person_a.save()
     path = assets_file(tmp_path / "a.csv", asset("T-1", "S1", ctype="User", **cells))
     run = run_file(path, "snipeit", options={"match_people_by": by})
-    assert run.status == Status.DONE, issues(run)
     assert Assignment.objects.filter(person=world.person_a).exists() == matched
-    if not matched:
-        assert run.counts["checkouts"]["skipped"] == 1
-        assert any("matches no person" in reason for *_, reason in issues(run))
+    if matched:
+        assert run.status == Status.DONE, issues(run)
+        return
+    # by default the device is not created without its custody: a row error
+    ((_, _, _, reason),) = errors(run)
+    assert "matches no person you may see" in reason and "not imported without its custody" in reason
+    assert run.status == Status.PREVIEWED and not Device.objects.filter(asset_tag="T-1").exists()
+    # or, when chosen, imported without custody, with a warning
+    run = run_file(path, "snipeit", options={"match_people_by": by, "without_custody": "yes"})
+    assert run.status == Status.DONE and run.counts["checkouts"]["skipped"] == 1
+    assert any("matches no person" in reason for *_, reason in issues(run))
+    assert Device.objects.filter(asset_tag="T-1").exists() and not Assignment.objects.exists()
 
 
 def test_all_digit_value_is_never_an_internal_id(tmp_path, world):
@@ -193,7 +201,7 @@ def test_all_digit_value_is_never_an_internal_id(tmp_path, world):
     assert Assignment.objects.get().person == decoy  # the student number, not person #pk
     Assignment.objects.all().update(checked_in_at=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
     path = assets_file(tmp_path / "b.csv", asset("T-2", "S2", ctype="User", email=str(world.person_a.pk)))
-    run = run_file(path, "snipeit")
+    run = run_file(path, "snipeit", options={"without_custody": True})
     assert run.counts["checkouts"]["skipped"] == 1 and not Assignment.objects.filter(device__asset_tag="T-2").exists()
 
 
@@ -300,7 +308,14 @@ def _make_sites_and_people():
 @needs_sample
 def test_snipeit_sample_assets_preview_and_import(tmp_path, world):
     users = _make_sites_and_people()
-    run = run_file(SAMPLE / "assets-sample.csv", "snipeit", commit=False)
+    # the one user not in DeviceLedger: by default a row error (no device without its custody)
+    run = run_file(SAMPLE / "assets-sample.csv", "snipeit")
+    assert run.status == Status.PREVIEWED and run.error_count == 1
+    assert not Device.objects.filter(asset_tag="ICC-2065556").exists()
+    ((_, column, _, reason),) = errors(run)
+    assert column == "Checked Out To: Email" and "not imported without its custody" in reason
+    options = {"without_custody": True}
+    run = run_file(SAMPLE / "assets-sample.csv", "snipeit", commit=False, options=options)
     assert run.status == Status.PREVIEWED, (run.error, issues(run))
     assert run.error_count == 0, issues(run)
     assert run.preview["devices"]["created"] == 22
@@ -308,7 +323,7 @@ def test_snipeit_sample_assets_preview_and_import(tmp_path, world):
     assert run.preview["models"]["created"] >= 2
     notes = " ".join(run.notes)
     assert "asset export" in notes and "checked out to a location" in notes and "Asset EOL Date" in notes
-    run = run_file(SAMPLE / "assets-sample.csv", "snipeit")
+    run = run_file(SAMPLE / "assets-sample.csv", "snipeit", options=options)
     assert run.status == Status.DONE
     device = Device.objects.get(asset_tag="ICC-2065556")
     assert device.purchase_date == datetime.date(2023, 1, 23) and device.purchase_cost == Decimal("2266.13")
@@ -316,7 +331,7 @@ def test_snipeit_sample_assets_preview_and_import(tmp_path, world):
     assert device.model.model_number == "1786VM80X07" and device.current_site.name == "Wilkinson, Waters and Kerluke"
     assert Device.objects.filter(asset_tag="OLM-0226994", purchase_order="7504201033").exists()
     assert Assignment.objects.filter(checked_in_at__isnull=True).count() == users - 1
-    again = run_file(SAMPLE / "assets-sample.csv", "snipeit")
+    again = run_file(SAMPLE / "assets-sample.csv", "snipeit", options=options)
     assert again.counts["devices"]["unchanged"] == 22 and again.counts["checkouts"]["unchanged"] == users - 1
 
 
@@ -335,14 +350,15 @@ def test_snipeit_sample_through_the_web_page_and_the_cli(tmp_path, client_for, w
     response = client.post(
         reverse("imports:run_new"),
         {"kind": "snipeit", "mode": "all_or_nothing", "date_order": "MDY", "match_people_by": "email",
-         "file": SimpleUploadedFile("assets-sample.csv", (SAMPLE / "assets-sample.csv").read_bytes())},
+         "without_custody": "on", "file": SimpleUploadedFile("assets-sample.csv", (SAMPLE / "assets-sample.csv").read_bytes())},
     )  # fmt: skip
     assert response.status_code == 302
     page = client.get(response.url).content.decode()
     assert "What would change" in page and "Check-outs" in page and "Commit" in page
     assert "matches no person" in page  # the one user not in DeviceLedger
     out = io.StringIO()
-    call_command("import", "snipeit", str(SAMPLE / "assets-sample.csv"), "--dry-run", "--no-progress", stdout=out)
+    call_command("import", "snipeit", str(SAMPLE / "assets-sample.csv"), "--dry-run", "--no-progress",
+                 "--option", "without_custody=yes", stdout=out)  # fmt: skip
     text = out.getvalue()
     assert "Preview" in text and "Devices" in text and "Dry run: nothing changed." in text
     assert not Device.objects.filter(asset_tag="ICC-2065556").exists()
@@ -350,7 +366,8 @@ def test_snipeit_sample_through_the_web_page_and_the_cli(tmp_path, client_for, w
     Site.objects.filter(name="Lynch and Sons").update(name="Lynch & Sons")
     out = io.StringIO()
     with pytest.raises(CommandError) as caught:
-        call_command("import", "snipeit", str(SAMPLE / "assets-sample.csv"), "--dry-run", "--no-progress", stdout=out)
+        call_command("import", "snipeit", str(SAMPLE / "assets-sample.csv"), "--dry-run", "--no-progress",
+                 "--option", "without_custody=yes", stdout=out)  # fmt: skip
     assert caught.value.returncode == 1 and "'Lynch and Sons': is neither the code nor the name" in out.getvalue()
     assert users
 
