@@ -59,6 +59,7 @@ from demo.writer import BatchWriter, IdBlock
 from inventory.events import actor_label
 from inventory.models import Device, DeviceEvent, DeviceModel, Manufacturer
 from people.models import GuardianContact, Person
+from people.rules import search_key
 from sites.models import District, Location, Site
 from sites.services import district_update, site_create
 
@@ -70,7 +71,7 @@ _NAMESPACE_BYTES = SOURCED_ID_NAMESPACE.bytes
 PERSON_COLUMNS = (
     "id", "role", "sourced_id", "student_number", "state_id", "given_name", "family_name", "preferred_name",
     "email", "grade", "graduation_year", "home_site_id", "homeroom", "status", "fee_reduction_eligible",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "family_key", "given_key", "preferred_key",
 )  # fmt: skip
 GUARDIAN_COLUMNS = ("person_id", "sourced_id", "name", "relationship", "email", "phone", "preferred_language")
 LOCATION_COLUMNS = ("id", "site_id", "name", "kind", "active")
@@ -683,7 +684,7 @@ class _Generator:
                     number, f"{self.state_ids.next():09d}", given, family, preferred,
                     f"{ascii_slug(given)}.{ascii_slug(family)}{number[-3:]}@{catalog.STUDENT_EMAIL_DOMAIN}",
                     grade, end_year + (12 - min(index, 12)) - (1 if is_graduate else 0), site.pk, homeroom, status,
-                    fee, self.written_at, self.written_at,
+                    fee, self.written_at, self.written_at, search_key(family), search_key(given), search_key(preferred),
                 ))  # fmt: skip
                 self._guardians(pk, number, profile, family)
                 label = f"{preferred or given} {family} #{number}"
@@ -733,7 +734,7 @@ class _Generator:
             self.writer.add(Person, (
                 pk, Person.Role.STAFF.value, stable_id(f"{self.seed}:staff:{email}"),
                 "", "", given, family, "", email, "", None, site.pk, "", status, False, self.written_at,
-                self.written_at,
+                self.written_at, search_key(family), search_key(given), "",
             ))  # fmt: skip
             holders.append(Holder(id=pk, label=f"{given} {family}", grade=-1, fee=False, active_until=leaves_at,
                                   leaves_at=leaves_at))  # fmt: skip

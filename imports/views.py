@@ -4,13 +4,12 @@ and the org unit → site mappings."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
-from core.paging import keyset_page
+from core.paging import keyset_page, list_page
 from core.scoping import ADMIN, CHANGE, VIEW, get_visible_or_404, scope_for
 from core.views import HtmxHttpRequest, form_error, ledger_view
 from core.writing import csv_stream
@@ -42,12 +41,17 @@ def _run_or_404(request: HttpRequest, pk: int, action: str = VIEW) -> ImportRun:
     return get_visible_or_404(qs, request.user, action, pk=pk)
 
 
+#: Sort keys of the import history: key → the columns of its order (ids follow upload order).
+RUN_SORTS = {"started": ("id",), "file": ("file_name",), "kind": ("kind",), "status": ("status",)}
+
+
 @ledger_view(VIEW)
 def run_list(request: HttpRequest) -> HttpResponse:
-    """Import history: who, when, file, options, counts."""
-    page = Paginator(import_run_list(user=request.user), 50).get_page(request.GET.get("page"))
-    rows = [(run, import_summary(run=run), import_options_shown(run=run)) for run in page.object_list]
-    return render(request, "imports/run_list.html", {"page": page, "rows": rows})
+    """Import history: who, when, file, options, counts; newest first by default, with the
+    total, sortable columns (``sort``: started, file, kind, status) and a page size."""
+    listing = list_page(import_run_list(user=request.user), request.GET, sorts=RUN_SORTS, default="-started")
+    rows = [(run, import_summary(run=run), import_options_shown(run=run)) for run in listing.page.items]
+    return render(request, "imports/run_list.html", {"listing": listing, "page": listing.page, "rows": rows})
 
 
 @ledger_view(CHANGE)

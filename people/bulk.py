@@ -56,6 +56,8 @@ from people.rules import (
     REACTIVATED,
     UPDATED,
     bulk_deactivates_sql,
+    search_key,
+    search_key_sql,
 )
 from sites.models import Site
 
@@ -86,6 +88,13 @@ def person_label(values: dict[str, Any]) -> str:
     name = f"{values.get('preferred_name') or values.get('given_name') or ''} {values.get('family_name') or ''}"
     number = values.get("student_number") or ""
     return f"{name.strip()}{f' #{number}' if number else ''}"[:255]
+
+
+def with_search_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` (``{attname: value}``) with the search key of each name it holds
+    (``people.rules.search_key``; ``Person.SEARCH_KEYS``)."""
+    keys = {key: search_key(row[name] or "") for key, name in Person.SEARCH_KEYS.items() if name in row}
+    return {**row, **keys}
 
 
 def guardian_label(values: dict[str, Any]) -> str:
@@ -240,6 +249,10 @@ def people_write(
     fields = [f for f in update_fields if f != "updated_at"]
     keys = ["home_site" if f == "home_site_id" else f for f in fields]
     entries: list[ChangeEntry] = []
+    # The search keys go with the names they are derived from (``Person.SEARCH_KEYS``).
+    search_keys = [key for key, name in Person.SEARCH_KEYS.items() if name in fields]
+    creates = [with_search_keys(row) for row in creates]
+    updates = [with_search_keys(row) for row in updates] if search_keys else updates
     if updates:
         stored = _person_values([row["pk"] for row in updates])
         sites = _site_names({row["home_site_id"] for row in updates if row.get("home_site_id") is not None})
@@ -264,7 +277,7 @@ def people_write(
                         site_id=row.get("home_site_id", old["home_site_id"]),
                     )  # fmt: skip
                 )
-        update_rows(Person, updates, [*fields, "updated_at"])
+        update_rows(Person, updates, [*fields, *search_keys, "updated_at"])
     if deactivate_ids:
         leaving = _person_values(list(deactivate_ids), status=ACTIVE)
         Person.objects.filter(pk__in=deactivate_ids, status=ACTIVE).update(status=INACTIVE, updated_at=timezone.now())
@@ -367,6 +380,12 @@ _PLAN_UPDATES = (
 )  # fmt: skip
 
 
+def _plan_search_keys() -> dict[str, str]:
+    """The search keys of a people plan row ``x`` (``people.rules.search_key_sql``)."""
+    plan = {"family_name": "x.family", "given_name": "x.given", "preferred_name": "x.pref"}
+    return {key: search_key_sql(plan[name]) for key, name in Person.SEARCH_KEYS.items()}
+
+
 def people_apply_plan(
     *, sql: Statements, plan: str, created: int, now: Any, actor: Actor | None, run_id: int | None
 ) -> None:
@@ -382,6 +401,7 @@ def people_apply_plan(
         "role": "x.role", "sourced_id": "x.sid", "student_number": "x.ident", "given_name": "x.given",
         "family_name": "x.family", "preferred_name": "x.pref", "email": "x.email", "grade": "x.grade",
         "home_site_id": "x.site_id", "homeroom": "x.homeroom", "status": f"'{ACTIVE}'",
+        **_plan_search_keys(),
     }  # fmt: skip
     with bulk_load(Person, rows=created, sql=sql):
         insert_select(Person, fields, f"FROM {plan} x WHERE x.outcome = '{CREATED}' ORDER BY x.line", now, sql)
@@ -419,7 +439,8 @@ def people_apply_plan(
         f"""
         UPDATE {table} p SET role = x.role, given_name = x.given, family_name = x.family,
           preferred_name = x.pref, email = x.email, student_number = x.ident, grade = x.grade,
-          home_site_id = x.site_id, homeroom = x.homeroom, status = x.status, updated_at = %(now)s
+          home_site_id = x.site_id, homeroom = x.homeroom, status = x.status, updated_at = %(now)s,
+          {", ".join(f"{key} = {value}" for key, value in _plan_search_keys().items())}
         FROM {plan} x WHERE p.id = x.pk AND x.outcome IN ('{UPDATED}', '{REACTIVATED}')
         """,
         {"now": now},

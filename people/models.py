@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -56,12 +58,21 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The names as search and sorting compare them (``people.rules.search_key``: accents and
+    # case ignored). Derived, never edited: ``save()`` fills them; the bulk writers
+    # (``people.bulk``) and the demo generator write them beside the names.
+    family_key = models.CharField(max_length=rules.SEARCH_KEY_MAX, blank=True, default="", editable=False)
+    given_key = models.CharField(max_length=rules.SEARCH_KEY_MAX, blank=True, default="", editable=False)
+    preferred_key = models.CharField(max_length=rules.SEARCH_KEY_MAX, blank=True, default="", editable=False)
 
     objects = PersonQuerySet.as_manager()
 
+    #: The names each key is derived from.
+    SEARCH_KEYS = {"family_key": "family_name", "given_key": "given_name", "preferred_key": "preferred_name"}
+
     class Meta:
         verbose_name_plural = "people"
-        ordering = ["family_name", "given_name", "id"]
+        ordering = ["family_key", "given_key", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["sourced_id"], condition=~models.Q(sourced_id=""), name="person_unique_sourced_id"
@@ -69,14 +80,35 @@ class Person(models.Model):
         ]
         indexes = [
             models.Index(fields=["student_number"], name="person_student_number"),
-            models.Index(Lower("family_name"), Lower("given_name"), name="person_name_lower"),
-            models.Index(fields=["home_site", "family_name", "given_name", "id"], name="person_site_name"),
-            models.Index(fields=["family_name", "id"], name="person_family_id"),
+            # The list's order (family, given, id), alone and within a site (the gate's field).
+            models.Index(fields=["home_site", "family_key", "given_key", "id"], name="person_site_key"),
+            models.Index(fields=["family_key", "given_key", "id"], name="person_key_id"),
+            # Prefix search (``LIKE 'acu%'``): the pattern operator class on PostgreSQL, whose
+            # collation is not "C"; other databases ignore ``opclasses``.
+            models.Index(fields=["family_key"], name="person_family_key_pattern", opclasses=["text_pattern_ops"]),
+            models.Index(fields=["given_key"], name="person_given_key_pattern", opclasses=["text_pattern_ops"]),
+            models.Index(fields=["preferred_key"], name="person_preferred_key_pattern", opclasses=["text_pattern_ops"]),
             models.Index(Lower("email"), name="person_email_lower"),
         ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, with the search keys derived from the names (also when ``update_fields``
+        names a name: its key is saved with it)."""
+        self.fill_search_keys()
+        fields = kwargs.get("update_fields")
+        if fields is not None:
+            names = set(fields)
+            kwargs["update_fields"] = names | {k for k, n in self.SEARCH_KEYS.items() if n in names}
+        super().save(*args, **kwargs)
+
+    def fill_search_keys(self) -> None:
+        """Set ``family_key``, ``given_key`` and ``preferred_key`` from the names
+        (:func:`people.rules.search_key`)."""
+        for key, name in self.SEARCH_KEYS.items():
+            setattr(self, key, rules.search_key(getattr(self, name) or ""))
 
     @property
     def display_name(self) -> str:

@@ -16,6 +16,7 @@ Nothing here reads or writes the database.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 
 from django.core.exceptions import ValidationError
@@ -443,3 +444,68 @@ def person_kind(role: str) -> str | None:
 def person_role(kind: str) -> str:
     """The ``Person.role`` of a kind of person (:data:`STUDENT` or :data:`STAFF`)."""
     return "student" if kind == STUDENT else "staff"
+
+
+# --------------------------------------------------------------------------- name search keys
+
+#: Longest search key (the names' own ``max_length``; a key is cut there, in both forms).
+SEARCH_KEY_MAX = 100
+
+
+def search_key(text: str) -> str:
+    """A name as search and sorting compare it: accents and case ignored ("José Acuña" →
+    "jose acuna", "JÁQUEZ" → "jaquez"). Unicode NFKD, combining marks dropped, lower case,
+    cut to :data:`SEARCH_KEY_MAX`. ``Person`` keeps one per name (``family_key``,
+    ``given_key``, ``preferred_key``), written by every writer of people; a search query goes
+    through the same function. Source: issue #8 ("search ignores accents and case")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()[:SEARCH_KEY_MAX]
+
+
+#: Characters the SQL twin folds itself: the Latin letters with accents (Latin-1 Supplement,
+#: Latin Extended-A and -B, Latin Extended Additional: Spanish, Portuguese, French, German,
+#: Polish, Czech, Turkish, Vietnamese…) and the combining marks. Outside them the twin
+#: relies on the database's ``lower()`` (PostgreSQL folds every script; SQLite only ASCII).
+_FOLDED_RANGES = ((0x00C0, 0x024F), (0x1E00, 0x1EFF))
+_COMBINING = (0x0300, 0x036F)
+
+
+def _fold_table() -> tuple[list[tuple[str, str]], str, str]:
+    """``(replacements, from, to)`` of the SQL twin, derived from :func:`search_key` itself:
+    characters whose key is several characters (``ĳ`` → ``ij``) as replacements, the others
+    as a ``translate()`` pair; the combining marks at the end of ``from`` (dropped)."""
+    replacements: list[tuple[str, str]] = []
+    source, target = [], []
+    for low, high in _FOLDED_RANGES:
+        for code in range(low, high + 1):
+            ch = chr(code)
+            key = search_key(ch)
+            if key == ch:
+                continue
+            if len(key) == 1:
+                source.append(ch)
+                target.append(key)
+            else:
+                replacements.append((ch, key))
+    marks = "".join(chr(c) for c in range(_COMBINING[0], _COMBINING[1] + 1))
+    return replacements, "".join(source) + marks, "".join(target)
+
+
+_REPLACEMENTS, _FOLD_FROM, _FOLD_TO = _fold_table()
+
+
+def search_key_sql(value: str) -> str:
+    """SQL twin of :func:`search_key` over the text expression ``value`` (PostgreSQL):
+    ``replace()`` for the few letters whose key is two letters, ``translate()`` over the fixed
+    table of :data:`_FOLDED_RANGES` (no extension needed, where ``unaccent`` may not be
+    installed), ``lower()``, cut to :data:`SEARCH_KEY_MAX`. Agrees with the Python form on
+    ASCII and every character of the table (``people/tests/test_rules.py``), and PostgreSQL's
+    ``lower()`` folds other scripts as Python does. Used by the set-based roster apply
+    (``people.bulk.people_apply_plan``) and the migration that filled the keys. (SQLite has no
+    ``translate()`` and its parser refuses the same table as nested ``replace()``: the row
+    writers there compute the keys in Python.)"""
+    expr = value
+    for ch, key in _REPLACEMENTS:
+        expr = f"replace({expr}, {sql_text(ch)}, {sql_text(key)})"
+    expr = f"translate({expr}, {sql_text(_FOLD_FROM)}, {sql_text(_FOLD_TO)})"
+    return f"substr(lower({expr}), 1, {SEARCH_KEY_MAX})"

@@ -12,36 +12,49 @@ from core.querystring import query_id, query_param, scan_clean
 from core.scoping import VIEW
 from core.types import Actor
 from people.models import Person
+from people.rules import search_key
 
 
 def person_search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
     """Narrow ``queryset`` to people matching ``query`` (already cleaned, not blank).
 
     Matches a student number, sourcedId or email exactly, or the start of a family, given or
-    preferred name in any case; two words match given (or preferred) + family name. Prefixes
-    compare ``lower(name) LIKE 'abc%'`` so PostgreSQL uses the pattern indexes of
-    ``people/migrations/0003_pattern_indexes.py``.
+    preferred name ignoring accents and case (José = jose, Acuña = ACUNA: the names' search
+    keys, ``people.rules.search_key``); two words match given (or preferred) + family name,
+    and "family, given" (as the lists show names) matches too. Prefixes compare
+    ``family_key LIKE 'acu%'``, which PostgreSQL answers from the keys' pattern indexes.
+    Every name search goes through here: the people list and its export, the check-out name
+    suggestions and bulk check-out (``person_list``), the device list's holder search
+    (custody's list hook).
     """
-    low = query.lower()
-    qs = queryset.annotate(
-        family_l=Lower("family_name"),
-        given_l=Lower("given_name"),
-        preferred_l=Lower("preferred_name"),
-        email_l=Lower("email"),
-    )
+    key = search_key(query).strip()
     cond = (
         Q(student_number=query)
         | Q(sourced_id=query)
-        | Q(email_l=low)
-        | Q(family_l__startswith=low)
-        | Q(given_l__startswith=low)
-        | Q(preferred_l__startswith=low)
+        | Q(email_l=query.lower())
+        | Q(family_key__startswith=key)
+        | Q(given_key__startswith=key)
+        | Q(preferred_key__startswith=key)
     )
-    parts = low.split()
+    if "," in key:
+        family, _, given = (part.strip() for part in key.partition(","))
+        if family and given:
+            cond |= Q(family_key__startswith=family, given_key__startswith=given)
+            cond |= Q(family_key__startswith=family, preferred_key__startswith=given)
+    parts = key.split()
     if len(parts) == 2:
-        cond |= Q(given_l__startswith=parts[0], family_l__startswith=parts[1])
-        cond |= Q(preferred_l__startswith=parts[0], family_l__startswith=parts[1])
-    return qs.filter(cond)
+        cond |= Q(given_key__startswith=parts[0], family_key__startswith=parts[1])
+        cond |= Q(preferred_key__startswith=parts[0], family_key__startswith=parts[1])
+    return queryset.annotate(email_l=Lower("email")).filter(cond)
+
+
+#: Sort keys of the people list: key → the columns of its order (each ends with ``id``).
+PERSON_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("family_key", "given_key"),
+    "number": ("student_number",),
+    "grade": ("grade",),
+    "status": ("status",),
+}
 
 
 def person_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -61,8 +74,8 @@ def person_list_filters(params: Mapping[str, Any] | None) -> dict[str, Any]:
 def person_list(
     *, user: Actor, query: str = "", site_id: int | None = None, role: str = "", status: str = "", action: str = VIEW
 ) -> QuerySet[Person]:
-    """People ``user`` may see. ``query`` matches a student number, sourcedId or email exactly,
-    or the start of a family, given or preferred name (any case); two words match given + family."""
+    """People ``user`` may see, unordered. ``query``: see :func:`person_search` (accents and
+    case ignored)."""
     qs = Person.objects.visible_to(user, action).select_related("home_site")
     if site_id:
         qs = qs.filter(home_site_id=site_id)
@@ -83,7 +96,7 @@ def person_matches_exact(*, user: Actor, code: str) -> QuerySet[Person]:
     return (
         Person.objects.visible_to(user)
         .filter(Q(student_number=code) | Q(sourced_id=code) | Q(state_id=code))
-        .order_by("family_name", "given_name", "id")
+        .order_by("family_key", "given_key", "id")
     )
 
 

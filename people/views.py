@@ -6,17 +6,19 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from core.changelog import change_log_for
-from core.paging import keyset_page
-from core.scoping import VIEW, get_visible_or_404
+from core.paging import list_page
+from core.scoping import VIEW, get_visible_or_404, scope_for
 from core.views import HtmxHttpRequest, ledger_view
 from people.models import Person
-from people.selectors import person_find_exact, person_list, person_list_filters
+from people.selectors import PERSON_SORTS, person_find_exact, person_list, person_list_filters
 from sites.models import Site
 
 
 @ledger_view(VIEW)
 def person_list_view(request: HtmxHttpRequest) -> HttpResponse:
-    """Search people at the user's sites; a scanned student number opens the person."""
+    """Search people at the user's sites; a scanned student number opens the person. Shows how
+    many match, sorts by a whitelisted column (``sort``: name, number, grade, status; ``-``
+    for descending) and pages by keyset (``per_page``: 25–200)."""
     filters = person_list_filters(request.GET)
     q = filters["query"]
     if q and not request.htmx:
@@ -24,11 +26,11 @@ def person_list_view(request: HtmxHttpRequest) -> HttpResponse:
         if match is not None:
             return redirect("person_detail", pk=match.pk)
     qs = person_list(user=request.user, **filters)
-    page = keyset_page(
-        qs, sort_field="family_name", after=request.GET.get("after", ""), before=request.GET.get("before", "")
-    )
+    whole_table = not any(filters.values()) and scope_for(request.user).site_ids(VIEW) is None
+    listing = list_page(qs, request.GET, sorts=PERSON_SORTS, default="name", estimate=whole_table)
     context = {
-        "page": page,
+        "listing": listing,
+        "page": listing.page,
         "q": q,
         "role": filters["role"],
         "status": filters["status"],
@@ -61,7 +63,9 @@ def person_lookup(request: HtmxHttpRequest) -> HttpResponse:
     """htmx autocomplete: up to 10 active people matching ``q`` (for the check-out page)."""
     q = request.GET.get("q", "")[:200]
     people = (
-        person_list(user=request.user, query=q, status=Person.Status.ACTIVE).order_by("family_name", "given_name")[:10]
+        person_list(user=request.user, query=q, status=Person.Status.ACTIVE).order_by("family_key", "given_key", "id")[
+            :10
+        ]
         if len(q.strip()) >= 2
         else []
     )

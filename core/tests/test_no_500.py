@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from django.urls import reverse
+
+from core.paging import _encode
 
 pytestmark = pytest.mark.django_db
 
@@ -13,10 +17,49 @@ JUNK = ["", " ", "abc", "-1", "0", "99999999999999999999", "1.5", "' OR 1=1 --",
 @pytest.mark.parametrize("value", JUNK)
 def test_query_strings_never_500(client_for, world, value):
     client = client_for(world.district_admin)
-    for name in ("device_list", "person_list", "check_out", "person_lookup", "dashboard", "site_list", "check_in"):
-        for key in ("q", "site", "model", "status", "after", "before", "person", "find", "role", "exact", "condition"):
+    for name in ("device_list", "person_list", "check_out", "person_lookup", "dashboard", "site_list", "check_in",
+                 "imports:run_list"):  # fmt: skip
+        for key in ("q", "site", "model", "status", "after", "before", "person", "find", "role", "exact", "condition",
+                    "sort", "per_page", "page"):  # fmt: skip
             response = client.get(reverse(name), {key: value})
             assert response.status_code in (200, 302, 404), (name, key, value, response.status_code)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+#: Paging cursors a user could craft: base64 JSON of the wrong shape, of wrong types for the
+#: sort columns (text for an id, numbers for a name), ids beyond bigint, text with a NUL byte
+#: (PostgreSQL refuses it in a query), and what is not base64 JSON at all.
+CURSORS = [
+    _encode(["x", 1]), _encode([1, 1]), _encode(["a\x00b", 1]), _encode(["a", "b"]), _encode(["a", 2**70]),
+    _encode(["a", -(2**70)]), _encode(["a", True]), _encode([None, 1]), _encode([["x"], 1]), _encode([{"a": 1}, 1]),
+    _encode(["a", 1.5]), _encode(["a", 1, 2, 3]), _encode([]), _encode({"a": 1}), _encode("x"), _encode(1),
+    _encode(["x\x00", "y\x00", 1]), _encode([1, 2, 3]), _encode(["a" * 5000, 1]), _encode([2**70, 2**70]),
+    _b64(b"\xff\xfe"), _b64(b"[" * 5000), _b64(b'["\\ud800", 1]'), "%%%", "====", "\x00", "a" * 20000,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("cursor", CURSORS)
+def test_crafted_cursors_never_500(client_for, world, cursor):
+    """Every keyset-paged page, every sort and page size, ``after`` and ``before``."""
+    from imports.models import ImportIssue, ImportRun
+
+    run = ImportRun.objects.create(kind="csv", file_name="d.csv", status=ImportRun.Status.PREVIEWED)
+    ImportIssue.objects.create(run=run, reason="x", line=2)
+    client = client_for(world.district_admin)
+    pages = [
+        (reverse("device_list"), ["", "-tag", "serial", "-status", "model"]),
+        (reverse("person_list"), ["", "-name", "number", "grade"]),
+        (reverse("imports:run_list"), ["", "file", "-started"]),
+        (reverse("imports:run_detail", args=[run.pk]), [""]),
+    ]
+    for url, sorts in pages:
+        for sort in sorts:
+            for key in ("after", "before"):
+                response = client.get(url, {key: cursor, "sort": sort, "per_page": "25", "exact": "0"})
+                assert response.status_code == 200, (url, sort, key, cursor, response.status_code)
 
 
 @pytest.mark.parametrize("value", JUNK)

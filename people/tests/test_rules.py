@@ -354,3 +354,48 @@ def test_guardian_link_stale_python_and_sql_agree(case):
     params = dict(zip("abcdef", case, strict=True))
     assert sql_bool(sql, params) is expected
     assert expected is (from_roster and listed and not leaving and not unplanned and not in_plan and not in_agents)
+
+
+# --------------------------------------------------------------------------- name search keys
+
+SEARCH_KEY_CASES = [
+    ("José", "jose"),
+    ("Acuña", "acuna"),
+    ("JÁQUEZ", "jaquez"),
+    ("jaquez", "jaquez"),
+    ("Nguyễn", "nguyen"),
+    ("Trần Thị", "tran thi"),
+    ("Çelik", "celik"),
+    ("Łukasz", "łukasz"),  # Ł has no decomposition: a different letter, only lower-cased
+    ("Øyvind", "øyvind"),
+    ("Müller-Groß", "muller-groß"),
+    ("O'Brien", "o'brien"),
+    ("Ĳsselmeer", "ijsselmeer"),
+    ("Zoë", "zoe"),
+    ("", ""),
+    ("e\u0301tienne", "etienne"),  # decomposed input (combining acute)
+    ("x" * 150, "x" * rules.SEARCH_KEY_MAX),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), SEARCH_KEY_CASES)
+def test_search_key_ignores_accents_and_case(name, expected):
+    assert rules.search_key(name) == expected
+
+
+@pytest.mark.parametrize(("name", "expected"), SEARCH_KEY_CASES)
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="translate() is PostgreSQL's")
+def test_search_key_python_and_sql_agree(name, expected):
+    assert sql_value(rules.search_key_sql("%(v)s"), {"v": name}) == expected
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="translate() is PostgreSQL's")
+def test_search_key_sql_agrees_on_every_letter_of_its_table():
+    letters = [chr(c) for low, high in rules._FOLDED_RANGES for c in range(low, high + 1)]
+    letters += [chr(c) for c in range(0x20, 0x7F)]
+    text = "".join(letters)
+    assert sql_value(rules.search_key_sql("%(v)s"), {"v": text[:5000]}) is not None
+    for ch in letters:
+        assert sql_value(rules.search_key_sql("%(v)s"), {"v": ch}) == rules.search_key(ch), hex(ord(ch))
