@@ -2,19 +2,20 @@
 
 Loaded on every template (``TEMPLATES[0]["OPTIONS"]["builtins"]`` in ``config/settings.py``), so a
 page writes ``{{ device.purchase_cost|money }}``, ``{{ n|count }}``, ``{{ person.grade|grade }}``,
-``{{ site.grades|grades }}`` and ``{% nav_link "device_list" "Devices" %}`` without a ``{% load %}``.
+``{{ site.grades|grades }}``, ``{{ run.file_name|filename }}`` and ``{% nav_link "device_list" "Devices" %}`` without a ``{% load %}``.
 One filter per kind of value, so "1,234", "$1,234.50" and "Grade 9" read the same on every page.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from core.choices import GRADE_CODES, GRADE_ORDER
 from core.money import format_money
@@ -84,6 +85,21 @@ def grades(codes: Any) -> str:
             words.append(f"{grade(first)}–{grade(last)}")
     words += [p for p in parts if p not in GRADE_ORDER]
     return ", ".join(words)
+
+
+_FILE_NAME_BREAKS = re.compile(r"([_\-.\s/\\])")
+
+
+@register.filter
+def filename(name: Any) -> SafeString:
+    """A file name that wraps only after its separators (``_ - . /`` and spaces), never in the
+    middle of a word: ``roster_2024-25_final.csv`` may break as ``roster_`` / ``2024-25_final.csv``.
+    Escaped; wrapped in ``<span class="filename">`` (the stylesheet turns off break-anywhere)."""
+    parts = _FILE_NAME_BREAKS.split(str(name or ""))
+    inner = format_html_join(
+        "", "{}{}", ((part, mark_safe("<wbr>") if _FILE_NAME_BREAKS.fullmatch(part) else "") for part in parts)
+    )
+    return format_html('<span class="filename">{}</span>', inner)
 
 
 @register.simple_tag(takes_context=True)

@@ -1,0 +1,25 @@
+"""The header shows who is logged in: name, role and site (issue #8, "Polish")."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import StaffRole
+from accounts.templatetags.staff import who_am_i
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_header_names_the_user_their_role_and_site(client_for, world):
+    world.site_tech.first_name, world.site_tech.last_name = "Priya", "Natarajan"
+    world.site_tech.save()
+    body = client_for(world.site_tech).get(reverse("dashboard")).content.decode()
+    assert "Priya Natarajan" in body and "Site technician · Alder Elementary" in body
+
+
+def test_who_am_i_for_each_kind_of_holder(world):
+    assert who_am_i(world.district_admin) == ("district-admin", "District admin · district-wide")
+    assert who_am_i(world.nobody) == ("nobody", "no role")
+    StaffRole.objects.create(user=world.site_tech, role="site_technician", site=world.site_b)
+    assert who_am_i(world.site_tech) == ("site-tech", "Site technician · 2 sites")
