@@ -33,7 +33,13 @@ def _holdings(request: HttpRequest, person: Any) -> dict[str, Any]:
     today = district_today()
     holdings = list(person_holdings(person=person))
     for a in holdings:
-        a.days_overdue = days_overdue(due_on=a.due_on, today=today) if a.device.status == "assigned" else 0
+        a.days_overdue = (
+            days_overdue(  # type: ignore[attr-defined]
+                due_on=a.due_on, today=today
+            )
+            if a.device.status == "assigned"
+            else 0
+        )
     reason, left_rows = person_left_holdings(person=person)
     return {
         "holdings": holdings,

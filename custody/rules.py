@@ -49,6 +49,7 @@ __all__ = [
     "due_date_in_past",
     "holder_left",
     "holder_left_q",
+    "leaver_still_holds",
     "is_overdue",
     "overdue_q",
     "person_refusal",
@@ -231,3 +232,10 @@ _STATUS_PHRASES = {
     Person.Status.TRANSFERRED: "has transferred to another school",
     Person.Status.INACTIVE: "is inactive",
 }
+
+
+def leaver_still_holds(*, what: str, tags: list[str]) -> str:
+    """The warning an import or an edit gives when it makes a person who holds devices leave
+    (``what``: "made inactive", "withdrawn", "moves to Birch Middle"…): ``"withdrawn; still
+    holds CB-001234, CHG-0042"``. Worded once here; the importers quote it."""
+    return f"{what}; still holds {', '.join(tags)}"

@@ -172,3 +172,19 @@ def person_left_holdings(*, person: Person) -> tuple[rules.HolderLeft | None, li
         if reason is not None:
             break
     return reason, rows
+
+
+def open_holdings_by_person(person_ids: list[int]) -> dict[int, list[str]]:
+    """Person id → asset tags of the devices they hold now (open check-outs), by tag, for the
+    people among ``person_ids`` who hold any. For the system (imports warning that a person
+    who leaves still holds devices); callers name the person through the gate."""
+    held: dict[int, list[str]] = {}
+    for start in range(0, len(person_ids), 5000):
+        rows = (
+            Assignment.objects.filter(checked_in_at__isnull=True, person_id__in=person_ids[start : start + 5000])
+            .order_by("device__asset_tag")
+            .values_list("person_id", "device__asset_tag")
+        )
+        for pid, tag in rows:
+            held.setdefault(pid, []).append(tag)
+    return held

@@ -10,6 +10,9 @@ from typing import Any
 
 from django.db import connection
 
+from core.scoping import person_label_for
+from custody.rules import leaver_still_holds
+from custody.selectors import open_holdings_by_person
 from imports.messages import Msg, say
 from imports.oneroster import (
     ABSENT,
@@ -62,6 +65,7 @@ from people.rules import (
     shared_number_reason,
     status_when_listed,
 )
+from sites.models import Site
 
 # --------------------------------------------------------------------------- users.csv → people
 
@@ -328,7 +332,32 @@ class PeopleStep(UserStep):
                 changes.append(Change(outcome, item, data=(current[0], merged, status_when_listed(status))))
             else:
                 changes.append(Change(UNCHANGED, item))
+        self._warn_leavers_holding(changes, existing)
         return changes
+
+    def _warn_leavers_holding(self, changes: list[Change], existing: dict[str, tuple[Any, ...]]) -> None:
+        """A warning per person this file makes inactive, or moves to another school, who still
+        holds devices (``custody.rules.leaver_still_holds``): the devices are to be collected."""
+        site_at = 3 + PERSON_FIELDS.index("home_site_id")
+        leaving: dict[int, tuple[Item, str]] = {}
+        for c in changes:
+            if c.item is None:
+                continue
+            if c.outcome == DEACTIVATED:
+                leaving[c.data] = (c.item, "made inactive")
+            elif c.outcome in (UPDATED, REACTIVATED):
+                before = existing[c.item.key][site_at]
+                after = c.data[1][site_at - 3]
+                if before != after:
+                    site = Site.objects.filter(pk=after).values_list("name", flat=True).first()
+                    leaving[c.data[0]] = (c.item, f"moves to {site or 'another school'}")
+        if not leaving:
+            return
+        for pid, tags in open_holdings_by_person(list(leaving)).items():
+            item, what = leaving[pid]
+            self.warn(
+                item.line, self.cols.header("sourcedId"), item.key, leaver_still_holds(what=what, tags=tags), item.key
+            )
 
     def _warn_numbers_taken(self, items: list[Item]) -> None:
         """A student whose number another active person already has: a warning (a scan of the
@@ -417,6 +446,10 @@ class PeopleStep(UserStep):
             ]
             last = page[-1][0]
         self.importer.guard_people(len(missing))  # FileError at an unconfirmed commit
+        for pid, tags in open_holdings_by_person(missing).items():
+            who = Person.objects.get(pk=pid)
+            reason = leaver_still_holds(what="not in the file, made inactive", tags=tags)
+            self.warn(None, "", person_label_for(person=who, user=self.importer.actor), reason)
         for pk in missing:
             yield Change(DEACTIVATED, data=pk)
 

@@ -1,0 +1,47 @@
+"""An import that makes a student who holds devices leave (inactive, or moved to another
+school) says so per person in the run (issue #8): "made inactive; still holds CB-001234, …"."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import StaffRole
+from core.testing import DeviceFactory, DeviceModelFactory, make_user
+from custody.services import device_check_out
+from imports.tests.roster import issues, run_import, standard_roster, user
+from people.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def _holds(sid: str, *tags: str) -> None:
+    person = Person.objects.get(sourced_id=sid)
+    admin = make_user(f"admin-{sid}", [(StaffRole.Role.DISTRICT_ADMIN, None)])
+    model = DeviceModelFactory()
+    for tag in tags:
+        device = DeviceFactory(asset_tag=tag, serial_number=f"S{tag}", model=model, owner_site=person.home_site)
+        device_check_out(device=device, person=person, actor=admin)
+
+
+def _reasons(run) -> list[str]:
+    return [reason for *_, reason in issues(run)]
+
+
+def test_deactivated_and_moved_holders_are_warned_per_person(tmp_path):
+    run_import(standard_roster(tmp_path / "a", user("u1"), user("u2", "Ben", "Lee"), user("u3", "Cy", "Ng")))
+    _holds("u2", "CB-001234", "CHG-0042")
+    _holds("u3", "CB-000777")
+    # u2 leaves the bulk file (made inactive), u3 moves from Lincoln Middle to Adams Elementary
+    run = run_import(standard_roster(tmp_path / "b", user("u1"), user("u3", "Cy", "Ng", org="sch2")), commit=False)
+    reasons = _reasons(run)
+    assert "moves to Adams Elementary; still holds CB-000777" in reasons
+    assert "not in the file, made inactive; still holds CB-001234, CHG-0042" in reasons
+    # a delta file's tobedeleted row
+    run = run_import(standard_roster(tmp_path / "c", user("u2", "Ben", "Lee", status="tobedeleted"), users_mode="delta"), commit=False)  # fmt: skip
+    assert "made inactive; still holds CB-001234, CHG-0042" in _reasons(run)
+
+
+def test_leavers_without_devices_get_no_warning(tmp_path):
+    run_import(standard_roster(tmp_path / "a", user("u1"), user("u2", "Ben", "Lee")))
+    run = run_import(standard_roster(tmp_path / "b", user("u1")), commit=False)
+    assert not [r for r in _reasons(run) if "still holds" in r]
