@@ -131,7 +131,7 @@ def device_labels(request: HtmxHttpRequest) -> HttpResponse:
         "list_filters": [(k, v) for k, v in params.items() if v and k not in OWN_PARAMS and k not in form.fields]
         if from_list
         else [],
-        "labels_max": LABELS_MAX,
+        "labels_max": f"{LABELS_MAX:,}",
         "stock": stock,
         "pages": _pages(selection, stock, form),
     }
