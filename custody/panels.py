@@ -17,6 +17,7 @@ from django.http import HttpRequest
 
 from core import extensions
 from custody.models import Assignment
+from inventory.models import Device
 from custody.rules import HolderLeft, days_overdue, district_today
 from custody.selectors import (
     device_open_assignment,
@@ -33,13 +34,8 @@ def _holdings(request: HttpRequest, person: Any) -> dict[str, Any]:
     today = district_today()
     holdings = list(person_holdings(person=person))
     for a in holdings:
-        a.days_overdue = (
-            days_overdue(  # type: ignore[attr-defined]
-                due_on=a.due_on, today=today
-            )
-            if a.device.status == "assigned"
-            else 0
-        )
+        late = days_overdue(due_on=a.due_on, today=today) if a.device.status == Device.Status.ASSIGNED else 0
+        a.days_overdue = late  # type: ignore[attr-defined]
     reason, left_rows = person_left_holdings(person=person)
     return {
         "holdings": holdings,
