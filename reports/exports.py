@@ -39,7 +39,6 @@ from django.utils import timezone
 from core.querystring import scan_clean
 from core.scoping import HIDDEN_PERSON, VIEW, person_visibility
 from core.types import Actor
-from custody import rules as custody_rules
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent, DeviceModel
 from inventory.selectors import device_list, device_list_filters, redact_holder
@@ -58,6 +57,7 @@ __all__ = [
     "ExportRows",
     "assignment_export_rows",
     "device_export_rows",
+    "export_row_count",
     "event_export_rows",
     "person_export_rows",
 ]
@@ -387,6 +387,15 @@ _PERSON_FIELDS = (
 )
 
 
+def person_export_queryset(*, user: Actor, filters: Filters = None) -> QuerySet[Any]:
+    """The visible, filtered people as a ``values_list`` of :data:`_PERSON_FIELDS`, by name."""
+    return (
+        person_list(user=user, **person_list_filters(filters), action=VIEW)
+        .order_by("family_name", "given_name", "id")
+        .values_list(*_PERSON_FIELDS)
+    )
+
+
 def person_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
     """People ``user`` may see (FERPA: only their sites), filtered like the people list.
 
@@ -399,11 +408,7 @@ def person_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
     """
     role = _labels(Person.Role.choices)
     status = _labels(Person.Status.choices)
-    qs = (
-        person_list(user=user, **person_list_filters(filters), action=VIEW)
-        .order_by("family_name", "given_name", "id")
-        .values_list(*_PERSON_FIELDS)
-    )
+    qs = person_export_queryset(user=user, filters=filters)
 
     def rows() -> Iterator[list[Any]]:
         for row in _iterate(qs):
@@ -444,19 +449,9 @@ _ASSIGNMENT_FIELDS = (
 )
 
 
-def assignment_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
-    """Assignments (custody history) ``user`` may see (on devices they see, or of people they see:
-    ``custody.models.AssignmentQuerySet``), oldest check-out first.
-
-    Filters: ``q`` (asset tag or serial prefix, or the holder's student number exactly),
-    ``site`` (the device's current site id), ``state`` (``open``, ``closed`` or
-    ``overdue`` — ``custody.rules.overdue_q``: open, past its due date in the district's time
-    zone, the device checked out, as on the dashboard).
-    Row shape (16 values, :data:`ASSIGNMENT_HEADERS`): tag, serial, model name, current
-    site code, holder name, student number, sourcedId, loaner (``bool``), checked out at
-    (``datetime``), by, due date (``date``), condition out label, checked in at
-    (``datetime`` or ``None``), by, condition in label, notes.
-    """
+def assignment_export_queryset(*, user: Actor, filters: Filters = None) -> QuerySet[Any]:
+    """The visible, filtered assignments (see :func:`assignment_export_rows`) as a ``values_list``
+    of :data:`_ASSIGNMENT_FIELDS`, oldest check-out first."""
     qs: QuerySet[Any] = Assignment.objects.visible_to(user, VIEW)
     site_id = _positive_id(filters, "site")
     if site_id:
@@ -467,13 +462,28 @@ def assignment_export_rows(*, user: Actor, filters: Filters = None) -> ExportRow
     elif state == "closed":
         qs = qs.filter(checked_in_at__isnull=False)
     elif state == "overdue":
-        qs = qs.filter(custody_rules.overdue_q(today=custody_rules.district_today()))
+        qs = qs.filter(checked_in_at__isnull=True, due_on__lt=timezone.localdate(timezone=District.get().tzinfo))
     q = scan_clean(_text(filters, "q"))
     if q:
         qs = qs.filter(
             Q(device__asset_tag__istartswith=q) | Q(device__serial_number__istartswith=q) | Q(person__student_number=q)
         )
-    qs = qs.order_by("checked_out_at", "id").values_list(*_ASSIGNMENT_FIELDS)
+    return qs.order_by("checked_out_at", "id").values_list(*_ASSIGNMENT_FIELDS)
+
+
+def assignment_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
+    """Assignments (custody history) ``user`` may see (on devices they see, or of people they see:
+    ``custody.models.AssignmentQuerySet``), oldest check-out first.
+
+    Filters: ``q`` (asset tag or serial prefix, or the holder's student number exactly),
+    ``site`` (the device's current site id), ``state`` (``open``, ``closed`` or
+    ``overdue`` — open and past its due date in the district's time zone).
+    Row shape (16 values, :data:`ASSIGNMENT_HEADERS`): tag, serial, model name, current
+    site code, holder name, student number, sourcedId, loaner (``bool``), checked out at
+    (``datetime``), by, due date (``date``), condition out label, checked in at
+    (``datetime`` or ``None``), by, condition in label, notes.
+    """
+    qs = assignment_export_queryset(user=user, filters=filters)
     condition = _labels(Assignment.Condition.choices)
     local = _local_time(District.get().tzinfo)
     visible = person_visibility(user)
@@ -545,18 +555,10 @@ _EVENT_FIELDS = (
 )
 
 
-def event_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
-    """The device event log as ``user`` may see it (events on devices they see, or naming people
-    they see: ``inventory.models.DeviceEventQuerySet``), oldest first.
-
-    Filters: ``q`` (asset tag or serial prefix), ``site`` (the device's current site id),
-    ``kind`` (a :class:`~inventory.models.DeviceEvent.Kind` code), ``source`` (``web``,
-    ``import``…), ``since`` / ``until`` (``YYYY-MM-DD``, inclusive, district time zone).
-    Row shape (12 values, :data:`EVENT_HEADERS`): occurred at (``datetime``), tag, serial,
-    event label, actor label, person label, person's student number, before and after
-    (in words: :func:`_change_texts`), note, source label, import run id (``int`` or ``None``).
-    """
-    tz = District.get().tzinfo
+def event_export_queryset(*, user: Actor, filters: Filters = None, tz: datetime.tzinfo | None = None) -> QuerySet[Any]:
+    """The visible, filtered device events (see :func:`event_export_rows`) as a ``values_list`` of
+    :data:`_EVENT_FIELDS`, oldest first. ``tz``: the district's time zone (read when not given)."""
+    tz = tz or District.get().tzinfo
     qs: QuerySet[Any] = DeviceEvent.objects.visible_to(user, VIEW)
     site_id = _positive_id(filters, "site")
     if site_id:
@@ -577,7 +579,22 @@ def event_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
     q = scan_clean(_text(filters, "q"))
     if q:
         qs = qs.filter(Q(device__asset_tag__istartswith=q) | Q(device__serial_number__istartswith=q))
-    qs = qs.order_by("occurred_at", "id").values_list(*_EVENT_FIELDS)
+    return qs.order_by("occurred_at", "id").values_list(*_EVENT_FIELDS)
+
+
+def event_export_rows(*, user: Actor, filters: Filters = None) -> ExportRows:
+    """The device event log as ``user`` may see it (events on devices they see, or naming people
+    they see: ``inventory.models.DeviceEventQuerySet``), oldest first.
+
+    Filters: ``q`` (asset tag or serial prefix), ``site`` (the device's current site id),
+    ``kind`` (a :class:`~inventory.models.DeviceEvent.Kind` code), ``source`` (``web``,
+    ``import``…), ``since`` / ``until`` (``YYYY-MM-DD``, inclusive, district time zone).
+    Row shape (12 values, :data:`EVENT_HEADERS`): occurred at (``datetime``), tag, serial,
+    event label, actor label, person label, person's student number, before and after
+    (in words: :func:`_change_texts`), note, source label, import run id (``int`` or ``None``).
+    """
+    tz = District.get().tzinfo
+    qs = event_export_queryset(user=user, filters=filters, tz=tz)
     kind_label = _labels(DeviceEvent.Kind.choices)
     source_label = _labels(DeviceEvent.Source.choices)
     local = _local_time(tz)
@@ -615,3 +632,17 @@ EXPORTS: dict[str, tuple[Callable[..., ExportRows], str]] = {
     "assignments": (assignment_export_rows, "Assignments"),
     "events": (event_export_rows, "Device events"),
 }
+
+#: Export name → the function giving its queryset (counted before a large XLSX goes to a job).
+_QUERYSETS: dict[str, Callable[..., QuerySet[Any]]] = {
+    "devices": device_export_queryset,
+    "people": person_export_queryset,
+    "assignments": assignment_export_queryset,
+    "events": event_export_queryset,
+}
+
+
+def export_row_count(name: str, *, user: Actor, filters: Filters = None) -> int:
+    """How many rows the ``name`` export of :data:`EXPORTS` holds for ``user`` with ``filters``
+    (one ``COUNT`` query). Raises KeyError for an unknown name."""
+    return _QUERYSETS[name](user=user, filters=filters).count()

@@ -14,6 +14,18 @@ _LISTS = {
     "events": ListScope(own=own_custody),
 }
 
+
+def _job(world, side):
+    """A finished export job of site A's technician: each user sees only their own jobs, so every
+    other role gets 404 (reports/tests/test_export_jobs.py checks owner and others)."""
+    from reports.models import ExportJob
+
+    job, _ = ExportJob.objects.get_or_create(
+        user=world.site_tech, name="devices", defaults={"status": ExportJob.Status.DONE, "rows_total": 1}
+    )
+    return {"pk": job.pk}
+
+
 SPECS = [
     # Downloads (reports/export_views.py): scoped like the lists they export.
     *[
@@ -21,4 +33,7 @@ SPECS = [
         for name in ("devices", "people", "assignments", "events")
         for fmt in ("csv", "xlsx")
     ],
+    # A background export's page and file: only the user who asked (others 404).
+    UrlSpec("exports:job", kwargs=_job, ok_status=(200, 404), lists="one export job of the user who asked"),
+    UrlSpec("exports:job_download", kwargs=_job, ok_status=(200, 404), lists="one file of the user who asked"),
 ]

@@ -9,7 +9,7 @@ import pytest
 from core.writing import csv_stream, xlsx_write
 from imports.models import ImportRun
 from imports.tests.device_files import event_count, issues, run_file
-from inventory.models import Device, DeviceEvent
+from inventory.models import DeviceEvent
 from inventory.services import device_create
 from reports.exports import device_export_rows
 
