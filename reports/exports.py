@@ -39,6 +39,7 @@ from django.utils import timezone
 from core.querystring import scan_clean
 from core.scoping import HIDDEN_PERSON, VIEW, person_visibility
 from core.types import Actor
+from custody import rules as custody_rules
 from custody.models import Assignment
 from inventory.models import Device, DeviceEvent, DeviceModel
 from inventory.selectors import device_list, device_list_filters, redact_holder
@@ -462,7 +463,7 @@ def assignment_export_queryset(*, user: Actor, filters: Filters = None) -> Query
     elif state == "closed":
         qs = qs.filter(checked_in_at__isnull=False)
     elif state == "overdue":
-        qs = qs.filter(checked_in_at__isnull=True, due_on__lt=timezone.localdate(timezone=District.get().tzinfo))
+        qs = qs.filter(custody_rules.overdue_q(today=custody_rules.district_today()))
     q = scan_clean(_text(filters, "q"))
     if q:
         qs = qs.filter(
@@ -477,7 +478,8 @@ def assignment_export_rows(*, user: Actor, filters: Filters = None) -> ExportRow
 
     Filters: ``q`` (asset tag or serial prefix, or the holder's student number exactly),
     ``site`` (the device's current site id), ``state`` (``open``, ``closed`` or
-    ``overdue`` — open and past its due date in the district's time zone).
+    ``overdue`` — ``custody.rules.overdue_q``: open, past its due date in the district's time
+    zone, the device checked out, as on the dashboard).
     Row shape (16 values, :data:`ASSIGNMENT_HEADERS`): tag, serial, model name, current
     site code, holder name, student number, sourcedId, loaner (``bool``), checked out at
     (``datetime``), by, due date (``date``), condition out label, checked in at
