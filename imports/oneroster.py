@@ -99,6 +99,40 @@ def deactivation_warning(guard: dict[str, Any]) -> str:
     )
 
 
+# --------------------------------------------------------------------------- School Data Sync
+
+#: Files of Microsoft School Data Sync's own CSV layouts (lower case), which are not OneRoster:
+#: SDS v1 ("SDS format" and its UK variant) and the Clever format SDS also reads. SDS v2.1 is
+#: OneRoster's layout (orgs.csv, users.csv, roles.csv…) without a manifest.csv, and is read.
+SDS_V1_FILES = frozenset(
+    {"school.csv", "student.csv", "teacher.csv", "section.csv", "studentenrollment.csv", "teacherroster.csv"}
+)
+SDS_CLEVER_FILES = frozenset({"schools.csv", "students.csv", "teachers.csv", "sections.csv"})
+SDS_V21_NOTE = (
+    "Read as Microsoft School Data Sync v2.1 CSV (OneRoster's files without a manifest.csv; each user's role and "
+    "school from roles.csv); every file as bulk."
+)
+
+
+def sds_v1_refusal(names: Iterable[str]) -> str | None:
+    """The file error for an upload in one of School Data Sync's own layouts (SDS v1 or Clever
+    format), named as such; None for anything else. Their tables are not OneRoster's (one file
+    per kind of person, "SIS ID" columns), so they are refused whole, with what to do, rather
+    than row by row as malformed OneRoster."""
+    lower = {PurePosixPath(name).name.lower() for name in names}
+    if len(lower & SDS_V1_FILES) >= 2 or lower & {"student.csv", "teacher.csv"}:
+        layout, files = "SDS v1 CSV", "School.csv, Student.csv, Teacher.csv…"
+    elif len(lower & SDS_CLEVER_FILES) >= 2:
+        layout, files = "Clever-format CSV for SDS", "schools.csv, students.csv, teachers.csv…"
+    else:
+        return None
+    return (
+        f"is a Microsoft School Data Sync export in its {layout} layout ({files}), not OneRoster: DeviceLedger reads "
+        "OneRoster 1.1/1.2 and SDS v2.1 CSV (orgs.csv, users.csv, roles.csv). Export OneRoster CSV from your student "
+        "information system, or the SDS v2.1 files, and import those"
+    )
+
+
 # --------------------------------------------------------------------------- the upload
 
 
@@ -116,9 +150,12 @@ class RosterFiles:
         self.members: dict[str, Any] = {}
         self._handles: list[IO[bytes]] = []
         if path.is_dir():
-            for child in sorted(path.iterdir()):
-                if child.is_file() and child.name.lower() in KNOWN_FILES:
+            children = [child for child in sorted(path.iterdir()) if child.is_file()]
+            for child in children:
+                if child.name.lower() in KNOWN_FILES:
                     self.members[child.name.lower()] = child
+            if not self.members and (refusal := sds_v1_refusal(child.name for child in children)):
+                raise FileError(display_name, refusal)
             return
         if not path.is_file():
             raise FileError(display_name, "was not found")
@@ -133,6 +170,8 @@ class RosterFiles:
         if name in KNOWN_FILES:
             self.members[name] = path
             return
+        if refusal := sds_v1_refusal([name]):
+            raise FileError(display_name, refusal)
         raise FileError(
             display_name,
             "is not a OneRoster upload: upload a zip of the OneRoster CSV files "
@@ -169,6 +208,8 @@ class RosterFiles:
             names = [info.filename for info in infos[:10]]
             if any(n.startswith("xl/") for n in names) or "[Content_Types].xml" in names:
                 raise FileError(self.display_name, "is an Excel workbook; OneRoster is a zip of CSV files")
+            if refusal := sds_v1_refusal(info.filename for info in infos if not info.is_dir()):
+                raise FileError(self.display_name, refusal)
             shown = ", ".join(names) or "nothing"
             raise FileError(self.display_name, f"holds no OneRoster files (users.csv, orgs.csv…); it has {shown}")
 
@@ -215,6 +256,7 @@ class OneRosterImporter(Importer):
         ("guardians", "Guardian contacts"),
     )
     default_options: ClassVar[dict[str, Any]] = {"deactivate_missing": True}
+    rows_required = False  # a zip's tables may rightly be empty (a delta that changes nothing)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -248,8 +290,12 @@ class OneRosterImporter(Importer):
     def _read_manifest(self) -> None:
         assert self.files is not None
         if not self.files.has("manifest.csv"):
-            self.version = "1.0"
-            self.report.note("No manifest.csv: read as the OneRoster 1.0 layout, every file as bulk.")
+            if self.files.has("roles.csv"):  # roles.csv came with OneRoster 1.2, which has a manifest
+                self.version = "SDS v2.1"
+                self.report.note(SDS_V21_NOTE)
+            else:
+                self.version = "1.0"
+                self.report.note("No manifest.csv: read as the OneRoster 1.0 layout, every file as bulk.")
             self.modes = {name.removesuffix(".csv"): BULK for name in self.files.members}
         else:
             manifest: dict[str, str] = {}
@@ -295,7 +341,8 @@ class OneRosterImporter(Importer):
         if not (self.files.has("users.csv") or self.files.has("orgs.csv")):
             raise FileError(self.run.file_name, "has neither users.csv nor orgs.csv: nothing to import")
         described = ", ".join(f"{name}.csv {mode}" for name, mode in self.modes.items() if mode != ABSENT)
-        self.report.note(f"OneRoster {self.version}: {described}.")
+        label = "Microsoft School Data Sync v2.1" if self.version == "SDS v2.1" else f"OneRoster {self.version}"
+        self.report.note(f"{label}: {described}.")
 
     def steps(self) -> list[Step]:
         from imports.oneroster_guardians import GuardianStep

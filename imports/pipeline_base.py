@@ -4,6 +4,7 @@ re-exports every name)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ from typing import Any
 
 from core.errors import DomainError
 from imports.models import ImportRun
-from imports.reading import Row, Table
+from imports.reading import Row, Table, normalize_header
+from imports.values import _SCIENTIFIC_RE, SCIENTIFIC_NOTATION_REASON
 
 log = logging.getLogger("imports.pipeline")  # one logger for the whole pipeline
 
@@ -149,8 +151,18 @@ class Column:
     required: bool = False
 
 
+#: Our column names (through ``normalize_header``) whose values are identifiers that steps read
+#: as text, not through ``Step.cell_identifier``: spreadsheet damage is refused in
+#: :meth:`BoundColumns.get` for them too.
+IDENTIFIER_TEXT_COLUMNS = frozenset({"modelnumber", "modelno"})
+
+
 class BoundColumns:
     """Our column names bound to one table's keys."""
+
+    @functools.cached_property
+    def _identifier_names(self) -> frozenset[str]:
+        return frozenset(name for name in self.keys if normalize_header(name) in IDENTIFIER_TEXT_COLUMNS)
 
     def __init__(self, table: Table, specs: Sequence[Column], file: str) -> None:
         self.table = table
@@ -175,8 +187,17 @@ class BoundColumns:
         self.renamed = renamed
 
     def get(self, row: Row, name: str) -> str:
+        """The cell of our column ``name`` ("" when the file has no such column). For a column
+        that holds an identifier read as free text (:data:`IDENTIFIER_TEXT_COLUMNS`, e.g. a model
+        number), a value a spreadsheet turned into scientific notation is a RowError, as it is for
+        serials and tags (``values.parse_identifier``): ``6.37702E+15`` has lost its digits."""
         key = self.keys[name]
-        return row.values[key] if key else ""
+        if not key:
+            return ""
+        value = row.values[key]
+        if value and name in self._identifier_names and _SCIENTIFIC_RE.fullmatch(value):
+            raise RowError(self.header(name), value, SCIENTIFIC_NOTATION_REASON.format(value=value))
+        return value
 
     def numeric(self, row: Row, name: str) -> bool:
         """True when the row's cell was stored as a number (XLSX; never for CSV)."""

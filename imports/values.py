@@ -225,6 +225,13 @@ NUMERIC_IDENTIFIER_WARNING = (
 )
 
 
+#: Why an identifier in scientific notation is refused (serials, tags, model numbers…).
+SCIENTIFIC_NOTATION_REASON = (
+    "looks like Excel changed this identifier into scientific notation ({value}); "
+    "export the column as text and try again"
+)
+
+
 def parse_identifier(value: str, *, numeric: bool = False) -> str:
     """Clean an identifier (serial number, asset tag, student number, ...).
 
@@ -243,10 +250,7 @@ def parse_identifier(value: str, *, numeric: bool = False) -> str:
     """
     text = _clean(value)
     if _SCIENTIFIC_RE.fullmatch(text):
-        raise ValueError(
-            f"looks like Excel changed this identifier into scientific notation "
-            f"({text}); export the column as text and try again"
-        )
+        raise ValueError(SCIENTIFIC_NOTATION_REASON.format(value=text))
     if numeric and numeric_digits(text) > EXCEL_DIGITS:
         raise ValueError(
             f"was stored by Excel as a number with {numeric_digits(text)} digits, and Excel keeps only "

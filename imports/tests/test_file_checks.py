@@ -141,3 +141,17 @@ def test_a_quoted_windows_line_break_in_notes_is_imported_as_written(tmp_path, w
     run = run_file(make(tmp_path, data), "csv")
     assert run.status == Status.DONE, issues(run)
     assert Device.objects.get(asset_tag="T-9").notes == "dented\r\nscreen ok"
+
+
+@pytestmark_db
+def test_a_model_number_damaged_by_a_spreadsheet_is_a_row_error_as_a_serial_is(tmp_path, world):
+    path = write(
+        tmp_path / "d.csv",
+        "T-9,S9,Acme,Z1,Tablets,In stock,A,,,8.2E+11",
+        "T-10,S10,Acme,Z2,Tablets,In stock,A,,,82J9",
+        header=HEADER + ",Model Number",
+    )
+    run = run_file(path, "csv", mode="valid_rows")
+    found = {(line, column): (value, reason) for line, column, value, reason in errors(run)}
+    assert found[(2, "Model Number")][0] == "8.2E+11" and "scientific notation" in found[(2, "Model Number")][1]
+    assert Device.objects.filter(asset_tag="T-10").exists() and not Device.objects.filter(asset_tag="T-9").exists()
