@@ -17,7 +17,6 @@ from django.http import HttpRequest
 
 from core import extensions
 from custody.models import Assignment
-from inventory.models import Device
 from custody.rules import HolderLeft, days_overdue, district_today
 from custody.selectors import (
     device_open_assignment,
@@ -28,6 +27,7 @@ from custody.selectors import (
     person_holdings,
     person_left_holdings,
 )
+from inventory.models import Device
 
 
 def _holdings(request: HttpRequest, person: Any) -> dict[str, Any]:
