@@ -154,3 +154,16 @@ class OrgUnitMappingForm(ScopedFormMixin, forms.Form):
     def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model_choice("site").queryset = Site.objects.visible_to(user, ADMIN).filter(active=True).order_by("name")
+
+
+class LocationMappingForm(ScopedFormMixin, forms.Form):
+    """One Snipe-IT location name → site."""
+
+    name = forms.CharField(
+        max_length=255, label="Snipe-IT location", help_text="As Snipe-IT writes it; case and spaces do not matter."
+    )
+    site = forms.ModelChoiceField(queryset=Site.objects.none())
+
+    def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.model_choice("site").queryset = Site.objects.visible_to(user, ADMIN).filter(active=True).order_by("name")

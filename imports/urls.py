@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from imports import column_views, views
+from imports import column_views, location_views, views
 
 app_name = "imports"
 urlpatterns = [
@@ -16,4 +16,6 @@ urlpatterns = [
     path("<int:pk>/columns/", column_views.run_columns, name="run_columns"),
     path("org-units/", views.org_units, name="org_units"),
     path("org-units/<int:pk>/delete/", views.org_unit_delete, name="org_unit_delete"),
+    path("locations/", location_views.locations, name="locations"),
+    path("locations/<int:pk>/delete/", location_views.location_delete, name="location_delete"),
 ]

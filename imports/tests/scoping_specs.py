@@ -1,7 +1,7 @@
 """Scoping specs for the import pages (see core/tests/test_url_matrix.py)."""
 
 from core.scoping_matrix import ListScope, UrlSpec
-from imports.models import ImportRun, OrgUnitMapping
+from imports.models import ImportRun, LocationMapping, OrgUnitMapping
 
 
 def _run(world, side):
@@ -17,6 +17,14 @@ def _run(world, side):
 def _mapping(world, side):
     site = world.site_a if side == "own" else world.site_b
     mapping, _ = OrgUnitMapping.objects.get_or_create(path_prefix=f"/Students/{site.code}", defaults={"site": site})
+    return {"pk": mapping.pk}
+
+
+def _location(world, side):
+    site = world.site_a if side == "own" else world.site_b
+    mapping, _ = LocationMapping.objects.get_or_create(
+        name_key=f"building {site.code.lower()}", defaults={"name": f"Building {site.code}", "site": site}
+    )
     return {"pk": mapping.pk}
 
 
@@ -43,4 +51,6 @@ SPECS = [
     ),
     UrlSpec("imports:org_units", action="admin", lists="district admins only: every site"),
     UrlSpec("imports:org_unit_delete", kwargs=_mapping, action="admin", methods=("post",), post=lambda w, s: {}),
+    UrlSpec("imports:locations", action="admin", lists="district admins only: every site"),
+    UrlSpec("imports:location_delete", kwargs=_location, action="admin", methods=("post",), post=lambda w, s: {}),
 ]

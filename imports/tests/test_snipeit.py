@@ -414,3 +414,58 @@ def test_a_snipeit_tag_for_a_device_says_so_and_never_re_tags_a_checked_out_one(
     assert (column, value) == ("Asset Tag", "SNIPE-9") and "which is checked out" in reason
     world.device_a.refresh_from_db()
     assert world.device_a.asset_tag == "CB-000001"
+
+
+# --------------------------------------------------------------------------- locations → sites
+
+
+def test_a_mapped_location_places_assets_and_users_and_is_remembered(tmp_path, world):
+    from imports.services import location_mapping_save
+
+    path = assets_file(tmp_path / "a.csv", asset("T-1", "S1", location="Building 4 (Alder)", warranty=""))
+    run = run_file(path, "snipeit")
+    ((_, column, value, reason),) = errors(run)
+    assert (column, value) == ("Location", "Building 4 (Alder)") and "mapped to a site" in reason
+    location_mapping_save(actor=world.district_admin, name="building 4  (ALDER)", site=world.site_a)
+    run = run_file(path, "snipeit")
+    assert run.status == Status.DONE, issues(run)
+    assert Device.objects.get(asset_tag="T-1").current_site == world.site_a
+    users = write(tmp_path / "u.csv", "Ana,Ruiz,ana@x.org,aruiz,1,Building 4 (Alder),E1,Teacher", header=USERS)
+    run = run_file(users, "snipeit", actor=world.district_admin)
+    assert Person.objects.get(email="ana@x.org").home_site == world.site_a
+
+
+def test_one_site_puts_every_asset_at_the_chosen_site_for_a_site_technician(tmp_path, world):
+    DeviceModelFactory(manufacturer=world.device_a.model.manufacturer, name="Chromebook 311", model_number="C733")
+    path = assets_file(tmp_path / "a.csv", asset("T-1", "S1", location="Anything", warranty=""),
+                       asset("T-2", "S2", location="", warranty=""))  # fmt: skip
+    run = run_file(path, "snipeit", actor=world.district_tech, options={"one_site": True})
+    assert run.status == Status.REJECTED and "no site was chosen" in issues(run)[0][3]
+    run = run_file(path, "snipeit", actor=world.site_tech, scope_site=world.site_a, options={"one_site": True})
+    assert run.status == Status.DONE, issues(run)
+    assert set(Device.objects.filter(asset_tag__in=["T-1", "T-2"]).values_list("current_site", flat=True)) == {
+        world.site_a.pk
+    }
+    assert any("Every asset goes to Alder Elementary" in note for note in run.notes)
+
+
+def test_the_locations_page_maps_names_and_offers_the_unplaced_ones(tmp_path, client_for, world):
+    path = assets_file(tmp_path / "a.csv", asset("T-1", "S1", location="North Annex", warranty=""))
+    run_file(path, "snipeit", actor=world.district_admin)
+    client = client_for(world.district_admin)
+    page = client.get(reverse("imports:locations")).content.decode()
+    assert "Locations your imports could not place" in page and "North Annex" in page
+    response = client.post(reverse("imports:locations"), {"name": "North Annex", "site": world.site_b.pk})
+    assert response.status_code == 302
+    from imports.models import LocationMapping
+
+    mapping = LocationMapping.objects.get()
+    assert (mapping.name, mapping.site) == ("North Annex", world.site_b)
+    page = client.get(reverse("imports:locations")).content.decode()
+    assert "could not place" not in page
+    from core.models import ChangeLog
+
+    assert ChangeLog.objects.filter(object_type="imports.locationmapping", action="created").exists()
+    assert client.post(reverse("imports:location_delete", args=[mapping.pk])).status_code == 302
+    assert not LocationMapping.objects.exists()
+    assert client_for(world.site_tech).get(reverse("imports:locations")).status_code == 403
