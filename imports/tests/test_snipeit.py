@@ -469,3 +469,21 @@ def test_the_locations_page_maps_names_and_offers_the_unplaced_ones(tmp_path, cl
     assert client.post(reverse("imports:location_delete", args=[mapping.pk])).status_code == 302
     assert not LocationMapping.objects.exists()
     assert client_for(world.site_tech).get(reverse("imports:locations")).status_code == 403
+
+
+@needs_sample
+def test_snipeit_sample_assets_unedited_with_locations_mapped_to_our_sites(tmp_path, world):
+    from imports.services import location_mapping_save
+
+    locations = sorted(_sample_sites("assets-sample.csv"))
+    for index, name in enumerate(locations):  # the district's two schools take every Snipe-IT location
+        location_mapping_save(actor=world.district_admin, name=name, site=(world.site_a, world.site_b)[index % 2])
+    run = run_file(SAMPLE / "assets-sample.csv", "snipeit", actor=world.district_admin,
+                   options={"without_custody": True})  # fmt: skip
+    assert run.status == Status.DONE, issues(run)
+    assert run.counts["devices"]["created"] == 22 and not errors(run)
+    assert Device.objects.filter(current_site__in=[world.site_a, world.site_b]).count() == 22 + 2
+    # one model per maker and name, however many model numbers the file gives it
+    assert DeviceModel.objects.filter(name='Macbook Pro 13"').count() == len(
+        set(DeviceModel.objects.filter(name='Macbook Pro 13"').values_list("manufacturer", flat=True))
+    )
