@@ -175,10 +175,33 @@ def _load_workbook(file: str | IO[bytes]) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return load_workbook(file, read_only=True, data_only=True, keep_links=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError) as error:
-        raise FileFormatError(
-            f"not a readable Excel .xlsx workbook ({error}); is it a zip, an .ods or a damaged file?"
-        ) from None
+    except (InvalidFileException, zipfile.BadZipFile, KeyError):
+        raise FileFormatError(_not_a_workbook(file)) from None
+
+
+def _not_a_workbook(file: str | IO[bytes]) -> str:
+    """Why a zip-signed file is not a workbook, in words (never the library's text, which
+    named file extensions openpyxl supports): a plain zip, an OpenDocument sheet, or damage."""
+    names: list[str] = []
+    try:
+        if not isinstance(file, str):
+            file.seek(0)
+        with zipfile.ZipFile(file) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "this Excel workbook is damaged (it cannot be opened); open it in Excel and save it again as .xlsx"
+    finally:
+        if not isinstance(file, str):
+            file.seek(0)
+    if "mimetype" in names and any(name == "content.xml" for name in names):
+        return "this is an OpenDocument spreadsheet (.ods), not an Excel .xlsx workbook; save it as .xlsx or CSV"
+    if "[Content_Types].xml" in names:
+        return "this is an Office file but not an Excel workbook (a Word or PowerPoint file?); choose the spreadsheet"
+    shown = ", ".join(names[:5]) + (" …" if len(names) > 5 else "") if names else "nothing"
+    return (
+        f"this is a zip file (it holds {shown}), not an Excel workbook or a CSV file; "
+        "unzip it and import the spreadsheet inside"
+    )
 
 
 def _pick_sheet(workbook: Any, sheet: str | None) -> Any:

@@ -155,3 +155,19 @@ def test_a_model_number_damaged_by_a_spreadsheet_is_a_row_error_as_a_serial_is(t
     found = {(line, column): (value, reason) for line, column, value, reason in errors(run)}
     assert found[(2, "Model Number")][0] == "8.2E+11" and "scientific notation" in found[(2, "Model Number")][1]
     assert Device.objects.filter(asset_tag="T-10").exists() and not Device.objects.filter(asset_tag="T-9").exists()
+
+
+def test_a_zip_uploaded_as_a_spreadsheet_is_said_in_words(tmp_path):
+    """Before: "not a readable Excel .xlsx workbook (openpyxl does not support .zip file format…)"."""
+    import zipfile
+
+    from imports.reading import FileFormatError
+
+    for name in ("devices.xlsx", "devices.csv"):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("devices.csv", "Asset Tag\nT1\n")
+        with pytest.raises(FileFormatError) as caught:
+            open_table(path)
+        message = str(caught.value)
+        assert "openpyxl" not in message and "is a zip file (it holds devices.csv)" in message

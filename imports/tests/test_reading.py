@@ -613,7 +613,7 @@ def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
     path = tmp_path / "oneroster.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("manifest.csv", "propertyName,value\n")
-    with pytest.raises(FileFormatError, match="not a readable Excel"):
+    with pytest.raises(FileFormatError, match=r"is a zip file \(it holds manifest.csv\), not an Excel workbook"):
         open_table(path)
 
 
