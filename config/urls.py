@@ -33,6 +33,7 @@ urlpatterns = [
     path("bulk/<slug:operation>/", custody_views.bulk, name="bulk"),
     path("sites/", report_views.site_list, name="site_list"),
     path("sites/<int:pk>/", site_views.site_detail, name="site_detail"),
+    path("sites/<int:pk>/locations/<slug:action>/", site_views.location_action, name="location_action"),
     path("settings/", site_views.district_settings, name="district_settings"),
     path("", include("accounts.urls")),
     path("imports/", include("imports.urls")),

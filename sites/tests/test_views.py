@@ -38,17 +38,21 @@ def test_sites_list_dashboard_and_site_page_count_the_same_devices(client_for, w
     assert site_page["devices (not retired)"] == "3" and site_page["Retired"] == "1"
 
 
+#: The month is a select of month names (issue #8): a number outside 1–12 is not one of its choices.
+_NOT_A_MONTH = "Select a valid choice. {} is not one of the available choices."
+
+
 @pytest.mark.parametrize(
     ("month", "day", "errors"),
     [
-        ("13", "1", {"school_year_start_month": ["Ensure this value is less than or equal to 12."]}),
-        ("-1", "1", {"school_year_start_month": ["Ensure this value is greater than or equal to 1."]}),
-        ("0", "1", {"school_year_start_month": ["Ensure this value is greater than or equal to 1."]}),
+        ("13", "1", {"school_year_start_month": [_NOT_A_MONTH.format("13")]}),
+        ("-1", "1", {"school_year_start_month": [_NOT_A_MONTH.format("-1")]}),
+        ("0", "1", {"school_year_start_month": [_NOT_A_MONTH.format("0")]}),
         ("8", "0", {"school_year_start_day": ["Ensure this value is greater than or equal to 1."]}),
         ("8", "-1", {"school_year_start_day": ["Ensure this value is greater than or equal to 1."]}),
         ("8", "32", {"school_year_start_day": ["Ensure this value is less than or equal to 31."]}),
         ("2", "30", {"school_year_start_day": ["Not a day of that month."]}),
-        ("13", "40", {"school_year_start_month": ["Ensure this value is less than or equal to 12."],
+        ("13", "40", {"school_year_start_month": [_NOT_A_MONTH.format("13")],
                       "school_year_start_day": ["Ensure this value is less than or equal to 31."]}),
     ],
 )  # fmt: skip
@@ -58,7 +62,7 @@ def test_district_school_year_start_says_one_clear_message_per_field(world, mont
     from sites.models import District
 
     data = {"name": "X", "time_zone": "America/Chicago", "ownership_mode": "centralized", "fee_collector": "district",
-            "school_year_start_month": month, "school_year_start_day": day}  # fmt: skip
+            "second_device_policy": "warn", "school_year_start_month": month, "school_year_start_day": day}  # fmt: skip
     assert DistrictForm(data, instance=District.get()).errors == errors
     assert DistrictForm({**data, "school_year_start_month": "2", "school_year_start_day": "29"}, instance=District.get()).is_valid()  # fmt: skip
 
