@@ -81,3 +81,11 @@ def test_pages_show_grades_in_words_and_money_with_separators(client_for, world)
     world.person_a.save()
     lookup = client.get(reverse("person_lookup"), {"q": "Ruiz"}).content.decode()
     assert "Grade 9" in lookup
+
+
+@pytest.mark.django_db
+def test_the_people_list_shows_grades_in_words(client_for, world):
+    world.person_a.grade = "KG"
+    world.person_a.save()
+    body = client_for(world.site_tech).get(reverse("person_list")).content.decode()
+    assert "<td>Kindergarten</td>" in body
