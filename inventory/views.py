@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
-from core.paging import keyset_page
+from core.paging import list_page
 from core.scoping import CHANGE, VIEW, get_visible_or_404, scope_for
 from core.views import HtmxHttpRequest, form_error, form_error_messages, ledger_view
 from inventory import services
@@ -18,22 +20,38 @@ from inventory.models import Device, DeviceModel
 from inventory.selectors import NOT_RETIRED, device_find_exact, device_list, device_list_filters, device_timeline
 from sites.models import Site
 
+#: Sort keys of the device list: key → the columns of its order (each then by ``id``). The
+#: asset tag's order is indexed within every scope; serial by ``lower(serial_number)``.
+DEVICE_SORTS: dict[str, tuple[str, ...]] = {
+    "tag": ("asset_tag",),
+    "serial": ("sort_serial",),
+    "model": ("sort_model", "asset_tag"),
+    "status": ("status", "asset_tag"),
+    "site": ("sort_site", "asset_tag"),
+}
+
 
 @ledger_view(VIEW)
 def device_list_view(request: HtmxHttpRequest) -> HttpResponse:
-    """Search and filter devices; an exact asset tag or serial (as a scanner types it) opens the device."""
+    """Search and filter devices; an exact asset tag or serial (as a scanner types it) opens the
+    device. Shows how many match, sorts by a whitelisted column (``sort``: tag, serial, model,
+    status, site; ``-`` for descending) and pages by keyset (``per_page``: 25–200)."""
     filters = device_list_filters(request.GET)
     q = filters["query"]
     if q and request.GET.get("exact", "1") == "1" and not request.htmx:
         match = device_find_exact(user=request.user, code=q)
         if match is not None:
             return redirect("device_detail", pk=match.pk)
-    qs = device_list(user=request.user, **filters)
-    page = keyset_page(
-        qs, sort_field="asset_tag", after=request.GET.get("after", ""), before=request.GET.get("before", "")
+    qs = device_list(user=request.user, **filters).annotate(
+        sort_serial=Lower("serial_number"),
+        sort_model=F("model__name"),
+        sort_site=F("current_site__name"),
     )
+    whole_table = not any(filters.values()) and scope_for(request.user).site_ids(VIEW) is None
+    listing = list_page(qs, request.GET, sorts=DEVICE_SORTS, default="tag", estimate=whole_table, keep={"exact": "0"})
     context = {
-        "page": page,
+        "listing": listing,
+        "page": listing.page,
         "q": q,
         "status": filters["status"],
         "site_id": filters["site_id"],
