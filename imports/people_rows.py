@@ -28,11 +28,13 @@ from django.db.models.functions import Lower
 
 from core.scoping import person_visibility
 from core.types import Actor
+from custody.rules import leaver_still_holds
+from custody.selectors import open_holdings_by_person
 from imports.device_rows import SecondaryKeyStep
 from imports.pipeline import CREATED, REJECTED, UNCHANGED, UPDATED, Change, Item
 from people import bulk as people_bulk
 from people.models import Person
-from people.rules import email_is_valid, number_owner_text, number_taken_by, number_taken_reason
+from people.rules import email_is_valid, may_receive_devices, number_owner_text, number_taken_by, number_taken_reason
 from sites.models import Site
 
 #: Person fields these imports manage, in the order written.
@@ -169,7 +171,29 @@ class PeopleStep(SecondaryKeyStep):
             change = self._plan_one(item, by_sid, by_number, by_email, by_name)
             self._number_taken(change, by_number)
             changes.append(change)
+        self._warn_leavers_holding(changes, found)
         return changes
+
+    def _warn_leavers_holding(self, changes: list[Change], found: dict[int, dict[str, Any]]) -> None:
+        """A warning per person a row makes leave (a status that may not receive devices, from
+        one that may; or another school) while they hold devices
+        (``custody.rules.leaver_still_holds``: "withdrawn; still holds CB-001234, CHG-0042")."""
+        leaving: dict[int, tuple[Item, str]] = {}
+        for c in changes:
+            if c.outcome != UPDATED or c.item is None:
+                continue
+            before, after = found[c.data["pk"]], c.data
+            if may_receive_devices(before["status"]) and not may_receive_devices(after["status"]):
+                leaving[before["pk"]] = (c.item, Person.Status(after["status"]).label.lower())
+            elif after["home_site_id"] != before["home_site_id"]:
+                site = Site.objects.filter(pk=after["home_site_id"]).values_list("name", flat=True).first()
+                leaving[before["pk"]] = (c.item, f"moves to {site or 'another school'}")
+        if not leaving:
+            return
+        for pid, tags in open_holdings_by_person(list(leaving)).items():
+            item, what = leaving[pid]
+            column = self.header_of("status") if what[:6] != "moves " else self.header_of("site")
+            self.warn(item.line, column, item.key, leaver_still_holds(what=what, tags=tags), item.key)
 
     def _number_taken(self, change: Change, by_number: dict[str, list[dict[str, Any]]]) -> None:
         """Warn when the row's number already belongs to another active person (a scan of it

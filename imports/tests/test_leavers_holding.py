@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import StaffRole
-from core.testing import DeviceFactory, DeviceModelFactory, make_user
+from core.testing import DeviceFactory, DeviceModelFactory, PersonFactory, make_user
 from custody.services import device_check_out
 from imports.tests.roster import issues, run_import, standard_roster, user
 from people.models import Person
@@ -45,3 +45,22 @@ def test_leavers_without_devices_get_no_warning(tmp_path):
     run_import(standard_roster(tmp_path / "a", user("u1"), user("u2", "Ben", "Lee")))
     run = run_import(standard_roster(tmp_path / "b", user("u1")), commit=False)
     assert not [r for r in _reasons(run) if "still holds" in r]
+
+
+def test_people_spreadsheet_withdrawing_or_moving_a_holder_warns(tmp_path, world):
+    from imports.tests.device_files import issues as file_issues
+    from imports.tests.device_files import run_file, write
+
+    device_check_out(device=world.device_a, person=world.person_a, actor=world.district_admin)
+    other = PersonFactory(home_site=world.site_a, sourced_id="s-9", given_name="Cy", family_name="Ng")
+    device_check_out(device=world.device_b, person=other, actor=world.district_admin)
+    path = write(
+        tmp_path / "p.csv",
+        f"{world.person_a.sourced_id},Withdrawn,",
+        "s-9,,B",
+        header="sourcedId,Status,Site Code",
+    )
+    run = run_file(path, "csv", actor=world.district_admin, mode="valid_rows", commit=False)
+    reasons = [i[-1] for i in file_issues(run)]
+    assert "withdrawn; still holds CB-000001" in reasons, reasons
+    assert "moves to Birch Middle; still holds CB-000002" in reasons, reasons
