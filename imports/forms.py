@@ -29,6 +29,20 @@ class _KindField(forms.ChoiceField):
 ENTITY_CHOICES = [("", "Tell from the headers"), ("devices", "Devices"), ("people", "People")]
 
 
+#: Which importers read each option field (the page shows a field only for those kinds).
+OPTION_KINDS: dict[str, tuple[str, ...]] = {
+    "deactivate_missing": (ImportRun.Kind.ONEROSTER,),
+    "date_order": (ImportRun.Kind.GOOGLE, ImportRun.Kind.SNIPEIT, ImportRun.Kind.CSV),
+    "decimal_comma": (ImportRun.Kind.GOOGLE, ImportRun.Kind.SNIPEIT, ImportRun.Kind.CSV),
+    "create_checkouts": (ImportRun.Kind.GOOGLE,),
+    "match_people_by": (ImportRun.Kind.SNIPEIT,),
+    "one_site": (ImportRun.Kind.SNIPEIT,),
+    "without_custody": (ImportRun.Kind.SNIPEIT,),
+    "entity": (ImportRun.Kind.CSV,),
+    "source_name": (ImportRun.Kind.CSV,),
+}
+
+
 class ImportForm(ScopedFormMixin, forms.Form):
     """A new import: what it is, the file, the mode, the site it is limited to, and options.
 
@@ -109,7 +123,20 @@ class ImportForm(ScopedFormMixin, forms.Form):
         kind_field.hidden = frozenset(kind for kind, _, _ in import_kinds()) - {kind for kind, _, _ in allowed}
         if not admin:
             entity_field.choices = [c for c in ENTITY_CHOICES if c[0] != "people"]
-        self.model_choice("site").queryset = Site.objects.visible_to(user, CHANGE).filter(active=True).order_by("name")
+        site_field = self.model_choice("site")
+        site_field.queryset = Site.objects.visible_to(user, CHANGE).filter(active=True).order_by("name")
+        if not scope_for(user).allows_everywhere(CHANGE):
+            # Site staff import for one of their sites: "Whole district" is not theirs to choose
+            # (it was offered, pre-selected, and refused with a 403 after the file was chosen).
+            site_field.empty_label = None
+            site_field.required = True
+            site_field.help_text = "Rows for any other site are rejected."
+            first = site_field.queryset.first()
+            if first is not None:
+                self.initial.setdefault("site", first.pk)
+        for name, kinds in OPTION_KINDS.items():
+            # The page shows an option only while a kind that reads it is chosen (static/js/imports.js).
+            self.fields[name].widget.attrs["data-kinds"] = " ".join(kinds)
 
     def options(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -49,14 +49,56 @@ def import_counts_table(*, run: ImportRun) -> tuple[list[str], list[tuple[str, l
     return keys, rows
 
 
+#: How a planned count reads: a preview never says what it has not done ("would deactivate 4,178").
+_PLANNED = {
+    "created": "would create",
+    "updated": "would update",
+    "deactivated": "would deactivate",
+    "reactivated": "would reactivate",
+    "removed": "would remove",
+    "skipped": "would skip",
+}
+
+
 def import_summary(*, run: ImportRun) -> str:
-    """ "People: 0 created, 0 updated, 3 unchanged, 0 deactivated; …" for messages and the CLI."""
+    """The counts in a line, for the history, messages and the CLI. Applied counts read
+    "People: 0 created, 0 updated, 3 unchanged, 0 deactivated; …"; a preview's (and those of a
+    run that was never applied) "People: would create 0, would update 0, 3 unchanged, would
+    deactivate 4,178; …", so the history never reports a preview as if it were committed."""
     keys, rows = import_counts_table(run=run)
+    applied = run.counts_applied
     parts = []
     for label, values in rows:
-        shown = [f"{value} {key}" for key, value in zip(keys, values, strict=True) if value or key in COUNT_KEYS[:4]]
+        shown = [
+            f"{value:,} {key}" if applied or key not in _PLANNED else f"{_PLANNED[key]} {value:,}"
+            for key, value in zip(keys, values, strict=True)
+            if value or key in COUNT_KEYS[:4]
+        ]
         parts.append(f"{label}: {', '.join(shown)}")
     return "; ".join(parts)
+
+
+#: A preview with nothing to commit, as its status reads (instead of "Ready to commit").
+NOTHING_TO_IMPORT_LABEL = "Nothing to import"
+NOTHING_TO_CHANGE_LABEL = "Nothing to change"
+
+
+def import_status_label(*, run: ImportRun) -> str:
+    """The run's status as the pages show it: ``run.status_label``, except for a preview with
+    nothing to commit — "Nothing to import" when every row has an error, "Nothing to change"
+    when the file matches what DeviceLedger has — which is not "Ready to commit"."""
+    if run.status == ImportRun.Status.PREVIEWED and not run.dry_run:
+        counts = run.shown_counts()
+        changes = sum(int(c.get(k, 0)) for c in counts.values() for k in WRITE_KEYS)
+        if not changes:
+            if run.error_count or any(int(c.get("rejected", 0)) for c in counts.values()):
+                return NOTHING_TO_IMPORT_LABEL
+            return NOTHING_TO_CHANGE_LABEL
+    return run.status_label
+
+
+#: Count keys that mean a write.
+WRITE_KEYS = ("created", "updated", "deactivated", "reactivated", "removed")
 
 
 #: A file-level error that mapping the columns can fix: a required column not found, a

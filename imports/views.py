@@ -23,6 +23,7 @@ from imports.selectors import (
     import_issue_rows,
     import_options_shown,
     import_run_list,
+    import_status_label,
     import_summary,
     org_unit_mapping_list,
 )
@@ -50,7 +51,10 @@ def run_list(request: HttpRequest) -> HttpResponse:
     """Import history: who, when, file, options, counts; newest first by default, with the
     total, sortable columns (``sort``: started, file, kind, status) and a page size."""
     listing = list_page(import_run_list(user=request.user), request.GET, sorts=RUN_SORTS, default="-started")
-    rows = [(run, import_summary(run=run), import_options_shown(run=run)) for run in listing.page.items]
+    rows = [
+        (run, import_summary(run=run), import_options_shown(run=run), import_status_label(run=run))
+        for run in listing.page.items
+    ]
     return render(request, "imports/run_list.html", {"listing": listing, "page": listing.page, "rows": rows})
 
 
@@ -76,7 +80,8 @@ def run_new(request: HttpRequest) -> HttpResponse:
             form_error(form, error)
         else:
             import_run_start(run=run, phase="preview")
-            messages.info(request, f"Import #{run.pk}: checking {run.file_name}…")
+            # No "checking…" message: it outlived the check (shown above the finished preview);
+            # the run page's progress card says what the job is doing while it does it.
             return redirect("imports:run_detail", pk=run.pk)
     return render(request, "imports/run_new.html", {"form": form}, status=status)
 
@@ -118,6 +123,7 @@ def _run_page(request: HttpRequest, run: ImportRun, *, commit_error: str = "") -
             "count_rows": count_rows,
             "options": import_options_shown(run=run),
             "can_commit": can_commit and run.status == ImportRun.Status.PREVIEWED and not run.dry_run,
+            "status_label": import_status_label(run=run),
             "commit_error": commit_error,
             "every_row_rejected": every_row_rejected,
             "nothing_to_change": settled and not changes and not has_errors,
@@ -134,7 +140,7 @@ def run_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The progress bar (polled by htmx every second). Once the job is no longer running,
     htmx reloads the whole page to show the preview or the report."""
     run = _run_or_404(request, pk)
-    response = render(request, "imports/_progress.html", {"run": run})
+    response = render(request, "imports/_progress.html", {"run": run, "status_label": import_status_label(run=run)})
     if not run.is_running and request.htmx:
         response["HX-Refresh"] = "true"
     return response
@@ -154,7 +160,6 @@ def run_commit(request: HttpRequest, pk: int) -> HttpResponse:
         run.refresh_from_db()
         return _run_page(request, run, commit_error=str(error))
     import_run_start(run=run, phase="commit")
-    messages.info(request, f"Import #{run.pk}: applying…")
     return redirect("imports:run_detail", pk=pk)
 
 
