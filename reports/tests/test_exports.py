@@ -421,3 +421,28 @@ def test_xlsx_over_excel_row_limit_points_to_csv(client: Any, data: Data, monkey
     assert "0041873" not in body
     monkeypatch.setattr("reports.export_views.XLSX_MAX_ROWS", 2)
     assert _login(client, data.site_tech).get(reverse("exports:devices_xlsx")).status_code == 200
+
+
+def test_xlsx_values_are_typed_in_the_district_time_zone(client: Any, data: Data) -> None:
+    """Costs are numbers, dates are Excel dates, check-out times are the district's wall-clock
+    time; identifiers stay text; the header is frozen with a filter."""
+    district = District.get()
+    district.time_zone = "America/Los_Angeles"
+    district.save()
+    client = _login(client, data.site_tech)
+    workbook = load_workbook(io.BytesIO(b"".join(client.get(reverse("exports:devices_xlsx")).streaming_content)))
+    sheet = workbook.active
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:V{sheet.max_row}"
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert row["Asset Tag"].value == "0041873" and row["Asset Tag"].data_type == "s"
+    assert row["Purchase Cost"].value == 289 and row["Purchase Cost"].data_type == "n"
+    assert row["Purchase Date"].is_date and row["Purchase Date"].value == datetime.datetime(2023, 8, 1)
+    assignments = load_workbook(
+        io.BytesIO(b"".join(client.get(reverse("exports:assignments_xlsx")).streaming_content))
+    ).active
+    header = [c.value for c in assignments[1]]
+    out = dict(zip(header, assignments[2], strict=True))["Checked Out At"]
+    opened = data.lent.assignments.get().checked_out_at
+    local = opened.astimezone(district.tzinfo).replace(tzinfo=None, microsecond=0)
+    assert out.is_date and out.value == local
