@@ -24,10 +24,10 @@ def _unmapped(user: Actor) -> list[str]:
     values of the Location column's "not a site" errors, offered to map."""
     from imports.messages import Msg, say
 
-    start = say(Msg.DEVICE_LOCATION_UNKNOWN)
+    start = say(Msg.DEVICE_LOCATION_UNKNOWN).split(";")[0]  # the stable part of the words
     values = (
         ImportIssue.objects.visible_to(user)
-        .filter(run__kind="snipeit", reason=start)
+        .filter(run__kind="snipeit", reason__startswith=start)
         .order_by()
         .values_list("value", flat=True)
         .distinct()[:200]

@@ -93,7 +93,7 @@ TEXT: dict[Msg, str] = {
     ),
     Msg.DEVICE_LOCATION_UNKNOWN: (
         "is neither the code nor the name of a site in DeviceLedger, nor a Snipe-IT location mapped to a site; map it "
-        "under Imports → Location mappings, or import the file for one site"
+        "under Imports → Snipe-IT location → site, or import the file for one site"
     ),
     Msg.DEVICE_HOLDER_UNMATCHED: (
         "matches no person you may see (by {by}); the device is not imported without its custody (import the "
