@@ -25,7 +25,7 @@ from sites.models import Site
 DEVICE_SORTS: dict[str, tuple[str, ...]] = {
     "tag": ("asset_tag",),
     "serial": ("sort_serial",),
-    "model": ("sort_model", "asset_tag"),
+    "model": ("sort_maker", "sort_model", "asset_tag"),
     "status": ("status", "asset_tag"),
     "site": ("sort_site", "asset_tag"),
 }
@@ -44,6 +44,7 @@ def device_list_view(request: HtmxHttpRequest) -> HttpResponse:
             return redirect("device_detail", pk=match.pk)
     qs = device_list(user=request.user, **filters).annotate(
         sort_serial=Lower("serial_number"),
+        sort_maker=F("model__manufacturer__name"),
         sort_model=F("model__name"),
         sort_site=F("current_site__name"),
     )

@@ -52,8 +52,7 @@ def person_search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
 PERSON_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("family_key", "given_key"),
     "number": ("student_number",),
-    "grade": ("grade",),
-    "status": ("status",),
+    "status": ("status", "family_key", "given_key"),
 }
 
 
