@@ -115,8 +115,8 @@ TEXT: dict[Msg, str] = {
     # ---- people -- end
     # ---- files -- begin
     Msg.FILE_HEADER_REPEATED_USED: (
-        "has two columns named alike, {both}, and {name} is read from that name, so it is not clear which "
-        "to use: rename or delete one, then import again (the other columns' problems are listed below)"
+        "has two headers named alike, {both}, and this import reads that one, so it is not clear which to use: "
+        "rename or delete one, then import again (the other problems of the file are listed below)"
     ),
     Msg.FILE_HEADER_REPEATED_IGNORED: "repeats the column {first} (column {first_column}); this import does not read it, so it was ignored",
     Msg.FILE_BLANK_HEADER_VALUES: "has values under a blank header in column {column} (first on line {line}, {rows} row(s)); they were ignored: give the column a name if it matters",

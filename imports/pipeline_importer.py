@@ -226,9 +226,7 @@ class Importer:
         for repeat in table.duplicates:
             if repeat.key in used:
                 step.ambiguous.add(repeat.first)
-                self.report.file_error(
-                    step.file, say(Msg.FILE_HEADER_REPEATED_USED, both=repeat.describe(), name=used[repeat.key])
-                )
+                self.report.file_error(step.file, say(Msg.FILE_HEADER_REPEATED_USED, both=repeat.describe()))
                 self.failed_files.add(step.file)
             else:
                 step.warn(

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from core.scoping import VIEW
 from core.types import Actor
+from imports.messages import TEXT, Msg
 from imports.models import COUNT_KEYS, ColumnMapping, ImportIssue, ImportRun, LocationMapping, OrgUnitMapping
 from imports.pipeline import IMPORTER_CLASSES, ImporterUnavailable, importer_class
 
@@ -118,7 +119,10 @@ def import_columns_unmatched(*, run: ImportRun) -> bool:
     reasons = ImportIssue.objects.filter(run=run, line__isnull=True, severity=ImportIssue.Severity.ERROR).values_list(
         "reason", flat=True
     )
-    return any(_COLUMN_PROBLEM.search(reason) and not reason.startswith(READ_FAILURE) for reason in reasons[:20])
+    repeated = TEXT[Msg.FILE_HEADER_REPEATED_USED].split("{", 1)[0]  # a mapping cannot tell the two apart
+    return any(
+        _COLUMN_PROBLEM.search(reason) and not reason.startswith((READ_FAILURE, repeated)) for reason in reasons[:20]
+    )
 
 
 #: Option name → (label, {value: text}) as the run pages and the history show options.

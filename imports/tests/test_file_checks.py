@@ -104,6 +104,9 @@ def test_a_repeated_column_the_import_reads_is_a_file_error_and_other_rows_still
     assert "'Serial Number' (column 2) and 'serial number' (column 10)" in file_errors[0]
     rows = {(line, column) for line, column, _, _ in found if line is not None}
     assert {(3, "Status"), (3, "Purchase Cost")} <= rows  # fixed in one round trip
+    from imports.selectors import import_columns_unmatched
+
+    assert not import_columns_unmatched(run=run)  # mapping the columns cannot tell the two apart
     assert not Device.objects.filter(asset_tag="T-9").exists()
 
 
