@@ -40,7 +40,9 @@ from sites.models import District
 def _resolve_device(user: Actor, code: str) -> Device:
     device = device_find_exact(user=user, code=code, action=CHANGE)
     if device is None:
-        raise DomainError(f"No device with asset tag or serial number '{scan_clean(code)}' at your sites.", field="code")
+        raise DomainError(
+            f"No device with asset tag or serial number '{scan_clean(code)}' at your sites.", field="code"
+        )
     return device
 
 

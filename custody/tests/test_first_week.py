@@ -72,7 +72,9 @@ def test_a_key_resent_with_other_content_is_refused_and_does_nothing(client_for,
     assert Device.objects.get(pk=other.pk).status == Device.Status.IN_STOCK
 
     bulk_key = _bulk_key(client, "check-in")
-    client.post(reverse("bulk", args=["check-in"]), {"lines": "CB-000001", "condition": "good", "submission_key": bulk_key})
+    client.post(
+        reverse("bulk", args=["check-in"]), {"lines": "CB-000001", "condition": "good", "submission_key": bulk_key}
+    )
     refused = client.post(
         reverse("bulk", args=["check-in"]), {"lines": "CB-777", "condition": "good", "submission_key": bulk_key}
     )
@@ -111,9 +113,7 @@ def test_check_in_scan_sent_twice_is_done_once(client_for, world):
     assert DeviceEvent.objects.filter(kind="checked_in").count() == 1
 
 
-@pytest.mark.parametrize(
-    ("policy", "refused"), [("warn", False), ("refuse", True), ("allow", False)]
-)
+@pytest.mark.parametrize(("policy", "refused"), [("warn", False), ("refuse", True), ("allow", False)])
 def test_second_device_of_a_category_is_warned_or_refused_by_district_setting(client_for, world, policy, refused):
     District.objects.filter(pk=District.get().pk).update(second_device_policy=policy)
     (second,) = _devices(world, "CB-779")
@@ -140,9 +140,12 @@ def test_second_device_lost_or_loaner_rules():
     assert rules.second_device_message(
         person_label="A", category_label="Chromebook", held_tags=["X"], policy="refuse", is_loaner=True
     ) == ("A now holds more than one chromebook (also X).", False)
-    assert rules.second_device_message(
-        person_label="A", category_label="Chromebook", held_tags=[], policy="refuse", is_loaner=False
-    ) is None
+    assert (
+        rules.second_device_message(
+            person_label="A", category_label="Chromebook", held_tags=[], policy="refuse", is_loaner=False
+        )
+        is None
+    )
 
 
 def test_lost_device_does_not_count_as_held(world):
@@ -180,15 +183,15 @@ def test_check_out_page_prefills_the_district_default_due_date(client_for, world
 def test_device_and_person_pages_offer_check_out_and_check_in(client_for, world):
     client = client_for(world.site_tech)
     page = client.get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
-    assert f'{reverse("check_out")}?device=CB-000001' in page
+    assert f"{reverse('check_out')}?device=CB-000001" in page
     # Check out from the device page: the device rides along through choosing the person.
     found = client.get(reverse("check_out"), {"find": "0041873", "device": "CB-000001"})
     assert found.url.endswith(f"?person={world.person_a.pk}&device=CB-000001")
     assert client.get(found.url).context["form"].initial["code"] == "CB-000001"
     device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech)
     page = client.get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
-    assert f'{reverse("check_in")}?code=CB-000001' in page
-    assert client.get(f'{reverse("check_in")}?code=CB-000001').context["form"].initial["code"] == "CB-000001"
+    assert f"{reverse('check_in')}?code=CB-000001" in page
+    assert client.get(f"{reverse('check_in')}?code=CB-000001").context["form"].initial["code"] == "CB-000001"
     person = client.get(reverse("person_detail", args=[world.person_a.pk])).content.decode()
     assert f'href="{reverse("check_in")}"' in person and "Check out to this person" in person
 
@@ -230,3 +233,33 @@ def test_a_person_who_left_is_refused_in_a_sentence(client_for, world, status, w
     assert words in str(info.value)
     page = client_for(world.site_tech).get(reverse("check_out"), {"person": world.person_a.pk}).content.decode()
     assert "is transferred" not in page and "is withdrawn" not in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("~CB-000001#\t", "CB-000001"), ("~CB-000001#\r\n", "CB-000001"), ("CB-000001", "CB-000001"), ("~#", "#")],
+)
+def test_scan_clean_strips_the_scanner_prefix_and_suffix(typed, expected):
+    from core.querystring import scan_clean
+
+    assert scan_clean(typed, prefix="~", suffix="#") == expected
+
+
+def test_every_scan_field_drops_the_districts_scanner_prefix_and_suffix(client_for, world):
+    """A '~' prefix and '#' suffix made every scan 'not found' (the district setting)."""
+    District.objects.filter(pk=District.get().pk).update(scanner_prefix="~", scanner_suffix="#")
+    client = client_for(world.site_tech)
+    found = client.get(reverse("check_out"), {"find": "~0041873#\t"})
+    assert found.status_code == 302 and found.url.endswith(f"?person={world.person_a.pk}")
+    body = client.post(
+        reverse("check_out"),
+        {"person": world.person_a.pk, "code": "~cb-000001#\r", "condition": "good"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "checked out to Ana Ruiz" in body
+    back = client.post(reverse("check_in"), {"code": "~SNA1#", "condition": "good"}, HTTP_HX_REQUEST="true")
+    assert "checked in from Ana Ruiz" in back.content.decode()
+    bulk = client.post(reverse("bulk", args=["check-out"]), {"lines": "~CB-000001#, ~0041873#", "condition": "good"})
+    assert "checked out to Ana Ruiz" in client.get(bulk.url).content.decode()
+    page = client.get(reverse("device_list"), {"q": "~CB-000001#"}, follow=True).content.decode()
+    assert "CB-000001" in page and 'data-scan-prefix="~"' in page

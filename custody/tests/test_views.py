@@ -35,7 +35,9 @@ def test_scan_person_card_then_device_then_check_in(client_for, world):
     assert Device.objects.get(pk=world.device_a.pk).status == Device.Status.ASSIGNED
 
     back = client.post(reverse("check_in"), {"code": "SNA1", "condition": "good"}, HTTP_HX_REQUEST="true")
-    assert f"CB-000001 ({world.device_a.model}) checked in from Ana Ruiz #0041873, back in stock." in back.content.decode()
+    assert (
+        f"CB-000001 ({world.device_a.model}) checked in from Ana Ruiz #0041873, back in stock." in back.content.decode()
+    )
     detail = client.get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
     assert "Checked out" in detail and "Checked in" in detail
 
