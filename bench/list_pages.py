@@ -57,6 +57,7 @@ def main() -> None:
     from custody.models import Assignment
     from inventory.models import Device
     from people.models import Person
+    from people.rules import search_key
 
     devices = Device.objects.count()
     people = Person.objects.count()
@@ -77,6 +78,12 @@ def main() -> None:
         ("search a family-name prefix", "/devices/", {"q": holder[1][:4], "exact": "0"}),
         ("person list, page 1", "/people/", {}),
         ("person search by name", "/people/", {"q": holder[1][:4]}),
+        # Issue #8: counts, sorts, page sizes, accent-free search.
+        ("device list, sorted by status, 200 a page", "/devices/", {"sort": "status", "per_page": "200"}),
+        ("device list, sorted by model, descending", "/devices/", {"sort": "-model"}),
+        ("device list, sorted by serial", "/devices/", {"sort": "serial"}),
+        ("person list, names descending", "/people/", {"sort": "-name"}),
+        ("person search, upper case without accents", "/people/", {"q": search_key(holder[1])[:4].upper()}),
     ]
     User = get_user_model()
     rows = []
