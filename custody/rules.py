@@ -209,11 +209,14 @@ def second_device_message(
     refused = policy == SecondDevice.REFUSE and not is_loaner
     if refused:
         return (
-            f"{person_label} already holds a {category_label.lower()} ({tags}); the district allows one "
+            f"{person_label} already holds a device of the same category ({category_label}): {tags}; the district allows one "
             f"device of each category per person. Check that one in first.",
             True,
         )
-    return (f"{person_label} now holds more than one {category_label.lower()} (also {tags}).", False)
+    return (
+        f"{person_label} now holds more than one device of the same category ({category_label}): also {tags}.",
+        False,
+    )
 
 
 def person_refusal(*, person_label: str, status: str, status_label: str) -> str | None:

@@ -129,9 +129,9 @@ def test_second_device_of_a_category_is_warned_or_refused_by_district_setting(cl
     if policy == "allow":
         assert "already holds" not in body and "more than one" not in body
     elif refused:
-        assert "Ana Ruiz already holds a chromebook (CB-000001)" in body
+        assert "Ana Ruiz already holds a device of the same category (Chromebook): CB-000001;" in body
     else:
-        assert "Ana Ruiz now holds more than one chromebook (also CB-000001)." in body
+        assert "Ana Ruiz now holds more than one device of the same category (Chromebook): also CB-000001." in body
     # What the student holds now comes back with every scan.
     assert 'id="holdings"' in body and "CB-000001" in body.split('id="holdings"')[1]
 
@@ -139,7 +139,7 @@ def test_second_device_of_a_category_is_warned_or_refused_by_district_setting(cl
 def test_second_device_lost_or_loaner_rules():
     assert rules.second_device_message(
         person_label="A", category_label="Chromebook", held_tags=["X"], policy="refuse", is_loaner=True
-    ) == ("A now holds more than one chromebook (also X).", False)
+    ) == ("A now holds more than one device of the same category (Chromebook): also X.", False)
     assert (
         rules.second_device_message(
             person_label="A", category_label="Chromebook", held_tags=[], policy="refuse", is_loaner=False
