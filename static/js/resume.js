@@ -32,6 +32,11 @@
     var details = form.closest("details");
     if (details) { details.open = true; }
     form.classList.add("resumed");
+    var note = document.createElement("p");
+    note.className = "msg warning";
+    note.setAttribute("role", "status");
+    note.textContent = "Filled in again after your log-in: NOT saved yet. Check it and send it again.";
+    form.insertBefore(note, form.firstChild);
     form.scrollIntoView({ block: "center" });
     var first = form.querySelector("input:not([type=hidden]), select, textarea");
     if (first) { first.focus(); }
