@@ -229,7 +229,7 @@ def person_refusal(*, person_label: str, status: str, status_label: str) -> str 
     return f"{person_label} {phrase}; devices can only be checked out to active students and staff."
 
 
-_STATUS_PHRASES = {
+_STATUS_PHRASES: dict[str, str] = {
     Person.Status.WITHDRAWN: "has withdrawn",
     Person.Status.GRADUATED: "has graduated",
     Person.Status.TRANSFERRED: "has transferred to another school",

@@ -398,6 +398,8 @@ def submission_claim(*, key: str, actor: Actor, operation: str, content: Any, wa
     """
     fingerprint = submission_fingerprint(operation=operation, content=content)
     user = acting_user(actor)
+    if user is None:
+        raise ConflictError(SUBMISSION_OTHER_CONTENT)
     try:
         with transaction.atomic():
             return Claim(
