@@ -66,6 +66,17 @@ class DistrictForm(forms.ModelForm):
         help_text=District._meta.get_field("default_due_month").help_text,
     )
     default_due_day = forms.IntegerField(label="Default due date: day", min_value=1, max_value=31, required=False)
+    # Not sent (a form from before the setting existed, a script): the district's current policy.
+    second_device_policy = forms.ChoiceField(
+        label="Second device of the same category",
+        choices=District.SecondDevicePolicy.choices,
+        required=False,
+        help_text=District._meta.get_field("second_device_policy").help_text,
+    )
+
+    def clean_second_device_policy(self) -> str:
+        """The chosen policy; the district's current one when the field was not sent."""
+        return self.cleaned_data.get("second_device_policy") or self.instance.second_device_policy
 
     class Meta:
         model = District
