@@ -34,7 +34,7 @@ def test_scan_check_out_and_check_in(live_server, page, world):
     page.keyboard.type("cb-000001")
     page.keyboard.press("Enter")
     page.wait_for_selector(".result.ok")
-    assert "CB-000001 checked out to Ana Ruiz" in page.inner_text("#results")
+    assert f"CB-000001 ({world.device_a.model}) checked out to Ana Ruiz" in page.inner_text("#results")
     assert page.input_value("input[name=code]") == ""
     assert page.evaluate("document.activeElement.name") == "code"
     # A second scan of the same device is refused clearly, not a second assignment.
@@ -52,7 +52,7 @@ def test_scan_check_out_and_check_in(live_server, page, world):
     page.wait_for_function("document.querySelectorAll('#results .result.ok').length >= 3")
     assert Assignment.objects.filter(checked_in_at__isnull=True).count() == 3
     text = page.inner_text("#results")
-    assert "CB-000003 checked out" in text and "CB-000004 checked out" in text
+    assert "CB-000003 (" in text and "CB-000004 (" in text and text.count("checked out to Ana Ruiz") >= 3
 
     page.goto(f"{live_server.url}/check-in/")
     page.keyboard.type("CB-000001")
