@@ -247,6 +247,7 @@ class SetBasedUsersStep(StagedFile, UserStep):
                 and meta.get("fingerprint") == fingerprint
                 and (meta.get("rows") == 0 or sql.one(f"SELECT EXISTS (SELECT 1 FROM {sql.stage})")[0])
             ):
+                self._recall_reader_facts(table, meta.get("reader"))
                 return int(meta["rows"])
         for name in (sql.stage, sql.table("dups"), sql.table("combos"), sql.table("raw")):
             sql.run(f"DROP TABLE IF EXISTS {name} CASCADE")
@@ -261,7 +262,15 @@ class SetBasedUsersStep(StagedFile, UserStep):
         self._answers()
         self._parse()
         sql.run(f"DROP TABLE {sql.table('raw')}")
-        meta = {"version": STAGE_VERSION, "fingerprint": fingerprint, "rows": rows, "how": how}
+        meta = {
+            "version": STAGE_VERSION,
+            "fingerprint": fingerprint,
+            "rows": rows,
+            "how": how,
+            "reader": self._reader_facts(table, how),
+        }
+        if how == "copy":
+            table.blank_rows = self.blank_rows_found
         literal = psycopg.sql.Literal(json.dumps(meta)).as_string(sql.raw.connection)
         sql.run(f"COMMENT ON TABLE {sql.stage} IS {literal}")
         log.info("import %s: users.csv staged (%s, %s rows)", self.importer.run.pk, how, rows)

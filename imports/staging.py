@@ -255,6 +255,22 @@ class StagedFile:
     def _bound(self) -> None:
         """After the header is bound (a hook)."""
 
+    #: Blank records the COPY path dropped before the last data row (the reader counts them itself).
+    blank_rows_found = 0
+
+    def _reader_facts(self, table: Table, how: str) -> dict[str, Any]:
+        """What reading the file told the user (``importer.table_read``: blank rows skipped, the
+        encoding read as), kept with the staged rows so a commit that reuses them says the same."""
+        blank = self.blank_rows_found if how == "copy" else table.blank_rows
+        return {"blank_rows": blank, "encoding": table.encoding}
+
+    @staticmethod
+    def _recall_reader_facts(table: Table, facts: dict[str, Any] | None) -> None:
+        """Put :meth:`_reader_facts` back on ``table`` (a commit that did not read the file)."""
+        if facts:
+            table.blank_rows = int(facts.get("blank_rows") or 0)
+            table.encoding = str(facts.get("encoding") or table.encoding)
+
     def _run(self, table: Table, label: str) -> None:
         raise NotImplementedError
 
@@ -355,6 +371,15 @@ class StagedFile:
         if len(found) > 1 and found[1]:
             return None
         if found[0]:
+            # The reader counts the blank records before the last data row (Table.blank_rows).
+            blank_record = f"btrim(coalesce({sid}, ''), %(c)s) = '' AND {everything}"
+            self.blank_rows_found = int(
+                sql.one(
+                    f"SELECT count(*) FROM {raw} WHERE {blank_record} AND line < "
+                    f"(SELECT coalesce(max(line), 0) FROM {raw} WHERE NOT ({blank_record}))",
+                    {"c": _CELL_STRIP},
+                )[0]
+            )
             sql.run(
                 f"DELETE FROM {raw} WHERE btrim(coalesce({sid}, ''), %(c)s) = '' AND {everything}",
                 {"c": _CELL_STRIP},
