@@ -5,7 +5,7 @@ docstring)."""
 from typing import Any
 
 from core.scoping import VIEW
-from imports.device_rows import lines_text
+from imports.device_rows import _FIELD_WORDS, lines_text
 from imports.google_sql_parse import (
     AUE_PROBLEM,
     DEVID_LONG,
@@ -15,6 +15,7 @@ from imports.google_sql_parse import (
     KEY_PROBLEM,
     MAC_WARNING,
     MODEL_LONG,
+    MODEL_NOT_CREATED,
     NEW_TAG_LONG,
     NO_MODEL,
     OU_EMPTY,
@@ -23,6 +24,7 @@ from imports.google_sql_parse import (
     OUT_WARNING,
     RETAG_OUT,
     RETAG_WARNING,
+    RETIRED_KEPT,
     RETIRED_WARNING,
     SERIAL_AMBIGUOUS,
     SITE_INACTIVE,
@@ -44,6 +46,7 @@ from imports.pipeline import (
     MAX_ISSUE_VALUE,
     MAX_STORED_ISSUES,
     REJECTED,
+    SKIPPED,
     UNCHANGED,
     UPDATED,
 )
@@ -67,7 +70,7 @@ class Issues(GoogleSqlPhase):
         rows, plan = t("rows"), t("plan")
         rejected_early = sql.one(f"SELECT count(*) FROM {rows} WHERE kerr <> 0 OR dup OR tagdup OR perr")[0]
         outcomes = dict(sql.rows(f"SELECT outcome, count(*) FROM {plan} GROUP BY outcome"))
-        for outcome in (CREATED, UPDATED, UNCHANGED):
+        for outcome in (CREATED, UPDATED, UNCHANGED, SKIPPED):
             if outcomes.get(outcome):
                 report.count("devices", outcome, int(outcomes[outcome]))
         if rejected_early or outcomes.get(REJECTED):
@@ -134,7 +137,10 @@ class Issues(GoogleSqlPhase):
             FROM {plan} p WHERE p.code IS NOT NULL
             UNION ALL
             SELECT 1, p.line, p.line, 11, {RETAG_WARNING}, NULL, p.key, 0, NULL, NULL
-            FROM {plan} p WHERE p.retag AND p.outcome <> '{REJECTED}'
+            FROM {plan} p WHERE p.retag AND p.outcome NOT IN ('{REJECTED}', '{SKIPPED}')
+            UNION ALL
+            SELECT 1, p.line, p.line, 11, {RETIRED_KEPT}, NULL, p.key, 0, NULL, NULL
+            FROM {plan} p WHERE p.outcome = '{SKIPPED}'
             """
         )
         counts = dict(sql.rows(f"SELECT code IN ({', '.join(map(str, WARNINGS))}), count(*) FROM {issues} GROUP BY 1"))
@@ -161,10 +167,12 @@ class Issues(GoogleSqlPhase):
             SELECT i.line, i.code, i.value, i.key, i.n, i.lines, r.tag, r.serial, r.mac, r.key_problem,
                    r.tag_problem, r.ou, r.ou_problem, r.aue, r.aue_problem, r.model, r.sync, r.sync_problem,
                    r.devid, p.ambiguous, p.tag_other, p.old_tag, p.scope_site_of, p.clash_id, p.file_tag_line,
-                   p.new_tag, p.site_id
+                   p.new_tag, p.site_id, p.tag_change, p.serial_change, p.mac_change, p.devid_change,
+                   mo.name, mo.label
             FROM {t("issues")} i
             LEFT JOIN {t("rows")} r ON r.line = i.line AND i.section = 1
             LEFT JOIN {t("plan")} p ON p.line = i.line AND i.ord >= 10
+            LEFT JOIN {t("model")} mo ON i.code = {MODEL_NOT_CREATED} AND mo.raw = r.model
             {where}
             ORDER BY i.section, i.first, i.line, i.ord
             LIMIT %(room)s
@@ -200,7 +208,8 @@ class Issues(GoogleSqlPhase):
         """(severity, column, value, reason) of one issue row, in the Python path's words."""
         (line, code, value, _key, n, lines, tag, serial, mac, key_problem, tag_problem, ou, ou_problem, aue,
          aue_problem, model, sync, sync_problem, devid, ambiguous, tag_other, old_tag, scope_site_of, clash_id,
-         file_tag_line, new_tag, site_id) = row  # fmt: skip
+         file_tag_line, new_tag, site_id, tag_change, serial_change, mac_change, devid_change, model_name,
+         model_label) = row  # fmt: skip
         header = self.cols.header
         error, warning = ImportIssue.Severity.ERROR, ImportIssue.Severity.WARNING
         run = self.importer.run
@@ -273,6 +282,15 @@ class Issues(GoogleSqlPhase):
         if code == RETAG_WARNING:
             reason = rules.import_retag_note(old_tag=old_tag, new_tag=tag, serial=serial)
             return warning, self.header_of("asset_tag"), tag, reason
+        if code == RETIRED_KEPT:
+            # The fields the row would change, in the row-by-row path's order (device_rows._plan_existing).
+            changed = (("asset_tag", tag_change), ("serial_number", serial_change), ("wifi_mac", mac_change),
+                       ("google_device_id", devid_change))  # fmt: skip
+            fields = ", ".join(_FIELD_WORDS[name] for name, yes in changed if yes)
+            reason = say(Msg.DEVICE_RETIRED_NOT_CHANGED, tag=old_tag, fields=fields)
+            return warning, self.header_of("asset_tag"), old_tag, reason
+        if code == MODEL_NOT_CREATED:
+            return error, self.header_of("model"), model_name, say(Msg.DEVICE_MODEL_NOT_CREATED, model=model_label)
         if code == NO_MODEL:
             return error, self.header_of("model"), "", rules.NewDeviceProblem.NO_MODEL.message
         if code in (SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING):

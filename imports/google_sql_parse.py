@@ -70,7 +70,9 @@ TAG_PROBLEM, TAG_LONG, OU_EMPTY, OU_PROBLEM, AUE_PROBLEM, MODEL_LONG, SYNC_PROBL
 SERIAL_AMBIGUOUS, TAG_OTHER_DEVICE, OUT_OF_SCOPE, NEW_TAG_LONG, TAG_CLASH, TAG_IN_FILE = range(30, 36)
 NO_MODEL, SITE_INACTIVE_NEW, SITE_INACTIVE, RETIRED_WARNING, OUT_WARNING = range(36, 41)
 RETAG_OUT, RETAG_WARNING = 41, 42  # inventory.rules.import_retag_refused / IMPORT_RETAG
-WARNINGS = (MAC_WARNING, RETIRED_WARNING, OUT_WARNING, RETAG_WARNING)
+RETIRED_KEPT = 43  # inventory.rules.import_may_change: the row of a retired device it would change is skipped
+MODEL_NOT_CREATED = 44  # inventory.rules.may_create_models: site staff name a model not in DeviceLedger
+WARNINGS = (MAC_WARNING, RETIRED_WARNING, OUT_WARNING, RETAG_WARNING, RETIRED_KEPT)
 
 
 def _maybe_scientific(column: str) -> str:

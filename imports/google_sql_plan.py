@@ -1,9 +1,12 @@
 """The set-based Google step, phase 4: the parsed rows against the devices (split from
 ``imports.google_sql``; see its docstring). The device rules come from ``inventory.rules`` as
 SQL: serial numbers narrowed by maker, a tag of another device, live tag clashes, what a new
-device lacks, transfer refusals, text lengths, MAC addresses."""
+device lacks, transfer refusals, re-tags, a retired device left as it is (``import_may_change``),
+who may add models (``may_create_models``), text lengths, MAC addresses."""
 
+from core.scoping import CHANGE
 from imports.google_sql_parse import (
+    MODEL_NOT_CREATED,
     NEW_TAG_LONG,
     NO_MODEL,
     OUT_OF_SCOPE,
@@ -22,6 +25,7 @@ from imports.google_sql_parse import (
 from imports.pipeline import (
     CREATED,
     REJECTED,
+    SKIPPED,
     UNCHANGED,
     UPDATED,
 )
@@ -126,6 +130,18 @@ class Plan(GoogleSqlPhase):
             old_tag="d.asset_tag", new_tag="r.tag", status="d.status", has_open_assignment="oa.device_id IS NOT NULL"
         )
 
+        # Only district roles add models (inventory.rules.may_create_models): one answer a run.
+        may_create_models = rules.may_create_models(
+            everywhere_change=self.scope is None or self.scope.allows_everywhere(CHANGE)
+        )
+        # A matched retired device that the row would change is left as it is, the row skipped with
+        # a warning (inventory.rules.import_may_change; its transfer was refused above).
+        not_rejected = f"(b.code IS NULL OR b.code IN ({RETIRED_WARNING}, {OUT_WARNING}))"
+        kept = (
+            f"({not_rejected} AND b.device_id IS NOT NULL AND NOT {rules.import_may_change_sql(status='b.old_status')}"
+            " AND (b.tag_change OR b.serial_change OR b.mac_change OR b.devid_change))"
+        )
+
         def seen_limit(field: str) -> int:
             return rules.text_limit(field, DeviceLastSeen)
 
@@ -133,13 +149,16 @@ class Plan(GoogleSqlPhase):
             f"""
             CREATE UNLOGGED TABLE {plan} AS
             SELECT b.*,
+                   {kept} AS kept,
                    CASE WHEN b.code IS NOT NULL AND b.code NOT IN ({RETIRED_WARNING}, {OUT_WARNING}) THEN '{REJECTED}'
                         WHEN b.device_id IS NULL THEN '{CREATED}'
+                        WHEN {kept} THEN '{SKIPPED}'
                         WHEN b.tag_change OR b.serial_change OR b.mac_change OR b.devid_change OR b.transfer
                           THEN '{UPDATED}'
                         ELSE '{UNCHANGED}' END AS outcome,
                    CASE WHEN NOT %(has_last_seen)s THEN NULL
                         WHEN b.code IS NOT NULL AND b.code NOT IN ({RETIRED_WARNING}, {OUT_WARNING}) THEN NULL
+                        WHEN {kept} THEN NULL
                         WHEN b.ls_id IS NULL THEN '{CREATED}'
                         WHEN b.ls_sync IS NOT DISTINCT FROM b.sync_value AND b.ls_user = b.recent_user
                          AND b.ls_os = b.os_version AND b.ls_aue IS NOT DISTINCT FROM b.aue_value
@@ -184,7 +203,8 @@ class Plan(GoogleSqlPhase):
                               WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
                               WHEN r.tag = '' AND ft.line IS NOT NULL THEN {TAG_IN_FILE}
                               WHEN {missing} = {no_model} THEN {NO_MODEL}
-                              WHEN NOT ns.active THEN {SITE_INACTIVE_NEW} END
+                              WHEN NOT ns.active THEN {SITE_INACTIVE_NEW}
+                              WHEN r.model_id IS NULL AND NOT %(may_create_models)s THEN {MODEL_NOT_CREATED} END
                        WHEN clash.id IS NOT NULL THEN {TAG_CLASH}
                        WHEN {retag_refused} THEN {RETAG_OUT}
                        WHEN r.site_id <> d.current_site_id THEN
@@ -211,6 +231,7 @@ class Plan(GoogleSqlPhase):
                 "space": PY_SPACE,
                 "scope_site": scope_site,
                 "has_last_seen": self.has_last_seen,
+                "may_create_models": may_create_models,
             },  # fmt: skip
         )
         sql.run(f"ANALYZE {plan}")

@@ -26,6 +26,10 @@ caller names). ``inventory/tests/test_rules.py`` feeds the same cases to both fo
 * :data:`NEW_DEVICE_STATUSES` / :func:`new_device_missing` / :func:`new_device_missing_sql`: a
   new device starts in stock or in the loaner pool and needs a site and a model.
 * :func:`import_status_note`: an import never changes a device's status.
+* :func:`import_may_change` / :func:`import_may_change_sql`: an import never changes a retired
+  device's record (the row is skipped with a warning).
+* :func:`may_create_models`: only district roles add device models (a plain bool of the actor's
+  scope, so the set-based import passes it to its SQL as a parameter).
 * :func:`import_retag` / :func:`import_retag_refused` (and their ``*_sql``): an import may give a
   device matched by its serial number another asset tag only while it is not checked out, and
   then says so on the row (:data:`IMPORT_RETAG`; refused: :data:`IMPORT_RETAG_CHECKED_OUT`).
@@ -66,6 +70,9 @@ __all__ = [
     "is_live",
     "is_live_sql",
     "import_status_note",
+    "import_may_change",
+    "import_may_change_sql",
+    "may_create_models",
     "IMPORT_RETAG",
     "IMPORT_RETAG_CHECKED_OUT",
     "import_retag",
@@ -529,6 +536,11 @@ def import_may_change(*, status: str) -> bool:
     a retired one, which has left the inventory (the importers warn and skip the row; a retired
     device is still edited on its page)."""
     return is_live(status)
+
+
+def import_may_change_sql(*, status: str) -> str:
+    """:func:`import_may_change` in SQL (portable): ``status`` a text expression."""
+    return is_live_sql(status)
 
 
 def import_retag(*, old_tag: str, new_tag: str) -> bool:

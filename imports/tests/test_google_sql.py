@@ -222,16 +222,19 @@ def test_every_row_error_and_warning(tmp_path, settings, monkeypatch, ou):
 
     sql = assert_same(scenario, tmp_path, settings, monkeypatch)
     valid, strict = sql["runs"]
-    # 4 warnings: a retired and a checked-out device not transferred, a MAC address not kept, and
-    # the AMC1 row re-tagging AMC-Lenovo to X20 (said since re-tags are shown in the preview).
-    assert valid["status"] == Status.DONE and valid["errors"] >= 20 and valid["warnings"] == 4
+    # 5 warnings: a retired and a checked-out device not transferred, a MAC address not kept, the
+    # AMC1 row re-tagging AMC-Lenovo to X20 (said since re-tags are shown in the preview), and the
+    # retired RET1 row skipped: an import does not change a retired device's MAC address or Google
+    # device id (inventory.rules.import_may_change).
+    assert valid["status"] == Status.DONE and valid["errors"] >= 20 and valid["warnings"] == 5
     assert strict["status"] == Status.PREVIEWED and strict["counts"] == {}
     reasons = " | ".join(issue[4] for issue in valid["issues"])
     for words in ("Excel", "every row needs a serialNumber", "at most 100", "appears on 2 lines", "mapped to no site",
                   "the org unit decides", "expected epoch milliseconds", "at most 150", "expected a date-time",
                   "at most 64", "needs a model", "matches 2 devices", "already the asset tag", "belongs to another",
                   "inactive site", "is retired", "is checked out", "not a MAC address",
-                  "the asset tag changes from AMC-Lenovo to X20 (matched by serial AMC1)"):  # fmt: skip
+                  "the asset tag changes from AMC-Lenovo to X20 (matched by serial AMC1)",
+                  "device RET1 is retired; an import does not change a retired device"):  # fmt: skip
         assert words in reasons, words
     assert not DeviceModel.objects.filter(name__icontains="Z1").exists()
 
@@ -273,6 +276,26 @@ def test_site_staff_rows_for_other_sites(tmp_path, settings, monkeypatch, ou):
     reasons = [issue[4] for issue in sql["runs"][0]["issues"]]
     assert any("this import is limited to" in reason for reason in reasons)
     assert not any("Birch" in reason or "CB-000002" in reason for reason in reasons), reasons
+    # Only district roles add models (inventory.rules.may_create_models): ST1's new model is refused.
+    assert any("only district staff add models" in reason for reason in reasons), reasons
+    models = [name for _maker, name, *_ in sql["data"]["models"]]
+    assert "100e Chromebook Gen 3" not in models and "ST1" not in [tag for tag, *_ in sql["data"]["devices"]]
+
+
+def test_a_retired_device_keeps_its_record_but_its_last_seen_facts_follow(tmp_path, settings, monkeypatch, ou):
+    """A row matching a retired device and changing nothing of its record is not skipped: its
+    last-seen facts are written (inventory.rules.import_may_change is about the record)."""
+    DeviceFactory(asset_tag="RET3", serial_number="RSN3", owner_site=ou.site_a, status=Device.Status.RETIRED,
+                  wifi_mac="8F:AD:06:CB:0F:B3", google_device_id="id-RSN3")  # fmt: skip
+
+    def scenario(base: Path) -> list[ImportRun]:
+        path = write(files(base) / "cros.csv", gam_row("RSN3", "RET3"), gam_row("rsn3x", "RET3X"))
+        return [run_file(path, "google", mode="valid_rows")]
+
+    sql = assert_same(scenario, tmp_path, settings, monkeypatch)
+    devices = sql["runs"][0]["counts"]["devices"]
+    assert (devices["created"], devices["unchanged"], devices.get("skipped", 0)) == (1, 1, 0)
+    assert ("RET3",) in [(tag,) for tag, *_ in sql["data"]["last_seen"]]
 
 
 def test_a_generated_file_of_many_rows(tmp_path, settings, monkeypatch, ou):
@@ -413,17 +436,23 @@ def test_a_file_re_tagging_devices_says_so_and_refuses_checked_out_ones(tmp_path
             files(base) / "cros.csv",
             gam_row("sna1", "QA-0006"),  # re-tagged, with a warning naming both tags
             gam_row("SNB1", "QA-0007"),  # checked out: refused
-            gam_row("RSN2", "RET-NEW", "/Students/B"),  # retired: not transferred, re-tagged
+            gam_row("RSN2", "RET-NEW", "/Students/B"),  # retired: not transferred, not re-tagged (skipped)
             gam_row("CO3SN", "co-3"),  # checked out, the same tag in another case: a respelling
         )
         return [run_file(path, "google", mode="valid_rows", commit=False), run_file(path, "google", mode="valid_rows")]
 
     sql = assert_same(scenario, tmp_path, settings, monkeypatch)
     preview, done = sql["runs"]
-    assert (done["errors"], done["warnings"]) == (1, 3) and done["counts"]["devices"]["updated"] == 3
+    assert (done["errors"], done["warnings"]) == (1, 3)
+    assert (done["counts"]["devices"]["updated"], done["counts"]["devices"]["skipped"]) == (2, 1)
     reasons = {(line, value): reason for line, _, value, _, reason, _ in preview["issues"]}
     assert reasons[(2, "QA-0006")] == "the asset tag changes from CB-000001 to QA-0006 (matched by serial sna1)"
     assert reasons[(3, "QA-0007")].startswith("would change the asset tag of device CB-000002 (matched by serial SNB1)")
-    assert reasons[(4, "RET-NEW")] == "the asset tag changes from RET2 to RET-NEW (matched by serial RSN2)"
+    # An import never changes a retired device (inventory.rules.import_may_change): no re-tag, a warning.
+    assert reasons[(4, "RET2")] == (
+        "device RET2 is retired; an import does not change a retired device, so its asset tag, Wi-Fi MAC address, "
+        "Google device id stay as they are (edit it on its page if that is meant)"
+    )
+    assert (4, "RET-NEW") not in reasons
     tags = {tag for tag, *_ in sql["data"]["devices"]}
-    assert {"QA-0006", "CB-000002", "RET-NEW", "co-3"} <= tags and not {"CB-000001", "QA-0007", "RET2"} & tags
+    assert {"QA-0006", "CB-000002", "RET2", "co-3"} <= tags and not {"CB-000001", "QA-0007", "RET-NEW"} & tags

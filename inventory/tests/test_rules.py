@@ -366,6 +366,20 @@ def test_imports_never_change_a_status():
     assert note is not None and "(Assigned)" in note and "does not change a device's status" in note
 
 
+IMPORT_MAY_CHANGE_CASES = [(status, status != S.RETIRED) for status in S.values]
+
+
+@pytest.mark.parametrize(("status", "expected"), IMPORT_MAY_CHANGE_CASES)
+def test_import_may_change_python_and_sql_agree(status, expected):
+    assert rules.import_may_change(status=status) is expected
+    assert bool(sql_value(rules.import_may_change_sql(status="%(status)s"), {"status": str(status)})) is expected
+
+
+def test_only_district_roles_may_create_models():
+    assert rules.may_create_models(everywhere_change=True) is True
+    assert rules.may_create_models(everywhere_change=False) is False
+
+
 RETAG_CASES = [
     # (the device's tag, the file's tag, its status, an open assignment, re-tag, refused)
     ("CB-008714", "QA-0006", S.IN_STOCK, False, True, False),
