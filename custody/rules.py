@@ -50,6 +50,7 @@ __all__ = [
     "holder_left",
     "holder_left_q",
     "leaver_still_holds",
+    "leaver_still_holds_sql",
     "is_overdue",
     "overdue_q",
     "person_refusal",
@@ -242,3 +243,11 @@ def leaver_still_holds(*, what: str, tags: list[str]) -> str:
     (``what``: "made inactive", "withdrawn", "moves to Birch Middle"…): ``"withdrawn; still
     holds CB-001234, CHG-0042"``. Worded once here; the importers quote it."""
     return f"{what}; still holds {', '.join(tags)}"
+
+
+def leaver_still_holds_sql(*, what: str, tags: str) -> str:
+    """SQL twin of :func:`leaver_still_holds` for the set-based import: ``what`` a text SQL
+    expression, ``tags`` a ``text[]`` SQL expression of the tags in holding order (as
+    ``custody.selectors.open_holdings_sql`` gives them). PostgreSQL (arrays);
+    ``custody/tests/test_rules.py`` feeds the same cases to both forms."""
+    return f"(({what}) || '; still holds ' || array_to_string({tags}, ', '))"

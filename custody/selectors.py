@@ -188,3 +188,17 @@ def open_holdings_by_person(person_ids: list[int]) -> dict[int, list[str]]:
         for pid, tag in rows:
             held.setdefault(pid, []).append(tag)
     return held
+
+
+def open_holdings_sql(person_id: str) -> str:
+    """SQL twin of :func:`open_holdings_by_person` for one person: a scalar subquery giving
+    the ``text[]`` of the asset tags the person whose id is the SQL expression ``person_id``
+    holds now (open check-outs), by tag as the Python selector orders them; NULL when they
+    hold none. PostgreSQL (arrays); for the set-based import's warnings, which name the
+    person through the gate's rule themselves."""
+    assignment, device = Assignment._meta.db_table, Device._meta.db_table
+    return (
+        f"(SELECT array_agg(hd.asset_tag ORDER BY hd.asset_tag) FROM {assignment} ha "
+        f"JOIN {device} hd ON hd.id = ha.device_id "
+        f"WHERE ha.checked_in_at IS NULL AND ha.person_id = {person_id})"
+    )

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from core.scoping import VIEW, scope_for
+from core.scoping import HIDDEN_PERSON, VIEW, scope_for
+from custody.rules import leaver_still_holds_sql
+from custody.selectors import open_holdings_sql
 from imports.messages import Msg, say, sql_say
 from imports.oneroster import (
     BULK,
@@ -28,8 +30,10 @@ from imports.oneroster_sql_codes import (
 from imports.pipeline import (
     CREATED,
     DEACTIVATED,
+    REACTIVATED,
     REJECTED,
     SKIPPED,
+    UPDATED,
     FileError,
 )
 from people import bulk as people_bulk
@@ -47,6 +51,7 @@ from people.rules import (
     number_taken_reason_sql,
     roster_outcome_sql,
     shared_number_reason_sql,
+    sql_text,
     status_when_listed_sql,
     text_problem_sql,
 )
@@ -254,6 +259,7 @@ def people(step: SetBasedUsersStep, rows: int) -> None:
     missing = 0
     if step.mode == BULK and importer.deactivate_missing and rows:
         (missing,) = sql.one(f"SELECT count(*) FROM {Person._meta.db_table} p WHERE {step._missing_sql()}")
+    leaver_issues(step, plan)  # before the apply: the plan's people as they are now
     now = timezone.now()
     if importer.applying:
         people_bulk.people_apply_plan(
@@ -262,6 +268,75 @@ def people(step: SetBasedUsersStep, rows: int) -> None:
         )  # fmt: skip
     step._shared_number_issues()
     step._people_finish(rows, now, int(missing))
+
+
+def leaver_issues(step: SetBasedUsersStep, plan: str) -> None:
+    """A warning per person of the plan the file makes inactive or moves to another school who
+    still holds devices (as ``PeopleStep._warn_leavers_holding``: the row's line, sourcedId
+    column and key; after a batch's taken-number warnings, the batch's people ordered by their
+    first tag as ``custody.selectors.open_holdings_by_person`` gives them)."""
+    size = step.people.batch_size
+    person, site = Person._meta.db_table, Site._meta.db_table
+    what = (
+        f"CASE WHEN pl.outcome = '{DEACTIVATED}' THEN 'made inactive' "
+        f"ELSE 'moves to ' || coalesce(s.name, 'another school') END"
+    )
+    step.sql.run(
+        f"""
+        WITH i AS (SELECT line, row_number() OVER (ORDER BY line) - 1 AS n FROM {plan}),
+             e AS (SELECT n / {size} AS batch, line FROM i WHERE n %% {size} = {size - 1}),
+             l AS (
+               SELECT pl.line, pl.sid, i.n / {size} AS batch, h.tags, {what} AS what
+               FROM {plan} pl
+               JOIN i ON i.line = pl.line
+               JOIN {person} p ON p.id = pl.pk
+               LEFT JOIN {site} s ON s.id = pl.site_id
+               CROSS JOIN LATERAL (SELECT {open_holdings_sql("pl.pk")} AS tags) h
+               WHERE h.tags IS NOT NULL
+                 AND (pl.outcome = '{DEACTIVATED}'
+                      OR (pl.outcome IN ('{UPDATED}', '{REACTIVATED}') AND p.home_site_id IS DISTINCT FROM pl.site_id))
+             )
+        INSERT INTO import_oneroster_issues
+        SELECT 2, coalesce(e.line, 2147483647), 1500,
+               row_number() OVER (PARTITION BY l.batch ORDER BY l.tags[1], l.line), 0, 'warning', l.line, %(sid)s,
+               l.sid, {leaver_still_holds_sql(what="l.what", tags="l.tags")}, l.sid
+        FROM l LEFT JOIN e ON e.batch = l.batch
+        """,
+        {"sid": step._h("sourcedId")},
+    )
+
+
+def unlisted_leaver_issues(step: SetBasedUsersStep) -> None:
+    """A warning per person a bulk file makes inactive by not listing them who still holds
+    devices, naming them as ``core.scoping.person_label_for`` does (as ``PeopleStep.finish``:
+    after the shared-number warnings; the people taken 5,000 at a time by id, each lot
+    ordered by first tag)."""
+    actor = step.importer.actor
+    sites = None if actor is None else scope_for(actor).site_ids(VIEW)
+    person = Person._meta.db_table
+    label = (
+        "btrim(coalesce(nullif(p.preferred_name, ''), p.given_name) || ' ' || p.family_name)"
+        " || CASE WHEN p.student_number <> '' THEN ' #' || p.student_number ELSE '' END"
+    )
+    shown = (
+        f"CASE WHEN %(everywhere)s OR p.home_site_id IS NULL OR p.home_site_id = ANY(%(sites)s) "
+        f"THEN {label} ELSE {sql_text(HIDDEN_PERSON)} END"
+    )
+    step.sql.run(
+        f"""
+        WITH m AS (SELECT p.id, (row_number() OVER (ORDER BY p.id) - 1) / 5000 AS lot
+                   FROM {person} p WHERE {step._missing_sql()}),
+             l AS (SELECT m.lot, p.id, h.tags, {shown} AS who
+                   FROM m JOIN {person} p ON p.id = m.id
+                   CROSS JOIN LATERAL (SELECT {open_holdings_sql("m.id")} AS tags) h
+                   WHERE h.tags IS NOT NULL)
+        INSERT INTO import_oneroster_issues
+        SELECT 2, 2147483647, 3000, row_number() OVER (ORDER BY l.lot, l.tags[1], l.id), 0, 'warning', NULL, '',
+               l.who, {leaver_still_holds_sql(what="'not in the file, made inactive'", tags="l.tags")}, ''
+        FROM l
+        """,
+        {"everywhere": sites is None, "sites": sorted(sites or ())},
+    )
 
 
 def shared_number_issues(step: SetBasedUsersStep) -> None:
@@ -318,6 +393,8 @@ def people_finish(step: SetBasedUsersStep, rows: int, now: Any, missing: int) ->
     if not rows:
         raise FileError(step.file, say(Msg.ROSTER_BULK_EMPTY))
     step.importer.guard_people(missing)  # FileError at an unconfirmed commit (as the Python path)
+    if missing:
+        unlisted_leaver_issues(step)
     if step.importer.applying and missing:
         people_bulk.people_deactivate_unlisted(
             sql=sql,

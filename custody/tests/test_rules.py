@@ -56,3 +56,25 @@ def test_district_today_is_the_districts_date():
     District.objects.update_or_create(pk=1, defaults={"time_zone": "America/Chicago"})
     at = datetime.datetime(2025, 3, 10, 3, 0, tzinfo=datetime.UTC)  # 9 March, 22:00 in Chicago (CDT)
     assert rules.district_today(at) == TODAY
+
+
+LEAVER_CASES = [
+    ("made inactive", ["CB-001234", "CHG-0042"]),
+    ("moves to Adams Elementary", ["CB-000777"]),
+    ("not in the file, made inactive", ["A'1", "b, 2", "Ü-3"]),
+    ("moves to O'Brien Middle", ["X"]),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(("what", "tags"), LEAVER_CASES)
+def test_leaver_still_holds_python_and_sql_agree(what, tags):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("arrays are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {rules.leaver_still_holds_sql(what='%s', tags='%s::text[]')}", [what, tags])
+        in_sql = cursor.fetchone()[0]
+    assert in_sql == rules.leaver_still_holds(what=what, tags=tags)
