@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.db.models.functions import Lower
 
 from core.changelog import Action, change_log_record, changes, resolve_source, snapshot
 from core.errors import DomainError
@@ -20,6 +21,24 @@ from sites.models import District, Location, Site
 
 def _source(actor: Actor | None, source: str | None) -> str:
     return resolve_source(actor=actor, source=source)
+
+
+LOCATION_NAME_TAKEN = "{site} already has a location named “{name}” (names are the same whatever the capitals)."
+
+
+def _refuse_taken_location_name(*, site: Site, name: str, exclude_pk: int | None = None) -> None:
+    """Raise DomainError when ``site`` already has a location called ``name``, ignoring case.
+
+    The rule: a location's name is unique per site ignoring case and surrounding spaces
+    ("Chromebook Cart 1" and "chromebook cart 1" would be the same cart to a person).
+    The site row is locked first so two concurrent adds of the same name are serialised."""
+    Site.objects.select_for_update().filter(pk=site.pk).first()
+    taken = Location.objects.filter(site=site).annotate(name_lower=Lower("name"))
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    clash = taken.filter(name_lower=name.strip().lower()).first()
+    if clash is not None:
+        raise DomainError(LOCATION_NAME_TAKEN.format(site=site.name, name=clash.name), field="name")
 
 
 def _apply(obj: Any, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -103,7 +122,10 @@ def site_delete(*, site: Site, actor: Actor | None, source: str | None = None) -
 def location_create(
     *, site: Site, name: str, actor: Actor | None, source: str | None = None, **fields: Any
 ) -> Location:
-    """Add a location (room, cart, shelf) to ``site``; logged on the site's history too."""
+    """Add a location (room, cart, shelf) to ``site``; logged on the site's history too.
+
+    Raises DomainError (:data:`LOCATION_NAME_TAKEN`) when the site has that name already, in any case."""
+    _refuse_taken_location_name(site=site, name=name)
     location = Location(site=site, name=name.strip(), **fields)
     location.full_clean()
     location.save()
@@ -116,8 +138,14 @@ def location_create(
 
 @transaction.atomic
 def location_update(*, location: Location, actor: Actor | None, source: str | None = None, **fields: Any) -> Location:
-    """Change a location's name, kind or active flag; logged on its site's history too."""
+    """Change a location's name, kind or active flag; logged on its site's history too.
+
+    Raises DomainError (:data:`LOCATION_NAME_TAKEN`) when renaming to a name another location of
+    the site has, in any case (renaming "cart 1" to "Cart 1" is allowed)."""
     location = Location.objects.select_for_update(of=("self",)).select_related("site").get(pk=location.pk)
+    if "name" in fields:
+        fields = {**fields, "name": str(fields["name"]).strip()}
+        _refuse_taken_location_name(site=location.site, name=fields["name"], exclude_pk=location.pk)
     before, after = _apply(location, fields)
     location.full_clean()
     location.save()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +16,13 @@ from core.scoping import ADMIN, CHANGE, VIEW, forget_scope, get_visible_or_404
 from core.views import form_error_messages, ledger_view
 from sites.forms import DistrictForm, LocationForm
 from sites.models import District, Location, Site
-from sites.services import district_update, location_create, location_delete, location_update
+from sites.services import (
+    LOCATION_NAME_TAKEN,
+    district_update,
+    location_create,
+    location_delete,
+    location_update,
+)
 
 
 @ledger_view(VIEW)
@@ -25,7 +32,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
     with how many devices each holds); whoever may change the site adds, renames, deactivates
     and deletes them there (:func:`location_action`)."""
     site = get_visible_or_404(Site.objects.all(), request.user, VIEW, pk=pk)
-    locations = site.locations.annotate(device_count=Count("devices")).order_by("-active", "name")
+    locations = site.locations.annotate(device_count=Count("devices")).order_by("-active", Lower("name"), "name")
     may_change = Site.objects.visible_to(request.user, CHANGE).filter(pk=site.pk).exists()
     return render(
         request,
@@ -91,7 +98,7 @@ def location_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     except ValidationError as error:
-        for message in _validation_messages(error):
+        for message in _validation_messages(error, site=site, name=request.POST.get("name", "")):
             messages.error(request, message)
     return back
 
@@ -102,14 +109,14 @@ def _errors(request: HttpRequest, form: LocationForm, back: HttpResponse) -> Htt
     return back
 
 
-def _validation_messages(error: ValidationError) -> list[str]:
+def _validation_messages(error: ValidationError, *, site: Site, name: str) -> list[str]:
     """A model's validation error in words (a second location of the same name at the site)."""
     if hasattr(error, "message_dict"):
         out = []
         for field, texts in error.message_dict.items():
             for text in texts:
                 if "location_unique_name_per_site" in text or "already exists" in text:
-                    out.append("This site already has a location of that name.")
+                    out.append(LOCATION_NAME_TAKEN.format(site=site.name, name=name.strip()))
                 else:
                     out.append(text if field == "__all__" else f"{field.replace('_', ' ').capitalize()}: {text}")
         return out

@@ -44,7 +44,7 @@ def test_refusals_come_back_as_messages(client_for, world):
     assert "still holds 1 device" in body and Location.objects.filter(pk=world.location_a.pk).exists()
     assert Device.objects.get(asset_tag="LOC-1").location_id == world.location_a.pk
     body = _post(client, world.site_a, "add", name="Library cart", kind="cart").content.decode()
-    assert "already has a location of that name" in body
+    assert "already has a location named" in body
     body = _post(client, world.site_a, "add", name="", kind="zzz").content.decode()
     assert "This field is required" in body and Location.objects.filter(site=world.site_a).count() == 1
 
