@@ -17,14 +17,19 @@ _USERNAME_MAX = get_user_model()._meta.get_field("username").max_length
 
 
 def _role_field() -> forms.ChoiceField:
-    return forms.ChoiceField(choices=StaffRole.Role.choices)
+    """The role to grant; it starts on no role so the admin picks one (a hurried admin must not
+    create a district admin because it was the first in the list)."""
+    return forms.ChoiceField(
+        choices=[("", "Choose a role…"), *StaffRole.Role.choices],
+        error_messages={"required": "Choose a role."},
+    )
 
 
 def _site_field() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         queryset=Site.objects.filter(active=True).order_by("name"),
         required=False,
-        empty_label="District-wide",
+        empty_label="No site (district-wide roles)",
         help_text="District admin and district technician are district-wide; site technician and principal "
         "are held at a site; an auditor may be either.",
     )

@@ -94,11 +94,14 @@ def staff_create(request: HttpRequest) -> HttpResponse:
         except (DomainError, IntegrityError, ValueError) as error:
             form.add_error("username" if isinstance(error, IntegrityError) else None, _words(error))
         else:
-            messages.success(
-                request,
-                f"{services.user_label(user)} can log in{' with the password you set' if data['password1'] else ''}.",
-            )
-            if not data["password1"]:
+            if data["password1"]:
+                messages.success(request, f"{services.user_label(user)} can log in with the password you set.")
+            else:
+                messages.success(
+                    request,
+                    f"{services.user_label(user)} is created but cannot log in yet: give them the set-password "
+                    "link below first.",
+                )
                 _link_message(request, user)
             return redirect("staff_detail", pk=user.pk)
     return render(request, "accounts/staff_form.html", {"form": form})
@@ -142,10 +145,13 @@ def staff_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             form = RoleForm(request.POST)
             if not form.is_valid():
                 return _errors(request, form, back)
-            grant = services.staff_role_grant(
-                user=user, role=form.cleaned_data["role"], site=form.cleaned_data["site"], actor=request.user
-            )
-            messages.success(request, f"{label} is now {_role_words(grant)}.")
+            role, site = form.cleaned_data["role"], form.cleaned_data["site"]
+            held_already = StaffRole.objects.filter(user=user, role=role, site=site).exists()
+            grant = services.staff_role_grant(user=user, role=role, site=site, actor=request.user)
+            if held_already:
+                messages.info(request, f"{label} was already {_role_words(grant)}; nothing changed.")
+            else:
+                messages.success(request, f"{label} is now {_role_words(grant)}.")
         elif action == "revoke":
             role_id = _int(request.POST.get("role"))
             held = StaffRole.objects.select_related("site").filter(user=user, pk=role_id or 0).first()
