@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from core import extensions
 from custody.models import Assignment
-from custody.rules import HolderLeft, days_overdue, district_today
+from custody.rules import days_overdue, district_today
 from custody.selectors import (
     device_open_assignment,
     devices_held_matching,
@@ -36,12 +36,10 @@ def _holdings(request: HttpRequest, person: Any) -> dict[str, Any]:
     for a in holdings:
         late = days_overdue(due_on=a.due_on, today=today) if a.device.status == Device.Status.ASSIGNED else 0
         a.days_overdue = late  # type: ignore[attr-defined]
-    reason, left_rows = person_left_holdings(person=person)
+    left_rows = person_left_holdings(person=person)
     return {
         "holdings": holdings,
-        "left_reason": (person.get_status_display().lower() if reason == HolderLeft.STATUS else "changed schools")
-        if reason is not None
-        else "",
+        "left_reason": person.get_status_display().lower() if left_rows else "",
         "left_tags": [a.device.asset_tag for a in left_rows],
     }
 

@@ -12,8 +12,9 @@ path that checks devices out (the importers' check-outs included) call.
   check-out stays open is counted as lost or stolen, never as overdue); :func:`days_overdue`.
 * :func:`holder_left` / :func:`holder_left_q`: a device is with a person who left when its
   open check-out's holder may no longer receive devices (withdrawn, graduated, transferred,
-  inactive: ``people.rules.may_receive_devices``) or is a student whose school is no longer the
-  device's site (moved to another school while holding it).
+  inactive: ``people.rules.may_receive_devices``): the person's status only. Where the device
+  belongs is no part of it (lending across sites is routine); a student who moves to another
+  school while active is reported by the import's warning and the change log.
 * :func:`default_due_on`: the due date check-out pre-fills (the district's month/day, next).
 * :func:`second_device_message`: a second device of one category for one person is warned
   about or refused, by the district's ``second_device_policy``.
@@ -30,7 +31,7 @@ import calendar
 import datetime
 from enum import StrEnum
 
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import Device
@@ -40,7 +41,6 @@ from people.models import Person
 __all__ = [
     "CHECKOUT_READY",
     "CheckOutRefusal",
-    "HolderLeft",
     "SecondDevice",
     "checkout_refusal",
     "days_overdue",
@@ -126,45 +126,24 @@ def days_overdue(*, due_on: datetime.date | None, today: datetime.date) -> int:
 # --------------------------------------------------------------------------- holders who left
 
 
-class HolderLeft(StrEnum):
-    """Why a device's holder counts as someone who left (the words are :data:`HOLDER_LEFT_WORDS`)."""
+def holder_left(*, person_status: str) -> bool:
+    """Whether the holder of an open check-out has left: their ``Person.Status`` code
+    ``person_status`` is one that may no longer receive devices (withdrawn, graduated,
+    transferred, inactive: ``people.rules.may_receive_devices``).
 
-    #: Withdrawn, graduated, transferred or inactive (may no longer receive devices).
-    STATUS = "status"
-    #: A student now at another school than the device's site.
-    MOVED = "moved"
-
-
-def holder_left(
-    *, person_status: str, person_role: str, person_site_id: int | None, device_site_id: int | None
-) -> HolderLeft | None:
-    """Whether the holder of an open check-out has left, and how; ``None`` when they have not.
-
-    ``person_status`` / ``person_role``: the holder's ``Person.Status`` / ``Person.Role`` codes;
-    ``person_site_id``: their home site; ``device_site_id``: the site the device belongs to
-    (owner site when decentralized, current site when centralized:
-    ``core.scoping.device_site_field``). A person who may no longer receive devices
-    (``people.rules.may_receive_devices``) has left; so has a student whose home site is not the
-    device's (moved to another school while holding it). Staff lending across sites is normal.
-    Source: issue #8."""
-    if not people_rules.may_receive_devices(person_status):
-        return HolderLeft.STATUS
-    if person_role == Person.Role.STUDENT and person_site_id != device_site_id:
-        return HolderLeft.MOVED
-    return None
+    The person's status only: a holder whose school is not the device's site has not left
+    (a technician lending another site's or the warehouse's loaner is routine), and a student
+    who moves to another school while active is reported by the import run's per-person
+    warning (:func:`leaver_still_holds`) and the change log, not by this rule. Source: issue #8."""
+    return not people_rules.may_receive_devices(person_status)
 
 
-def holder_left_q(*, device_site_field: str, prefix: str = "") -> Q:
-    """:func:`holder_left` (not ``None``) as a ``Q`` over open ``Assignment`` rows with a person.
-
-    ``device_site_field``: ``"owner_site_id"`` or ``"current_site_id"``
-    (``core.scoping.device_site_field`` of the ownership mode); ``prefix``: the path from the
-    queried model to the assignment (``""`` for assignments)."""
-    left_status = ~Q(**{f"{prefix}person__status__in": people_rules.CAN_RECEIVE_DEVICES})
-    moved = Q(**{f"{prefix}person__role": Person.Role.STUDENT}) & ~Q(
-        **{f"{prefix}person__home_site_id": F(f"{prefix}device__{device_site_field}")}
+def holder_left_q(*, prefix: str = "") -> Q:
+    """:func:`holder_left` as a ``Q`` over open ``Assignment`` rows with a person (``prefix``:
+    the path from the queried model to the assignment, ``""`` for assignments)."""
+    return Q(**{f"{prefix}checked_in_at__isnull": True, f"{prefix}person__isnull": False}) & ~Q(
+        **{f"{prefix}person__status__in": people_rules.CAN_RECEIVE_DEVICES}
     )
-    return Q(**{f"{prefix}checked_in_at__isnull": True, f"{prefix}person__isnull": False}) & (left_status | moved)
 
 
 # --------------------------------------------------------------------------- check-out defaults and limits

@@ -25,14 +25,13 @@ from django.db.models import (
     When,
 )
 
-from core.scoping import HIDDEN_PERSON, VIEW, device_site_field, person_visibility, scope_for
+from core.scoping import HIDDEN_PERSON, VIEW, person_visibility, scope_for
 from core.types import Actor
 from custody import rules
 from custody.models import Assignment
 from inventory.models import Device
 from people.models import Person
 from people.selectors import person_search
-from sites.models import District
 
 #: Devices matched through their holder's name are capped (a one-letter name prefix can match
 #: tens of thousands of people); asset tag and serial matches are not.
@@ -49,8 +48,7 @@ def assignment_overdue(*, user: Actor, today: datetime.date | None = None) -> Qu
 def assignment_holder_left(*, user: Actor) -> QuerySet[Assignment]:
     """Open check-outs whose holder left (:func:`custody.rules.holder_left_q`) that ``user``
     may see (on their devices or of their people)."""
-    field = scope_for(user).device_site_field
-    return Assignment.objects.visible_to(user).filter(rules.holder_left_q(device_site_field=field))
+    return Assignment.objects.visible_to(user).filter(rules.holder_left_q())
 
 
 def person_holdings(*, person: Person) -> QuerySet[Assignment]:
@@ -68,9 +66,9 @@ def device_open_assignment(*, device: Device, user: Actor) -> Assignment | None:
 
     ``person_visible`` is set on it; the holder's name is replaced for a viewer who may
     not see that person (a student of another school). ``holder_left`` is
-    :func:`custody.rules.holder_left`'s answer (``None`` when the holder has not left): the
-    device's school learns that its device is with someone who left even when it may no
-    longer see who.
+    :func:`custody.rules.holder_left`'s answer (``False`` without a person holder): the
+    device's school learns that its device is with someone who left even when it may not
+    see who.
     """
     assignment = Assignment.objects.filter(device=device, checked_in_at__isnull=True).select_related("person").first()
     if assignment is not None:
@@ -79,15 +77,8 @@ def device_open_assignment(*, device: Device, user: Actor) -> Assignment | None:
         )
         if not assignment.person_visible:  # type: ignore[attr-defined]
             assignment.holder_label = HIDDEN_PERSON
-        assignment.holder_left = (  # type: ignore[attr-defined]
-            None
-            if assignment.person is None
-            else rules.holder_left(
-                person_status=assignment.person.status,
-                person_role=assignment.person.role,
-                person_site_id=assignment.person.home_site_id,
-                device_site_id=getattr(device, device_site_field(District.get().ownership_mode)),
-            )
+        assignment.holder_left = assignment.person is not None and rules.holder_left(  # type: ignore[attr-defined]
+            person_status=assignment.person.status
         )
     return assignment
 
@@ -111,9 +102,7 @@ def devices_with_holder(queryset: QuerySet[Device], user: Actor) -> QuerySet[Dev
     late_rows = Assignment.objects.filter(rules.overdue_q(today=today), device=OuterRef("pk")).annotate(
         late=ExpressionWrapper(Value(today, output_field=DateField()) - F("due_on"), output_field=DurationField())
     )
-    left_rows = Assignment.objects.filter(
-        rules.holder_left_q(device_site_field=scope_for(user).device_site_field), device=OuterRef("pk")
-    )
+    left_rows = Assignment.objects.filter(rules.holder_left_q(), device=OuterRef("pk"))
     return queryset.annotate(
         holder=Subquery(open_rows.annotate(shown=label).values("shown")[:1]),
         holder_due_on=Subquery(open_rows.values("due_on")[:1]),
@@ -145,33 +134,24 @@ def devices_overdue(queryset: QuerySet[Device], user: Actor) -> QuerySet[Device]
 
 def devices_holder_left(queryset: QuerySet[Device], user: Actor) -> QuerySet[Device]:
     """``queryset`` (devices ``user`` sees) narrowed to those held by someone who left
-    (:func:`custody.rules.holder_left_q` under the district's ownership mode). The dashboard
-    counts exactly these rows."""
-    left = Assignment.objects.filter(rules.holder_left_q(device_site_field=scope_for(user).device_site_field))
+    (:func:`custody.rules.holder_left_q`: the holder's status only). The dashboard counts
+    exactly these rows."""
+    left = Assignment.objects.filter(rules.holder_left_q())
     return queryset.filter(pk__in=left.values("device_id"))
 
 
-def person_left_holdings(*, person: Person) -> tuple[rules.HolderLeft | None, list[Assignment]]:
-    """What the person page warns about: the reason the person counts as left (for the devices
-    they hold) and the open assignments it applies to, by asset tag. ``(None, [])`` when the
-    person holds nothing or has not left. The caller resolved ``person`` through the gate."""
-    site_field = device_site_field(District.get().ownership_mode)
-    rows = list(
-        Assignment.objects.filter(rules.holder_left_q(device_site_field=site_field), person=person)
+def person_left_holdings(*, person: Person) -> list[Assignment]:
+    """What the person page warns about: the open assignments of a person who left
+    (:func:`custody.rules.holder_left`: withdrawn, graduated, transferred or inactive), by
+    asset tag, devices selected; ``[]`` when the person holds nothing or has not left. The
+    caller resolved ``person`` through the gate."""
+    if not rules.holder_left(person_status=person.status):
+        return []
+    return list(
+        Assignment.objects.filter(rules.holder_left_q(), person=person)
         .select_related("device")
         .order_by("device__asset_tag")
     )
-    reason = None
-    for row in rows:
-        reason = rules.holder_left(
-            person_status=person.status,
-            person_role=person.role,
-            person_site_id=person.home_site_id,
-            device_site_id=getattr(row.device, site_field),
-        )
-        if reason is not None:
-            break
-    return reason, rows
 
 
 def open_holdings_by_person(person_ids: list[int]) -> dict[int, list[str]]:

@@ -28,7 +28,8 @@ LINKED_NUMBER = re.compile(r'<a (?:class="stat[^"]*" )?href="([^"]+)">(?:<div cl
 
 def _seed(world) -> None:
     """Devices whose owner and current sites differ, in several statuses, an overdue check-out,
-    a lost device with an open past-due check-out, a withdrawn holder and a moved student."""
+    a lost device with an open past-due check-out, a withdrawn holder, a
+    transferred one of another school and an active student who moved school (who has not left)."""
     model = world.device_a.model
     yesterday = district_today() - datetime.timedelta(days=1)
 
@@ -53,7 +54,11 @@ def _seed(world) -> None:
     gone = Person.objects.create(given_name="Wren", family_name="Left", home_site=a, status=Person.Status.WITHDRAWN)
     hold(device("BA-W", b, a, S.ASSIGNED), gone)
     moved = Person.objects.create(given_name="Moe", family_name="Ved", home_site=b)
-    hold(device("AA-MV", a, a, S.ASSIGNED), moved)
+    hold(device("AA-MV", a, a, S.ASSIGNED), moved)  # active at another school: has not left
+    transferred = Person.objects.create(
+        given_name="Tra", family_name="Nsfer", home_site=b, status=Person.Status.TRANSFERRED
+    )
+    hold(device("AA-TR", a, a, S.ASSIGNED), transferred)  # left: A's device, B's former student
     Person.objects.create(given_name="Ina", family_name="Ctive", home_site=b, status=Person.Status.INACTIVE)
 
 
