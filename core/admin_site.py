@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from core.scoping import scope_for
 
@@ -37,6 +37,17 @@ class LedgerAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return scope_for(request.user).is_district_admin
+
+    def login(self, request: HttpRequest, extra_context: dict[str, object] | None = None) -> HttpResponse:
+        """The admin's log-in; a logged-in user without the role gets the product's 403 page
+        (``core.views.refused``: "Only district admins…") instead of Django's "You are
+        authenticated as …, but are not authorized" form."""
+        if request.user.is_authenticated and not self.has_permission(request):
+            from core.scoping import ADMIN
+            from core.views import refused
+
+            return refused(request, action=ADMIN)
+        return super().login(request, extra_context)
 
 
 class LedgerAdminConfig(AdminConfig):
