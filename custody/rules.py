@@ -6,7 +6,9 @@ path that checks devices out (the importers' check-outs included) call.
   status as unavailable.
 * :func:`due_date_in_past` / :func:`district_today`: a check-out's due date may not be before
   today in the district's time zone (wherever the check-out runs: a request, an import, a
-  command).
+  command); :func:`due_date_too_far` / :func:`latest_due_on`: nor more than
+  :data:`DUE_DATE_MAX_YEARS` years after it (9999-12-31 is a typo, not a due date);
+  :func:`due_date_problem` / :func:`due_date_refusal` say either in words.
 * :func:`is_overdue` / :func:`overdue_q`: a check-out is overdue when it is open, its due date
   is before the district's today and its device is checked out (a lost or stolen device whose
   check-out stays open is counted as lost or stolen, never as overdue); :func:`days_overdue`.
@@ -46,7 +48,12 @@ __all__ = [
     "days_overdue",
     "default_due_on",
     "district_today",
+    "DUE_DATE_MAX_YEARS",
     "due_date_in_past",
+    "due_date_problem",
+    "due_date_refusal",
+    "due_date_too_far",
+    "latest_due_on",
     "holder_left",
     "holder_left_q",
     "leaver_still_holds",
@@ -90,6 +97,54 @@ def due_date_in_past(*, due_on: datetime.date | None, today: datetime.date) -> b
     """Whether a check-out's due date ``due_on`` is before ``today`` (the district's:
     :func:`district_today`); no due date is never in the past."""
     return due_on is not None and due_on < today
+
+
+#: How far ahead a check-out's due date may be, in years after the district's today. Devices
+#: are lent for a school year, at most for the years of a school (a device's life is four to
+#: five years); a later date is a typo (9999-12-31, 2205 for 2025) that would keep the check-out
+#: from ever being overdue. Source: issue #8 (testing).
+DUE_DATE_MAX_YEARS = 5
+
+
+def latest_due_on(*, today: datetime.date) -> datetime.date:
+    """The latest due date a check-out may have: ``today`` (the district's:
+    :func:`district_today`) :data:`DUE_DATE_MAX_YEARS` years later (29 February falls on
+    28 February when that year has none)."""
+    year = today.year + DUE_DATE_MAX_YEARS
+    return today.replace(year=year, day=min(today.day, calendar.monthrange(year, today.month)[1]))
+
+
+def due_date_too_far(*, due_on: datetime.date | None, today: datetime.date) -> bool:
+    """Whether a check-out's due date ``due_on`` is after :func:`latest_due_on` of ``today``
+    (the district's); no due date is never too far."""
+    return due_on is not None and due_on > latest_due_on(today=today)
+
+
+def due_date_problem(*, due_on: datetime.date | None, today: datetime.date) -> str | None:
+    """What is wrong with a check-out's due date ``due_on`` given the district's ``today``, as a
+    predicate phrase for the caller's subject ("is in the past", "is more than 5 years ahead:
+    the latest allowed is 2030-03-10"); ``None`` when it may be used (no due date always may).
+    Every path that sets a due date asks this (check-out, bulk check-out, imports)."""
+    if due_date_in_past(due_on=due_on, today=today):
+        return "is in the past"
+    if due_date_too_far(due_on=due_on, today=today):
+        return (
+            f"is more than {DUE_DATE_MAX_YEARS} years ahead: the latest allowed is "
+            f"{latest_due_on(today=today).isoformat()}"
+        )
+    return None
+
+
+def due_date_refusal(*, due_on: datetime.date | None, today: datetime.date) -> str | None:
+    """:func:`due_date_problem` as the sentence a check-out is refused with ("The due date
+    9999-12-31 is more than 5 years ahead: the latest allowed is 2030-03-10."; "The due date
+    is in the past."); ``None`` when ``due_on`` may be used."""
+    problem = due_date_problem(due_on=due_on, today=today)
+    if problem is None:
+        return None
+    assert due_on is not None
+    named = "" if due_date_in_past(due_on=due_on, today=today) else f" {due_on.isoformat()}"
+    return f"The due date{named} {problem}."
 
 
 # --------------------------------------------------------------------------- overdue

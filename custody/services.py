@@ -191,7 +191,8 @@ def device_check_out(
 
     Raises:
         WrongStateError: device lost, stolen, retired or in repair; person inactive,
-            withdrawn, graduated or transferred; due date in the past; a second device of
+            withdrawn, graduated or transferred; due date in the past or more than
+            ``rules.DUE_DATE_MAX_YEARS`` years ahead; a second device of
             the same category when the district refuses those.
         ConflictError: the device is already checked out (e.g. by a simultaneous request);
             ``submission_key`` was used for another device or person.
@@ -214,8 +215,9 @@ def device_check_out(
     )
     if person_words is not None:
         raise WrongStateError(person_words, field="person")
-    if due_on is not None and rules.due_date_in_past(due_on=due_on, today=rules.district_today(at)):
-        raise WrongStateError("The due date is in the past.", field="due_on")
+    due_words = rules.due_date_refusal(due_on=due_on, today=rules.district_today(at)) if due_on is not None else None
+    if due_words is not None:
+        raise WrongStateError(due_words, field="due_on")
     _ensure_can_check_out(device, actor)
     is_loaner = device.status == Status.LOANER_POOL
     second = _second_device(device=device, person=person, actor=actor, is_loaner=is_loaner)

@@ -467,8 +467,9 @@ class DeviceStep(SecondaryKeyStep):
         if custody_rules.checkout_refusal(status=status) is not None:
             return skipped(f"but the device is {rules.status_label(status).lower()} and cannot be checked out")
         due_on = holder.due_on
-        if custody_rules.due_date_in_past(due_on=due_on, today=ctx.today()):
-            self.warn(item.line, holder.column, holder.value, f"the expected check-in date {due_on} is past; the check-out has no due date", item.key)  # fmt: skip
+        due_problem = custody_rules.due_date_problem(due_on=due_on, today=ctx.today())
+        if due_problem is not None:
+            self.warn(item.line, holder.column, holder.value, f"the expected check-in date {due_on} {due_problem}; the check-out has no due date", item.key)  # fmt: skip
             due_on = None
         return [Change(CREATED, item, data=(plan, person["pk"], due_on), entity="checkouts")]
 

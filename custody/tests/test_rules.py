@@ -49,6 +49,32 @@ def test_due_date_in_past(due_on, past):
     assert rules.due_date_in_past(due_on=due_on, today=TODAY) is past
 
 
+@pytest.mark.parametrize(
+    ("due_on", "words"),
+    [
+        (None, None),
+        (TODAY, None),
+        (datetime.date(2030, 3, 9), None),  # five years ahead: the latest allowed
+        (
+            datetime.date(2030, 3, 10),
+            "The due date 2030-03-10 is more than 5 years ahead: the latest allowed is 2030-03-09.",
+        ),
+        (
+            datetime.date(9999, 12, 31),
+            "The due date 9999-12-31 is more than 5 years ahead: the latest allowed is 2030-03-09.",
+        ),
+        (TODAY - datetime.timedelta(days=1), "The due date is in the past."),
+    ],
+)
+def test_due_date_refusal_refuses_the_past_and_too_far_ahead(due_on, words):
+    assert rules.due_date_refusal(due_on=due_on, today=TODAY) == words
+    assert rules.due_date_too_far(due_on=due_on, today=TODAY) is (words is not None and "ahead" in words)
+
+
+def test_latest_due_on_of_29_february():
+    assert rules.latest_due_on(today=datetime.date(2028, 2, 29)) == datetime.date(2033, 2, 28)
+
+
 @pytest.mark.django_db
 def test_district_today_is_the_districts_date():
     from sites.models import District

@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.errors import ConflictError, NotCheckedOutWarning, WrongStateError
 from core.testing import DeviceFactory, DeviceModelFactory, PersonFactory
 from custody.models import Assignment
-from custody.rules import district_today
+from custody.rules import district_today, latest_due_on
 from custody.services import bulk_apply, device_check_in, device_check_out
 from inventory.models import Device, DeviceEvent, DeviceModel
 from inventory.services import device_mark_lost, device_mark_stolen, device_retire
@@ -90,6 +90,21 @@ def test_due_date_is_judged_in_the_districts_local_date(world):
         device=world.device_a, person=world.person_a, actor=world.site_tech, due_on=datetime.date(2025, 3, 9), at=at
     )
     assert result.assignment.due_on == datetime.date(2025, 3, 9)
+
+
+def test_due_date_too_far_ahead_is_refused_naming_the_latest_allowed(world):
+    today = district_today()
+    with pytest.raises(WrongStateError) as info:
+        device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech,
+                         due_on=datetime.date(9999, 12, 31))  # fmt: skip
+    assert info.value.field == "due_on"
+    latest = latest_due_on(today=today)
+    assert info.value.message == (
+        f"The due date 9999-12-31 is more than 5 years ahead: the latest allowed is {latest.isoformat()}."
+    )
+    assert not Assignment.objects.exists()
+    result = device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech, due_on=latest)
+    assert result.assignment.due_on == latest
 
 
 def test_check_in_of_device_not_checked_out_is_a_warning_and_changes_nothing(world):
