@@ -20,8 +20,10 @@ def person_search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
 
     Matches a student number, sourcedId or email exactly, or the start of a family, given or
     preferred name ignoring accents and case (José = jose, Acuña = ACUNA: the names' search
-    keys, ``people.rules.search_key``); two words match given (or preferred) + family name,
-    and "family, given" (as the lists show names) matches too. Prefixes compare
+    keys, ``people.rules.search_key``); two words match given (or preferred) + family name or
+    family + given (or preferred) name ("Abbott Christopher", as the lists show names), and
+    "family, given" matches too. An email is matched whole (ignoring case), not by its start
+    (the search box says "full email"). Prefixes compare
     ``family_key LIKE 'acu%'``, which PostgreSQL answers from the keys' pattern indexes.
     Every name search goes through here: the people list and its export, the check-out name
     suggestions and bulk check-out (``person_list``), the device list's holder search
@@ -45,6 +47,8 @@ def person_search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
     if len(parts) == 2:
         cond |= Q(given_key__startswith=parts[0], family_key__startswith=parts[1])
         cond |= Q(preferred_key__startswith=parts[0], family_key__startswith=parts[1])
+        cond |= Q(family_key__startswith=parts[0], given_key__startswith=parts[1])
+        cond |= Q(family_key__startswith=parts[0], preferred_key__startswith=parts[1])
     return queryset.annotate(email_l=Lower("email")).filter(cond)
 
 
