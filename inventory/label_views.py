@@ -74,6 +74,18 @@ def _chosen_ids(params: QueryDict) -> list[int]:
     return [i for i in dict.fromkeys(ids) if i is not None]
 
 
+def _filter_words(params: QueryDict) -> list[str]:
+    """The list's filters in words, as the list reads them (:func:`device_list_filters`): a
+    value the list drops (``site=abc``) is not named."""
+    filters = device_list_filters(params)
+    words = [f"“{filters['query']}”"] if filters["query"] else []
+    words += [f"the chosen {name}" for name, key in (("site", "site_id"), ("model", "model_id"), ("status", "status"))
+              if filters[key]]  # fmt: skip
+    words += ["overdue only"] if filters["overdue"] else []
+    words += ["held by someone who left"] if filters["left"] else []
+    return words
+
+
 def _filename(selection: LabelSelection) -> str:
     first, last = selection.devices[0].asset_tag, selection.devices[-1].asset_tag
     name = first if first == last else f"{first}_{last}"
@@ -131,6 +143,7 @@ def device_labels(request: HtmxHttpRequest) -> HttpResponse:
         "list_filters": [(k, v) for k, v in params.items() if v and k not in OWN_PARAMS and k not in form.fields]
         if from_list
         else [],
+        "filter_words": _filter_words(params) if from_list else [],
         "labels_max": f"{LABELS_MAX:,}",
         "stock": stock,
         "pages": _pages(selection, stock, form),

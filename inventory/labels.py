@@ -209,11 +209,14 @@ def tag_range(first: str, last: str) -> list[str]:
 class LabelSelection:
     """The devices to label, in print order, and what the page says about the choice:
     ``devices`` (each with ``model__manufacturer`` and ``owner_site`` loaded), ``missing``
-    (tags of the range with no live device the user may see) and ``skipped_retired``."""
+    (tags of the range with no live device the user may see), ``skipped_retired``, and
+    ``not_found``: how many chosen device ids are not devices the user may see (left out; the
+    page says how many, never which — an id outside the user's sites reveals nothing)."""
 
     devices: list[Device]
     missing: list[str]
     skipped_retired: int = 0
+    not_found: int = 0
 
 
 def _labelled(qs: QuerySet[Device]) -> QuerySet[Device]:
@@ -238,13 +241,14 @@ def label_devices(
     :data:`LABELS_MAX` devices would be printed."""
     base = Device.objects.visible_to(user, VIEW)
     missing: list[str] = []
-    retired = 0
+    retired = not_found = 0
     if device_ids:
         if len(device_ids) > LABELS_MAX:
             raise LabelError(f"{len(device_ids):,} devices chosen; one PDF holds at most {LABELS_MAX:,} labels.")
         devices = list(_labelled(base.filter(pk__in=list(device_ids))).order_by("asset_tag", "id"))
         if not devices:
             raise LabelError("None of the chosen devices is at your sites.")
+        not_found = len(set(device_ids)) - len(devices)
     elif tag_from.strip() or tag_to.strip():
         tags = tag_range(tag_from, tag_to)
         keys = [tag.lower() for tag in tags]
@@ -268,7 +272,7 @@ def label_devices(
             raise LabelError("No devices match the list's filters.")
     else:
         raise LabelError("Choose devices on the Devices list, or enter a tag range.", "tag_from")
-    return LabelSelection(devices=devices, missing=missing, skipped_retired=retired)
+    return LabelSelection(devices=devices, missing=missing, skipped_retired=retired, not_found=not_found)
 
 
 def labels_for(devices: Sequence[Device], *, district: str = "") -> list[Label]:
