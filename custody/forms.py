@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -10,6 +11,7 @@ from django import forms
 from core.forms import IdChoiceField, ScopedFormMixin
 from core.scoping import VIEW
 from core.types import Actor
+from custody import rules
 from custody.models import Assignment
 from people.models import Person
 
@@ -53,13 +55,24 @@ class CheckInForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    """Many items at once: one per line."""
+    """Many items at once: one per line. ``due_on`` (check-out only; blank: no due date) is
+    judged by ``custody.rules.due_date_refusal`` before any line runs."""
 
     lines = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=200_000)
     condition = forms.ChoiceField(choices=Assignment.Condition.choices, initial="good")
+    due_on = forms.DateField(label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     MAX_LINES = 2000
+
+    def clean_due_on(self) -> datetime.date | None:
+        """The due date every line's check-out gets (``None``: none), refused when in the past
+        or too far ahead (``custody.rules.due_date_refusal``, the district's today)."""
+        due_on: datetime.date | None = self.cleaned_data.get("due_on")
+        words = rules.due_date_refusal(due_on=due_on, today=rules.district_today()) if due_on else None
+        if words is not None:
+            raise forms.ValidationError(words)
+        return due_on
 
     def clean_lines(self) -> list[str]:
         """Non-blank lines, at most :data:`MAX_LINES`."""

@@ -269,6 +269,8 @@ def _bulk_person(user: Actor, code: str) -> Person:
 def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
     """Bulk check-in (one asset tag per line) or check-out (``asset tag, student number`` per line).
 
+    Every check-out gets the form's due date, pre-filled with the district's default
+    (``custody.rules.default_due_on``; blank: no due date); the results page says which.
     Every line gets its own result; one bad line never undoes the others. The form carries a
     one-time key (:func:`custody.services.submission_claim`): sent twice (a double-click), the
     second answer is the first run's results; sent again with other lines, it is refused. The
@@ -276,21 +278,25 @@ def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
     """
     if operation not in ("check-in", "check-out"):
         raise Http404("No such bulk operation.")
-    form = BulkForm(request.POST or None, initial={"submission_key": new_submission_key()})
+    default_due = _default_due_on() if operation == "check-out" else None
+    form = BulkForm(request.POST or None, initial={"submission_key": new_submission_key(), "due_on": default_due})
     results: list[BulkItemResult] = []
+    due_on_set: str | None = None  # the due date the results' check-outs got (ISO; "" for none)
     if request.method == "POST" and form.is_valid():
         condition = form.cleaned_data["condition"]
+        due_on = form.cleaned_data["due_on"] if operation == "check-out" else None
         user = request.user
         lines = form.cleaned_data["lines"]
         key = form.cleaned_data["submission_key"]
-        claim = _claim(request, key, f"bulk-{operation}", {"lines": lines, "condition": condition}) if key else None
+        content = {"lines": lines, "condition": condition, "due_on": due_on.isoformat() if due_on else None}
+        claim = _claim(request, key, f"bulk-{operation}", content) if key else None
         if isinstance(claim, dict):
             form.add_error(None, claim["message"])
         else:
             if claim is not None and claim.replayed:
                 stored = claim.replay
             else:
-                stored = [asdict(r) for r in _bulk_run(user, operation, lines, condition)]
+                stored = [asdict(r) for r in _bulk_run(user, operation, lines, condition, due_on)]
                 if claim is not None:
                     submission_record(claim=claim, result=stored)
             # Post/redirect/get: refreshing the result page must not run the bulk operation again.
@@ -298,16 +304,19 @@ def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
                 "results": stored,
                 "lines": form.data.get("lines", ""),
                 "condition": condition,
+                "due_on": due_on.isoformat() if due_on else "",
             }
             return redirect("bulk", operation=operation)
     if request.method == "GET":
         kept = request.session.pop(f"bulk-{operation}", None)
         if isinstance(kept, dict):
             results = [BulkItemResult(**r) for r in kept.get("results", [])]
+            due_on_set = kept.get("due_on", "")
             form = BulkForm(
                 initial={
                     "lines": kept.get("lines", ""),
                     "condition": kept.get("condition", "good"),
+                    "due_on": due_on_set,
                     "submission_key": new_submission_key(),
                 }
             )
@@ -319,12 +328,17 @@ def bulk(request: HtmxHttpRequest, operation: str) -> HttpResponse:
             "operation": operation,
             "results": results,
             "ok_count": sum(1 for r in results if r.ok),
+            "due_on_set": due_on_set,
+            "default_due_on": default_due,
         },
     )
 
 
-def _bulk_run(user: Actor, operation: str, lines: list[str], condition: str) -> list[BulkItemResult]:
-    """Run a bulk check-in or check-out, one result per line."""
+def _bulk_run(
+    user: Actor, operation: str, lines: list[str], condition: str, due_on: datetime.date | None = None
+) -> list[BulkItemResult]:
+    """Run a bulk check-in or check-out, one result per line; every check-out gets ``due_on``
+    (``None``: no due date)."""
     if operation == "check-in":
 
         def run_in(code: str) -> str:
@@ -346,7 +360,7 @@ def _bulk_run(user: Actor, operation: str, lines: list[str], condition: str) -> 
             person=person,
             actor=user,
             condition=condition,
-            due_on=_default_due_on(),
+            due_on=due_on,
         )
         holder = holder_label_for(assignment=outcome.assignment, user=user)
         said = f"{_devices_phrase(outcome.assignment.device, outcome.accessory_assignments)} checked out to {holder}"

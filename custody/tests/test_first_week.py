@@ -180,6 +180,44 @@ def test_check_out_page_prefills_the_district_default_due_date(client_for, world
     assert client.get(reverse("check_out"), {"person": world.person_a.pk}).context["form"].initial["due_on"] is None
 
 
+def test_bulk_check_out_shows_the_due_date_it_sets(client_for, world):
+    """The bulk check-out form has the due date, pre-filled with the district's default (blank:
+    no due date, said on the form), and its results say which due date the devices got."""
+    District.objects.filter(pk=District.get().pk).update(default_due_month=6, default_due_day=15)
+    default = rules.default_due_on(month=6, day=15, today=rules.district_today())
+    _devices(world, "BD-1", "BD-2", "BD-3")
+    client = client_for(world.site_tech)
+    page = client.get(reverse("bulk", args=["check-out"]))
+    assert page.context["form"].initial["due_on"] == default
+    body = page.content.decode()
+    assert f'value="{default.isoformat()}"' in body and "leave it blank for no due date" in body
+    assert 'name="due_on"' not in client.get(reverse("bulk", args=["check-in"])).content.decode()
+
+    chosen = rules.district_today() + datetime.timedelta(days=30)
+    answer = client.post(
+        reverse("bulk", args=["check-out"]),
+        {"lines": "BD-1, 0041873", "condition": "good", "due_on": chosen.isoformat()},
+        follow=True,
+    )
+    assert Assignment.objects.get(device__asset_tag="BD-1").due_on == chosen
+    assert f"Due date set on the devices checked out: <strong>{chosen.isoformat()}</strong>." in answer.content.decode()
+
+    answer = client.post(
+        reverse("bulk", args=["check-out"]), {"lines": "BD-2, 0041873", "condition": "good", "due_on": ""}, follow=True
+    )
+    assert Assignment.objects.get(device__asset_tag="BD-2").due_on is None
+    assert "No due date was set on the devices checked out." in answer.content.decode()
+
+    # too far ahead: refused on the form before any line runs, naming the latest allowed date
+    answer = client.post(
+        reverse("bulk", args=["check-out"]), {"lines": "BD-3, 0041873", "condition": "good", "due_on": "9999-12-31"}
+    )
+    assert answer.status_code == 200
+    latest = rules.latest_due_on(today=rules.district_today()).isoformat()
+    assert f"the latest allowed is {latest}" in answer.content.decode()
+    assert not Assignment.objects.filter(device__asset_tag="BD-3").exists()
+
+
 def test_device_and_person_pages_offer_check_out_and_check_in(client_for, world):
     client = client_for(world.site_tech)
     page = client.get(reverse("device_detail", args=[world.device_a.pk])).content.decode()
