@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core.views import LedgerLoginView
 from custody import views as custody_views
 from inventory import label_views
 from inventory import views as inventory_views
@@ -17,7 +18,7 @@ handler500 = "core.views.error_500"
 
 urlpatterns = [
     path("", report_views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", LedgerLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("devices/", inventory_views.device_list_view, name="device_list"),
     path("devices/new/", inventory_views.device_create_view, name="device_create"),

@@ -13,31 +13,36 @@ from typing import Any
 from django import template
 from django.utils.html import format_html, json_script
 
-from core.views import PENDING_FORM
+from core.views import PENDING_FORM, pending_form_page, take_pending_form
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def resume_form(context: dict[str, Any]) -> str:
-    """The notice and the kept fields, on the page they were sent from (once: taken from the
-    session); on the log-in page a line saying they are kept; elsewhere nothing."""
+    """The notice and the kept fields, on the page they were sent from, for the user who sent
+    them only (once: taken from the session, see ``core.views.take_pending_form``; another
+    user's or a stale form is dropped without a word); on the log-in page a line saying they
+    are kept for the same user; elsewhere nothing."""
     request = context.get("request")
     session = getattr(request, "session", None)
     if request is None or session is None:
         return ""
-    pending = session.get(PENDING_FORM)
-    if not isinstance(pending, dict):
+    page = pending_form_page(request)
+    if page is None:
         return ""
     if not request.user.is_authenticated:
         return format_html(
             '<p class="msg warning" role="status">{}</p>',
-            "Your session ended before your last change was saved. Log in again: you go back to "
-            "that form with what you entered filled in, to check and send again.",
+            "The session in this browser ended before the last change was saved. Log in again "
+            "as the same user within 30 minutes: you go back to that form with what was entered "
+            "filled in, to check and send again.",
         )
-    if pending.get("page") != request.get_full_path():
+    if page != request.get_full_path() and session[PENDING_FORM].get("user") == request.user.pk:
         return ""
-    session.pop(PENDING_FORM, None)
+    pending = take_pending_form(request)
+    if pending is None or page != request.get_full_path():
+        return ""
     data = {"action": pending.get("action", ""), "fields": pending.get("fields", [])}
     return format_html(
         '<p class="msg warning" role="alert" id="resume-notice">{}</p>{}',
