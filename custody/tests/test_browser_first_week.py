@@ -131,3 +131,61 @@ def test_session_ending_during_a_move_comes_back_to_the_form_filled_in(live_serv
     assert page.input_value("form[action$='/transfer/'] select[name=site]") == str(world.site_b.pk)
     _shot(page, "resume-transfer")
     assert Device.objects.get(pk=world.device_a.pk).current_site_id == world.site_a.pk
+
+
+#: The scanner at full USB speed, on real timers: each key 3 ms after the last (``performance.now``
+#: advances exactly 3 ms a key, so the page's script sees a steady scanner whatever the machine's
+#: load), keys keep coming while the request the student card triggers is under way, and each key
+#: goes to whatever has focus at that moment. Returns how many keys were typed while Check out's
+#: device field did not exist yet (the student's page still loading).
+FULL_SPEED_SCANNER = """async (text) => {
+  let fake = performance.now();
+  performance.now = () => fake;
+  let whileLoading = 0;
+  for (const ch of text) {
+    await new Promise((done) => setTimeout(done, 3));
+    fake += 3;
+    const key = ch === "\\n" ? "Enter" : ch;
+    const target = document.activeElement;
+    if (!document.querySelector("form[data-scan-form]")) whileLoading += 1;
+    const typed = target.dispatchEvent(new KeyboardEvent("keydown", {key, bubbles: true, cancelable: true}));
+    if (!typed || target.tagName !== "INPUT") continue;
+    if (key === "Enter") { if (target.form) target.form.requestSubmit(); }
+    else { target.value += ch; target.dispatchEvent(new Event("input", {bubbles: true})); }
+  }
+  return whileLoading;
+}"""
+
+TAGS = ("CB-009234", "CB-009187", "CB-009001", "CB-000001")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tags_scanned_at_full_speed_after_the_card_lose_no_key(live_server, page, world):
+    """The card, then four tags back to back at 3 ms a key, Enter after each: the tags typed
+    while the student's page loads and those typed after are all checked out, none cut short."""
+    for tag in TAGS[:3]:
+        DeviceFactory(asset_tag=tag, model=world.device_a.model, owner_site=world.site_a)
+    _login(page, live_server, next_url="/check-out/")
+    typed_while_loading = page.evaluate(FULL_SPEED_SCANNER, "0041873\n" + "".join(f"{tag}\n" for tag in TAGS))
+    assert typed_while_loading > len("0041873\n")  # keys did arrive while the student's page loaded
+    page.wait_for_function("document.querySelectorAll('#results .result').length >= 4", timeout=20000)
+    results = page.inner_text("#results")
+    assert "No device" not in results and "NOT recorded" not in results, results
+    assert Assignment.objects.open().filter(person=world.person_a).count() == 4
+    assert set(Device.objects.filter(asset_tag__in=TAGS).values_list("status", flat=True)) == {Device.Status.ASSIGNED}
+    assert page.input_value("input[data-scan]") == ""
+    assert "?person=" in page.url  # the address is the student's page (reload/back work)
+    _shot(page, "full-speed-scans")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pause_inside_a_tag_does_not_split_it(live_server, page, world):
+    """A busy computer can hold a scanner's keys back: a 300 ms pause in the middle of a tag
+    (after a fast burst) must not end the scan there; only Enter does."""
+    DeviceFactory(asset_tag="CB-009234", model=world.device_a.model, owner_site=world.site_a)
+    _login(page, live_server, next_url=f"/check-out/?person={world.person_a.pk}")
+    _scanner(page, ("CB-00", 0), ("9234\n", 300))
+    page.wait_for_selector(".result", timeout=15000)
+    page.wait_for_timeout(500)  # a split scan would show a second result
+    assert "No device" not in page.inner_text("#results")
+    assert Device.objects.get(asset_tag="CB-009234").status == Device.Status.ASSIGNED

@@ -9,9 +9,15 @@
 //   the code goes back in the field with a message saying what to do.
 // - The district's scanner prefix and suffix (<body data-scan-prefix / data-scan-suffix>) are
 //   removed from every scan, as the server's core.querystring.scan_clean does.
+// - A scan ends on Enter/Tab, or where the district's prefix starts the next one; a pause never
+//   ends a device-tag or check-in scan (a busy computer delays keys, it does not split scans).
 // - A scan that follows another within a moment (a device tag ~150 ms after a student card) is
-//   never glued onto it: a new burst of scanner keys (or the prefix) ends the scan before it,
-//   and keys typed while the page moves on to the next step are carried over to it.
+//   never glued onto it: on a page-changing field a new burst of scanner keys ends the scan
+//   before it (gaps measured on the keys' own timestamps).
+// - On Check out the student's page (form[data-scan-step]) loads IN the page, so the keys
+//   scanned meanwhile stay in this document, kept in order and replayed into the device field
+//   (no key is lost while one page unloads and the next starts). Other page-changing scans
+//   (the dashboard's search) carry the keys typed while the page changes over to the next one.
 // - Name suggestions (#lookup) are chosen with the arrow keys and Enter.
 // - Forms marked data-once disable their button while sending (a double-click sends once).
 // Without JavaScript the forms post normally and the page reloads with the result.
@@ -103,7 +109,16 @@
   }
 
   // ---- scans that follow each other closely -------------------------------------------
-  var leaving = null;  // keys typed after a page-changing scan form was sent, carried over
+  // A scan ends on Enter/Tab (the scanner's suffix) or where the district's prefix starts the
+  // next one; never on a pause on the device-tag and check-in fields (a busy computer delays
+  // keys, it does not split scans). The one timing rule is the documented card -> tag case on a
+  // page-changing field (the student card, the dashboard's search): a scanner's burst followed
+  // by a pause, then a new burst, is two scans. Its gaps are measured on the keys' own
+  // timestamps (when the keyboard sent them), not on when this page got round to them.
+  var leaving = null;  // keys typed after a page-changing form was sent (another page loads)
+  var step = null;     // keys typed while the next check-out step loads in this page
+
+  function stamp(e) { return e.isTrusted && e.timeStamp ? e.timeStamp : performance.now(); }
 
   function finishScan(field) {
     var form = field.form;
@@ -129,8 +144,62 @@
     } catch (e) { return null; }
   }
 
+  // Replays keys kept while a step loaded: each finished scan is sent as if just scanned, the
+  // unfinished one stays in the field for the keys still coming.
+  function replay(field, scans, text) {
+    for (var i = 0; i < scans.length; i += 1) {
+      if (step) { step.scans = step.scans.concat(scans.slice(i)); step.text += text; return; }
+      if (!field) { break; }
+      field.value = scans[i];
+      finishScan(field);
+      field = scanField();
+    }
+    if (step) { step.text += text; return; }
+    if (field) { field.value += text; field.focus(); }
+  }
+
+  // The check-out's next step (the student's page after the card) loads in this page, so every
+  // key the scanner sends meanwhile is kept here in order: none is lost while a page unloads
+  // and the next one starts, none is split off by the wait.
+  function loadStep(url) {
+    step = { scans: [], text: "" };
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } }).then(function (response) {
+      if (!response.ok || response.url.indexOf("/login/") !== -1) { throw new Error("not a step"); }
+      return response.text().then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var main = doc.querySelector("main");
+        var old = document.querySelector("main");
+        if (!main || !old) { throw new Error("not a step"); }
+        old.replaceWith(main);
+        document.title = doc.title;
+        history.pushState({ ledgerStep: true }, "", response.url);
+        if (window.htmx) { window.htmx.process(main); }
+        var kept = step;
+        step = null;
+        var field = scanField(main);
+        if (field) { field.focus(); }
+        replay(field, kept.scans, kept.text);
+      });
+    }).catch(function () {
+      // Not a page this script can show in place (session ended, error): go there, the keys
+      // carried over as on any other page change.
+      var kept = step;
+      step = null;
+      carry(kept.scans.length ? kept.scans[0] : kept.text, kept.scans.length > 0);
+      window.location.href = url;
+    });
+  }
+
   function onScanKey(e) {
     var t = e.target;
+    if (step) {
+      // The next step is loading: these keys belong to it.
+      if (e.key === "Enter" || e.key === "Tab") { if (step.text) { step.scans.push(clean(step.text)); } step.text = ""; }
+      else if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) { step.text += e.key; }
+      else { return; }
+      e.preventDefault();
+      return;
+    }
     if (leaving) {
       // The page is moving on: these keys belong to the next scan, on the next page.
       if (e.key === "Enter" || e.key === "Tab") { leaving.enter = true; }
@@ -143,18 +212,21 @@
     if (!(t && t.matches && t.matches("input[data-scan]")) || e.key.length !== 1 || e.ctrlKey || e.metaKey || e.altKey) {
       return;
     }
-    var now = performance.now();
+    var now = stamp(e);
     var st = t._scan;
     if (!st || t.value === "") { st = t._scan = { last: 0, n: 0, fast: true }; }
     var gap = now - st.last;
     var prefix = affixes().prefix;
-    var burstDone = st.n >= 4 && st.fast && gap > GAP_MS;
-    var prefixStarts = prefix && e.key === prefix.charAt(0) && st.n >= 1 && st.fast && t.value !== "";
+    var tagField = t.form && t.form.hasAttribute("data-scan-form");
+    var burstDone = !tagField && st.n >= 4 && st.fast && gap > GAP_MS;
+    var prefixStarts = prefix && e.key === prefix.charAt(0) && t.value.indexOf(prefix) === 0 && t.value.length > prefix.length;
     if ((burstDone || prefixStarts) && t.value !== "") {
-      var navigates = t.form && !t.form.hasAttribute("data-scan-form");
+      var inPlace = t.form && t.form.hasAttribute("data-scan-step");
+      var navigates = t.form && !tagField && !inPlace;
       finishScan(t);
       t._scan = { last: now, n: 1, fast: true };
-      if (navigates) {
+      if (step) { e.preventDefault(); step.text = e.key; }
+      else if (navigates) {
         e.preventDefault();
         leaving = { text: e.key, enter: false };
         carry(leaving.text, false);
@@ -175,6 +247,7 @@
 
   function onSuggestKey(e) {
     var t = e.target;
+    if (e.defaultPrevented) { return; }
     if (!(t && t.matches && t.matches("form[data-person-find] input[data-scan]"))) { return; }
     var options = suggestions(t);
     var current = options.findIndex(function (a) { return a.classList.contains("active"); });
@@ -193,7 +266,7 @@
       var href = options[current].getAttribute("href");
       var device = t.form.querySelector("input[name=device]");
       if (device && device.value) { href += (href.indexOf("?") === -1 ? "?" : "&") + "device=" + encodeURIComponent(device.value); }
-      window.location.href = href;
+      if (t.form.hasAttribute("data-scan-step")) { loadStep(href); } else { window.location.href = href; }
     } else if (e.key === "Escape") {
       options.forEach(function (a) { a.classList.remove("active"); });
     }
@@ -204,21 +277,34 @@
     if (f) { f.focus(); }
     var carried = takeCarry();
     if (f && carried && carried.text) {
-      f.value = carried.text;
+      f.value = carried.text + f.value;  // keys typed here before this script ran came after
       if (carried.enter) { finishScan(f); }
     }
     document.addEventListener("keydown", onScanKey, true);
     document.addEventListener("keydown", onSuggestKey);
-    // A page-changing scan form (the student card on Check out) was sent: keys that follow go
-    // to the next page, not onto the card's number.
-    document.querySelectorAll("form:not([data-scan-form])").forEach(function (form) {
-      if (!scanField(form)) { return; }
-      form.addEventListener("submit", function () {
-        var field = scanField(form);
-        if (field) { field.value = clean(field.value); }
-        leaving = { text: "", enter: false };
-      });
+    // Forms are handled on the document, so those of a step loaded in place work the same.
+    document.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (!(form instanceof HTMLFormElement)) { return; }
+      if (form.hasAttribute("data-scan-form")) { e.preventDefault(); submitScan(form); return; }
+      var field = scanField(form);
+      if (!field) { return; }
+      field.value = clean(field.value);
+      if (form.hasAttribute("data-scan-step") && (form.method || "get").toLowerCase() === "get") {
+        // The student card on Check out: the student's page loads in this page.
+        e.preventDefault();
+        var query = new URLSearchParams(new FormData(form)).toString();
+        loadStep(form.action + (form.action.indexOf("?") === -1 ? "?" : "&") + query);
+        return;
+      }
+      // Another page-changing scan form (the dashboard's search): keys that follow go to the
+      // next page, not onto this scan.
+      leaving = { text: "", enter: false };
     });
+    window.addEventListener("popstate", function (ev) {
+      if (ev.state && ev.state.ledgerStep !== undefined) { window.location.reload(); }
+    });
+    if (document.querySelector("form[data-scan-step]")) { history.replaceState({ ledgerStep: false }, ""); }
     document.querySelectorAll("form[data-once]").forEach(function (form) {
       form.addEventListener("submit", function (e) {
         if (form.getAttribute("data-sending") === "1") { e.preventDefault(); return; }
@@ -240,9 +326,6 @@
         form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
       });
     });
-    document.querySelectorAll("form[data-scan-form]").forEach(function (form) {
-      form.addEventListener("submit", function (e) { e.preventDefault(); submitScan(form); });
-    });
     document.addEventListener("click", function () {
       setTimeout(function () {
         var active = document.activeElement;
@@ -253,6 +336,7 @@
     // Some scanners send Tab after the code: submit the scan instead of moving focus.
     document.addEventListener("keydown", function (e) {
       var t = e.target;
+      if (e.defaultPrevented) { return; }
       if (t && t.matches && t.matches("input[data-scan]") && e.key === "Tab" && t.value.trim() !== "") {
         e.preventDefault();
         var form = t.form;
