@@ -19,6 +19,7 @@ from core.types import Actor
 from core.views import HtmxHttpRequest, form_error_messages, ledger_view
 from custody import rules
 from custody.forms import BulkForm, CheckInForm, CheckOutForm, new_submission_key
+from custody.models import Assignment
 from custody.selectors import person_holdings
 from custody.services import (
     BulkItemResult,
@@ -194,18 +195,24 @@ def check_out(request: HtmxHttpRequest) -> HttpResponse:
 
 @ledger_view(CHANGE)
 def check_in(request: HtmxHttpRequest) -> HttpResponse:
-    """Scan devices to check them in, one per Enter; the condition stays as chosen between scans.
+    """Scan devices to check them in, one per Enter.
 
-    ``?code=TAG`` (the device and person pages' Check in buttons) fills the scan field.
+    A condition and notes describe one device: after each scan the form goes back to Good with
+    no notes (the page after the redirect; ``data-reset-to`` for ``static/js/scan.js``), and the
+    scan's result line says the condition recorded (tester's report on issue #8: "Damaged,
+    cracked screen" carried over to the next device). ``?code=TAG`` (the device and person
+    pages' Check in buttons) fills the scan field.
     """
     form = CheckInForm(
         request.POST or None,
         initial={
-            "condition": query_param(request.GET, "condition") or "good",
+            "condition": "good",
             "code": scan_clean(query_param(request.GET, "code")),
             "submission_key": new_submission_key(),
         },
     )
+    form.fields["condition"].widget.attrs["data-reset-to"] = "good"
+    form.fields["notes"].widget.attrs["data-reset-to"] = ""
     if request.method == "POST":
         result: dict[str, Any]
         if form.is_valid():
@@ -233,16 +240,22 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
                         "message": f"{_devices_phrase(assignment.device, outcome.accessory_assignments)} checked in "
                         f"from {holder_label_for(assignment=assignment, user=request.user)}, back in "
                         f"{'the loaner pool' if assignment.is_loaner else 'stock'}."
-                        f"{' It had been marked lost or stolen: it is found now.' if outcome.was_missing else ''}",
+                        f"{' It had been marked lost or stolen: it is found now.' if outcome.was_missing else ''}"
+                        f" {_condition_recorded(data['condition'], data['notes'])}",
                         "warnings": outcome.warnings,
                     }
                 if claim is not None:
                     submission_record(claim=claim, result=result)
         else:
             result = {"ok": False, "message": "Scan or type an asset tag or serial number."}
-        condition = form.data.get("condition", "good")
-        return _scan_answer(request, result, f"{reverse('check_in')}?{urlencode({'condition': condition})}")
+        return _scan_answer(request, result, reverse("check_in"))
     return render(request, "custody/check_in.html", {"form": form})
+
+
+def _condition_recorded(condition: str, notes: str) -> str:
+    """The check-in result's last sentence: ``Condition: Damaged ("cracked screen").``"""
+    label = Assignment.Condition(condition).label
+    return f'Condition: {label} ("{notes}").' if notes else f"Condition: {label}."
 
 
 def _bulk_person(user: Actor, code: str) -> Person:

@@ -121,7 +121,7 @@ def test_session_ending_during_a_move_comes_back_to_the_form_filled_in(live_serv
     page.select_option("form[action$='/transfer/'] select[name=site]", str(world.site_b.pk))
     page.context.clear_cookies(name="sessionid")  # the session ends while the form is open
     page.click("form[action$='/transfer/'] button[type=submit]")
-    page.wait_for_selector("text=Your session ended before your last change was saved")
+    page.wait_for_selector("text=The session in this browser ended before the last change was saved")
     page.fill("#id_username", "site-tech")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")

@@ -139,3 +139,26 @@ def test_check_out_page_lists_both_people_who_share_a_scanned_number(client_for,
     page = client_for(world.site_tech).get(reverse("check_out"), {"find": "0041873"})
     assert page.status_code == 200  # no guess: both are offered
     assert {p.display_name for p in page.context["candidates"]} == {"Ana Ruiz", "Zed Twin"}
+
+
+def test_check_in_condition_and_notes_do_not_carry_over_to_the_next_device(client_for, world):
+    """Tester's report on issue #8: Damaged / "cracked screen" chosen for one device was
+    recorded for the next one scanned too."""
+    from custody.services import device_check_out
+
+    device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech)
+    client = client_for(world.site_tech)
+    sent = client.post(
+        reverse("check_in"), {"code": "CB-000001", "condition": "damaged", "notes": "cracked screen"}, follow=True
+    )
+    assert sent.redirect_chain[-1][0] == reverse("check_in")
+    html = sent.content.decode()
+    assert "Condition: Damaged (&quot;cracked screen&quot;)." in html
+    form = sent.context["form"]
+    assert form.initial["condition"] == "good" and not form.initial.get("notes")
+    assert '<option value="good" selected>' in html and "cracked screen</textarea>" not in html
+    # The scan script resets them too (data-reset-to), and the htmx result says what was recorded.
+    assert 'data-reset-to="good"' in html and 'data-reset-to=""' in html
+    device_check_out(device=world.device_a, person=world.person_a, actor=world.site_tech)
+    back = client.post(reverse("check_in"), {"code": "CB-000001", "condition": "good"}, HTTP_HX_REQUEST="true")
+    assert "back in stock. Condition: Good." in back.content.decode()
