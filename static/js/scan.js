@@ -79,6 +79,9 @@
     data.set(field.name, code);
     if (form.querySelector("input[name=submission_key]")) { data.set("submission_key", newKey()); }
     field.value = "";
+    // Fields that describe one scan only (check-in's condition and notes) go back to their
+    // starting value once it is sent, so they do not carry over to the next device.
+    form.querySelectorAll("[data-reset-to]").forEach(function (el) { el.value = el.getAttribute("data-reset-to"); });
     field.focus();
     var results = document.getElementById(form.getAttribute("data-results") || "results");
     fetch(form.action, {
