@@ -16,12 +16,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from core.errors import DomainError
-from core.scoping import CHANGE, get_visible_or_404, scope_for
+from core.scoping import CHANGE, get_visible_or_404
 from core.views import form_error, ledger_view
 from imports.models import ImportRun
 from imports.selectors import column_mapping_for
-from imports.services import import_run_remap, import_run_start
-from imports.tabular import ENTITIES, FIELDS, file_headers, guess_entity, initial_mapping, parse_mapping
+from imports.services import REMEMBER_RULE, import_run_remap, import_run_start, may_remember_column_mapping
+from imports.tabular import (
+    ENTITIES,
+    FIELDS,
+    file_headers,
+    file_samples,
+    guess_entity,
+    initial_mapping,
+    parse_mapping,
+)
 
 NOT_IN_FILE = ""
 
@@ -34,20 +42,37 @@ class ColumnMappingForm(forms.Form):
         max_length=120,
         required=False,
         label="Where the file comes from",
-        help_text="e.g. 'Lincoln spreadsheet'. The mapping is remembered under this name when you tick the box.",
     )
     remember = forms.BooleanField(required=False, label="Remember this mapping for the next file from this source")
 
-    def __init__(self, *args: Any, headers: list[str], entity: str, can_remember: bool, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        headers: list[str],
+        entity: str,
+        can_remember: bool,
+        samples: dict[str, list[str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(NOT_IN_FILE, "— not in this file —"), *[(header, header) for header in headers]]
+        samples = samples or {}
+        choices = [(NOT_IN_FILE, "— not in this file —"), *[(h, _choice_label(h, samples.get(h))) for h in headers]]
         self.field_names: list[str] = []
         for spec in FIELDS[entity]:
             name = f"field_{spec.name}"
             self.fields[name] = forms.ChoiceField(choices=choices, required=False, label=spec.label)
             self.field_names.append(name)
-        if not can_remember:
+        # The help follows what this user may do (imports.services.may_remember_column_mapping).
+        if can_remember:
+            self.fields["source_name"].help_text = (
+                "e.g. 'Lincoln spreadsheet'. Tick the box below to remember this mapping under that name: "
+                "the next file anyone uploads from that source is read with it."
+            )
+        else:
             del self.fields["remember"]
+            self.fields[
+                "source_name"
+            ].help_text = f"Recorded on this import. Your mapping applies to this import only. {REMEMBER_RULE}"
 
     def mapping(self) -> dict[str, str]:
         """``{our field: header or ""}`` from the cleaned data."""
@@ -76,9 +101,15 @@ def run_columns(request: HttpRequest, pk: int) -> HttpResponse:
         current = {}
     prefill = initial_mapping(headers=headers, entity=entity, remembered={**remembered, **current})
     initial = {"entity": entity, "source_name": source, **{f"field_{k}": v for k, v in prefill.items()}}
-    can_remember = scope_for(request.user).allows_everywhere(CHANGE)
+    can_remember = may_remember_column_mapping(request.user)
+    samples = file_samples(run) if headers else {}
     form = ColumnMappingForm(
-        request.POST or None, headers=headers, entity=entity, can_remember=can_remember, initial=initial
+        request.POST or None,
+        headers=headers,
+        entity=entity,
+        can_remember=can_remember,
+        samples=samples,
+        initial=initial,
     )
     editable = (
         run.status in (ImportRun.Status.PREVIEWED, ImportRun.Status.REJECTED) and not run.dry_run and not run.counts
@@ -106,8 +137,23 @@ def run_columns(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "imports/run_columns.html",
-        {"run": run, "form": form, "headers": headers, "entity": entity, "other": other, "editable": editable},
+        {
+            "run": run,
+            "form": form,
+            "headers": headers,
+            "columns": [(header, samples.get(header, [])) for header in headers],
+            "entity": entity,
+            "other": other,
+            "editable": editable,
+            "can_remember": can_remember,
+        },
     )
+
+
+def _choice_label(header: str, samples: list[str] | None) -> str:
+    """A header as its choice reads: ``"Property No (e.g. P-1, P-2)"``; the header alone
+    when the first rows hold nothing under it."""
+    return f"{header} (e.g. {', '.join(samples)})" if samples else header
 
 
 def _guess(run: ImportRun) -> str | None:

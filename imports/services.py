@@ -278,6 +278,24 @@ def location_mapping_delete(*, actor: Actor | None, mapping: LocationMapping) ->
     LocationMapping.objects.filter(pk=mapping.pk).delete()
 
 
+#: The rule of :func:`may_remember_column_mapping` in words, for refusals and the mapping page's help.
+REMEMBER_RULE = (
+    "Only district-wide staff can remember a column mapping for a source "
+    "(it is used for everyone's next file from that source)."
+)
+
+
+def may_remember_column_mapping(actor: Actor | None) -> bool:
+    """True when ``actor`` may remember a column mapping for a source (``ColumnMapping`` is
+    district-wide reference data, used for every later upload from that source by anyone):
+    district-wide staff who may change everywhere (``Scope.allows_everywhere("change")``) and
+    the system (``None``). Site staff map the columns of their own import for that run only.
+    Words: :data:`REMEMBER_RULE`."""
+    from core.scoping import CHANGE
+
+    return actor is None or scope_for(actor).allows_everywhere(CHANGE)
+
+
 @transaction.atomic
 def column_mapping_remember(
     *, actor: Actor | None, kind: str, source_name: str, mapping: dict[str, str]
@@ -335,8 +353,6 @@ def import_run_remap(
     Raises WrongStateError when the run cannot be re-read, ImportRefused when ``actor`` may
     not run it, DomainError for a bad entity or a mapping that may not be remembered.
     """
-    from core.scoping import CHANGE
-
     run = ImportRun.objects.select_for_update().get(pk=run.pk)
     if run.kind != ImportRun.Kind.CSV:
         raise DomainError("Only CSV/XLSX imports have a column mapping.")
@@ -347,8 +363,8 @@ def import_run_remap(
     if actor is not None:
         scope = scope_for(actor)
         importer_class(run.kind).check_allowed(scope=scope, scope_site_id=run.scope_site_id)
-        if remember and not scope.allows_everywhere(CHANGE):
-            raise DomainError("Only district-wide staff may remember a column mapping for everyone.", field="remember")
+        if remember and not may_remember_column_mapping(actor):
+            raise DomainError(REMEMBER_RULE, field="remember")
     source = source_name.strip()
     if remember:
         column_mapping_remember(actor=actor, kind=entity, source_name=source, mapping=mapping)

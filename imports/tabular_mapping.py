@@ -2,7 +2,8 @@
 columns (split from ``imports.tabular``): :data:`DEVICE_FIELDS` / :data:`PERSON_FIELDS` with
 the headers files use for them, :func:`parse_mapping` (the ``mapping`` option),
 :func:`guess_entity`, :class:`MappedColumns` and the steps' shared part (``_MappedStep``), and
-what the column-mapping page reads (:func:`file_headers`, :func:`initial_mapping`)."""
+what the column-mapping page reads (:func:`file_headers`, :func:`file_samples`,
+:func:`initial_mapping`)."""
 
 from __future__ import annotations
 
@@ -280,6 +281,43 @@ def file_headers(run: ImportRun) -> list[str]:
         return open_table(run.source_path, filename=run.file_name).headers
     except (FileFormatError, OSError, ValueError):
         return []
+
+
+#: How many non-empty values the column-mapping page shows per column, how many data rows it
+#: reads at most to find them, and how many characters of each value it shows.
+SAMPLES_PER_COLUMN = 3
+SAMPLE_ROWS_READ = 20
+SAMPLE_WIDTH = 32
+
+
+def file_samples(run: ImportRun) -> dict[str, list[str]]:
+    """The first few non-empty values of each column of a run's file, for the column-mapping
+    page: ``{"Property No": ["P-1", "P-2"], "Campus": []}`` keyed by header text (as
+    :func:`file_headers` gives it), at most :data:`SAMPLES_PER_COLUMN` values each, each cut to
+    :data:`SAMPLE_WIDTH` characters (an ellipsis marks a cut). The file is read as the importer
+    reads it (``imports.reading.open_table``) and never past :data:`SAMPLE_ROWS_READ` data rows;
+    ``{}`` when it cannot be read (a record the reader refuses ends the sampling, keeping what
+    was found before it)."""
+    from imports.reading import open_table
+
+    try:
+        table = open_table(run.source_path, filename=run.file_name)
+    except (FileFormatError, OSError, ValueError):
+        return {}
+    samples: dict[str, list[str]] = {header: [] for header in table.headers}
+    pairs = list(zip(table.headers, table.keys, strict=False))
+    try:
+        for read, row in enumerate(table.rows(), start=1):
+            for header, key in pairs:
+                value = row.values.get(key, "")
+                if value and len(samples[header]) < SAMPLES_PER_COLUMN:
+                    cut = value if len(value) <= SAMPLE_WIDTH else value[: SAMPLE_WIDTH - 1].rstrip() + "…"
+                    samples[header].append(cut)
+            if read >= SAMPLE_ROWS_READ or all(len(found) >= SAMPLES_PER_COLUMN for found in samples.values()):
+                break
+    except (FileFormatError, OSError, ValueError):
+        pass
+    return samples
 
 
 def initial_mapping(*, headers: list[str], entity: str, remembered: dict[str, str]) -> dict[str, str]:

@@ -263,3 +263,32 @@ def test_options_show_what_the_importer_uses_in_words(client_for, world):
     assert "Rows are: devices" in page and "Decimal comma: no" in page
     page = client.get(reverse("imports:run_detail", args=[google.pk])).content.decode()
     assert "Check devices out to their annotated user: no" in page and "Decimal comma" not in page
+
+
+def test_column_page_shows_the_first_values_of_each_column(client_for, world):
+    """Each column of the file is shown with its first non-empty values (read as the importer
+    reads the file, long ones cut), in the table and in the choices."""
+    sheet = (SHEET.replace(b"Campus\n", b"Campus,Note\n").replace(b",A\n", b",A,\n").replace(b",B\n", b",B,\n")
+             + b"P-3,SN3,Acer,Chromebook 311,A,\nP-4,,Acer,Chromebook 311,B," + b"x" * 80 + b"\n")  # fmt: skip
+    client = client_for(world.district_admin)
+    upload(client, "x.csv", sheet, "csv", entity="devices")
+    run = ImportRun.objects.get()
+    page = client.get(reverse("imports:run_columns", args=[run.pk])).content.decode()
+    assert '<code class="sample">P-1</code> · <code class="sample">P-2</code> · <code class="sample">P-3</code>' in page
+    assert "P-4" not in page  # three values per column
+    assert '<option value="Mfr Serial">Mfr Serial (e.g. SN1, SN2, SN3)</option>' in page
+    assert "x" * 80 not in page and "x" * 31 + "…" in page
+
+
+def test_column_page_help_follows_what_the_user_may_do(client_for, world):
+    DeviceModel.objects.create(manufacturer=Manufacturer.objects.get_or_create(name="Acer")[0],
+                               name="Chromebook 311", category="chromebook")  # fmt: skip
+    client = client_for(world.site_tech)
+    upload(client, "mine.csv", SHEET.replace(b",B\n", b",A\n"), "csv", site=str(world.site_a.pk))
+    run = ImportRun.objects.get()
+    page = client.get(reverse("imports:run_columns", args=[run.pk])).content.decode()
+    assert "remembered under this name when you tick" not in page and "Tick the box" not in page
+    assert "applies to this import only" in page and "Only district-wide staff can remember" in page
+    admin = client_for(world.district_admin)
+    page = admin.get(reverse("imports:run_columns", args=[run.pk])).content.decode()
+    assert "Tick the box below to remember" in page and "Only district-wide staff" not in page
