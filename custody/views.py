@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from core.errors import ConflictError, DomainError, NotCheckedOutWarning
 from core.querystring import query_id, query_param, scan_clean
-from core.scoping import CHANGE, VIEW, get_visible_or_404, person_label_for
+from core.scoping import CHANGE, VIEW, get_visible_or_404, person_label_for, scope_for
 from core.types import Actor
 from core.views import HtmxHttpRequest, form_error_messages, ledger_view
 from custody import rules
@@ -38,13 +38,26 @@ from people.selectors import person_find_exact, person_list, person_matches_exac
 from sites.models import District
 
 
-def _resolve_device(user: Actor, code: str) -> Device:
+def _resolve_device(user: Actor, code: str, *, doing: str) -> Device:
+    """The device a scanned ``code`` names that ``user`` may change (the gate's ``CHANGE``),
+    for check-out, check-in and bulk alike; ``doing`` is the verb phrase (``"check it out"``).
+
+    Raises :class:`DomainError` (``field="code"``): when the device is visible to the user
+    (``VIEW``) but not changeable — a read-only role (principal, auditor) at its site — the
+    message says so and names the site; a device the user may not see at all gets the neutral
+    "No device … at your sites", so nothing about it is revealed.
+    """
     device = device_find_exact(user=user, code=code, action=CHANGE)
-    if device is None:
+    if device is not None:
+        return device
+    seen = device_find_exact(user=user, code=code, action=VIEW)
+    if seen is not None:
+        site = getattr(seen, scope_for(user).device_site_field.removesuffix("_id"), None) or seen.owner_site
         raise DomainError(
-            f"No device with asset tag or serial number '{scan_clean(code)}' at your sites.", field="code"
+            f"{seen.asset_tag} is at {site.name}, where your role is read-only: you can look it up but not {doing}.",
+            field="code",
         )
-    return device
+    raise DomainError(f"No device with asset tag or serial number '{scan_clean(code)}' at your sites.", field="code")
 
 
 def _devices_phrase(device: Device, accessories: list[Any]) -> str:
@@ -120,7 +133,7 @@ def check_out(request: HtmxHttpRequest) -> HttpResponse:
                 result = _replayed(claim.replay)
             else:
                 try:
-                    device = _resolve_device(request.user, data["code"])
+                    device = _resolve_device(request.user, data["code"], doing="check it out")
                     outcome = device_check_out(
                         device=device,
                         person=person,
@@ -225,7 +238,7 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
                 result = _replayed(claim.replay)
             else:
                 try:
-                    device = _resolve_device(request.user, data["code"])
+                    device = _resolve_device(request.user, data["code"], doing="check it in")
                     outcome = device_check_in(
                         device=device, actor=request.user, condition=data["condition"], notes=data["notes"]
                     )
@@ -355,7 +368,9 @@ def _bulk_run(
     if operation == "check-in":
 
         def run_in(code: str) -> str:
-            outcome = device_check_in(device=_resolve_device(user, code), actor=user, condition=condition)
+            outcome = device_check_in(
+                device=_resolve_device(user, code, doing="check it in"), actor=user, condition=condition
+            )
             holder = holder_label_for(assignment=outcome.assignment, user=user)
             return (
                 f"{_devices_phrase(outcome.assignment.device, outcome.accessory_assignments)} checked in from {holder}"
@@ -369,7 +384,7 @@ def _bulk_run(
             raise DomainError("expected 'asset tag, student number'")
         person = _bulk_person(user, parts[1])
         outcome = device_check_out(
-            device=_resolve_device(user, parts[0]),
+            device=_resolve_device(user, parts[0], doing="check it out"),
             person=person,
             actor=user,
             condition=condition,
