@@ -166,6 +166,10 @@ class BoundColumns:
 
     def __init__(self, table: Table, specs: Sequence[Column], file: str) -> None:
         self.table = table
+        #: While a row is checked (the pipeline's main pass: :meth:`collect_damage`), the
+        #: problems :meth:`get` found, instead of raising them: the row's other cells are still
+        #: checked, so its every problem is listed in one preview. ``None``: raise at once.
+        self._damage: list[Problem] | None = None
         self.keys: dict[str, str | None] = {}
         missing: list[Column] = []
         renamed: list[str] = []
@@ -196,8 +200,23 @@ class BoundColumns:
             return ""
         value = row.values[key]
         if value and name in self._identifier_names and _SCIENTIFIC_RE.fullmatch(value):
-            raise RowError(self.header(name), value, SCIENTIFIC_NOTATION_REASON.format(value=value))
+            problem = Problem(self.header(name), value, SCIENTIFIC_NOTATION_REASON.format(value=value))
+            if self._damage is None:
+                raise RowError.of([problem])
+            if problem not in self._damage:
+                self._damage.append(problem)
         return value
+
+    def collect_damage(self) -> None:
+        """From now on :meth:`get` collects the damaged identifiers it reads (the damaged value
+        is returned as written) instead of raising; :meth:`take_damage` ends it."""
+        self._damage = []
+
+    def take_damage(self) -> list[Problem]:
+        """The problems :meth:`get` collected since :meth:`collect_damage` (each once), and
+        back to raising them. A row with any is rejected (the pipeline's main pass)."""
+        found, self._damage = self._damage or [], None
+        return found
 
     def numeric(self, row: Row, name: str) -> bool:
         """True when the row's cell was stored as a number (XLSX; never for CSV)."""

@@ -294,18 +294,28 @@ class Importer:
             progress.advance()
             if not step.wants(row):
                 continue
+            # A damaged identifier cell (a model number Excel turned into 8.2E+11) is collected,
+            # not raised, so the row's other cells are still checked: all its problems at once.
+            step.cols.collect_damage()
             try:
                 key = step.row_key(row)
                 if key in duplicates:
                     self.report.count(step.entity, REJECTED)
                     continue
                 record = step.parse(row, key)
+                damage = step.cols.take_damage()
+                if damage:
+                    raise RowError.of(damage)
             except RowError as exc:
+                damage = step.cols.take_damage()
+                exc.problems += [problem for problem in damage if problem not in exc.problems]
                 self._row_rejected(step, row, exc)
                 continue
             except SkipRow:
                 self.report.count(step.entity, SKIPPED)
                 continue
+            finally:
+                step.cols.take_damage()
             if record is None:
                 continue
             batch.append(Item(row.line, key, record))

@@ -160,6 +160,23 @@ def test_a_model_number_damaged_by_a_spreadsheet_is_a_row_error_as_a_serial_is(t
     assert Device.objects.filter(asset_tag="T-10").exists() and not Device.objects.filter(asset_tag="T-9").exists()
 
 
+@pytestmark_db
+def test_a_damaged_model_number_does_not_hide_the_rows_other_problems(tmp_path, world):
+    """Issue #8: the preview lists every problem of a row, so a user fixes everything in one
+    round trip: the model number Excel damaged and the unknown site of the same row."""
+    path = write(
+        tmp_path / "d.csv",
+        "T-9,S9,Acme,Z1,Tablets,In stock,NOWHERE,,,8.2E+11",
+        header=HEADER + ",Model Number",
+    )
+    run = run_file(path, "csv", mode="valid_rows")
+    found = {(line, column): (value, reason) for line, column, value, reason in errors(run)}
+    assert "scientific notation" in found[(2, "Model Number")][1]
+    assert found[(2, "Current Site Code")][0] == "NOWHERE"
+    assert len([key for key in found if key[0] == 2]) == 2
+    assert not Device.objects.filter(asset_tag="T-9").exists()
+
+
 def test_a_zip_uploaded_as_a_spreadsheet_is_said_in_words(tmp_path):
     """Before: "not a readable Excel .xlsx workbook (openpyxl does not support .zip file format…)"."""
     import zipfile

@@ -147,6 +147,17 @@ def test_row_errors(tmp_path, world):
     assert not DeviceModel.objects.filter(name="Gizmo").exists()
 
 
+def test_a_damaged_model_number_does_not_hide_the_rows_other_problems(tmp_path, world):
+    """Issue #8: every problem of a row in one preview (the damaged Model No. and the unknown
+    location), and the row is not applied."""
+    path = assets_file(tmp_path / "a.csv", asset("T-1", "S1", number="8.2E+11", location="Nowhere High"))
+    run = run_file(path, "snipeit", mode="valid_rows")
+    found = {(line, column): reason for line, column, _, reason in errors(run)}
+    assert "scientific notation" in found[(2, "Model No.")]
+    assert "neither the code nor the name of a site" in found[(2, "Location")]
+    assert not Device.objects.filter(asset_tag="T-1").exists()
+
+
 def test_duplicate_tags_and_serials_list_every_line(tmp_path, world):
     path = assets_file(
         tmp_path / "a.csv",
