@@ -13,12 +13,23 @@ from typing import Self
 
 from django.conf import settings
 from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 
 from core.scoping import VIEW, ScopedQuerySet, scope_for
 from core.types import Actor
 
 #: Folder under ``MEDIA_ROOT`` holding the prepared files (``<job id>-<random>.xlsx``).
 EXPORT_DIR = "exports"
+
+#: Seconds without a sign of life after which a waiting or running job is stalled (the server
+#: restarted?): 10 minutes, the import runs' threshold (``ImportRun.is_stalled``). A running job
+#: saves progress every ``reports.tasks.PROGRESS_EVERY`` rows, a few seconds apart.
+STALL_SECONDS = 600
+
+#: What a stalled job's page says (and the ``error`` of a stalled job replaced by a new one).
+STALLED_MESSAGE = "This export stopped (the server restarted?). Start it again."
 
 
 class ExportJobQuerySet(ScopedQuerySet):
@@ -58,9 +69,14 @@ class ExportJob(models.Model):
     file_name = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: Last sign of life of the running job (set when it starts and at each progress save).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ExportJobQuerySet.as_manager()
+
+    #: For templates: what a stalled job's page says.
+    stalled_message = STALLED_MESSAGE
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -71,8 +87,29 @@ class ExportJob(models.Model):
 
     @property
     def is_running(self) -> bool:
-        """Still queued or being written (the page keeps polling)."""
+        """Still queued or being written (the page keeps polling unless :attr:`is_stalled`)."""
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def is_stalled(self) -> bool:
+        """Waiting or running with no sign of life (``heartbeat_at``, else ``created_at``) for
+        more than :data:`STALL_SECONDS`: its thread died with the server. The page stops polling
+        and offers :attr:`restart_url`."""
+        if not self.is_running:
+            return False
+        last = self.heartbeat_at or self.created_at
+        return (timezone.now() - last).total_seconds() > STALL_SECONDS
+
+    @property
+    def restart_url(self) -> str:
+        """The download URL that asks for this export again, with the same filters (a new job:
+        :func:`reports.services.export_job_request` replaces a stalled one); "" for an export
+        no longer offered."""
+        try:
+            url = reverse(f"exports:{self.name}_{self.fmt}")
+        except NoReverseMatch:  # an export no longer offered: nothing to start again
+            return ""
+        return url + ("?" + urlencode(self.filters) if self.filters else "")
 
     @property
     def progress_percent(self) -> int:

@@ -7,7 +7,8 @@
   the caller's transaction commits;
 * otherwise (the embedded default): a daemon thread in this process, started once the caller's
   transaction commits. The page returns at once and polls the job; stopping the server stops
-  the job (the page then says it stalled).
+  the job (after :data:`reports.models.STALL_SECONDS` without progress the page says it
+  stalled, stops polling and offers to start it again).
 
 The job writes the file under ``MEDIA_ROOT/exports/`` (a name nobody can guess), saving its
 progress on the job every :data:`PROGRESS_EVERY` rows. :func:`export_jobs_clean` removes jobs and
@@ -53,7 +54,7 @@ def run_export_job(job_id: int) -> None:
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     if job.status != ExportJob.Status.QUEUED:
         return
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING)
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, heartbeat_at=timezone.now())
     relative = f"{EXPORT_DIR}/{job.pk}-{secrets.token_urlsafe(12)}.{job.fmt}"
     target = Path(settings.MEDIA_ROOT) / relative
     partial = target.with_suffix(".part")
@@ -65,7 +66,7 @@ def run_export_job(job_id: int) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
 
         def progress(done: int) -> None:
-            ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
+            ExportJob.objects.filter(pk=job.pk).update(rows_done=done, heartbeat_at=timezone.now())
 
         with partial.open("wb") as sink:
             written = xlsx_write(

@@ -125,3 +125,36 @@ def test_old_jobs_and_their_files_are_cleaned(client_for: Any, world: Any, jobs:
 def test_small_xlsx_export_stays_a_direct_download(client_for: Any, world: Any, settings: Any) -> None:
     response = client_for(world.site_tech).get(reverse("exports:devices_xlsx"))
     assert response.status_code == 200 and not ExportJob.objects.exists()
+
+
+def test_a_job_stopped_by_a_server_restart_shows_as_stalled_and_starts_again(
+    client_for: Any, world: Any, jobs: Path
+) -> None:
+    """A job left 'Preparing' by a restart: after 10 minutes without progress (the imports'
+    threshold) the page says so in words, stops polling and offers to start it again, which
+    makes a new job (not the stalled one)."""
+    client = client_for(world.site_tech)
+    long_ago = timezone.now() - datetime.timedelta(minutes=11)
+    stalled = ExportJob.objects.create(
+        user=world.site_tech, name="devices", filters={"status": "in_stock"}, status=ExportJob.Status.RUNNING
+    )
+    ExportJob.objects.filter(pk=stalled.pk).update(created_at=long_ago, heartbeat_at=long_ago)
+    page = client.get(reverse("exports:job", kwargs={"pk": stalled.pk})).content.decode()
+    assert "This export stopped (the server restarted?). Start it again." in page
+    assert "hx-trigger" not in page
+    restart = reverse("exports:devices_xlsx") + "?status=in_stock"
+    assert f'href="{restart}"' in page
+    response = client.get(restart)
+    assert response.status_code == 303
+    fresh = ExportJob.objects.exclude(pk=stalled.pk).get()
+    assert response.url == reverse("exports:job", kwargs={"pk": fresh.pk}) and fresh.status == ExportJob.Status.DONE
+    stalled.refresh_from_db()
+    assert stalled.status == ExportJob.Status.FAILED  # no longer "Preparing"
+
+
+def test_a_running_job_with_recent_progress_is_not_stalled(world: Any) -> None:
+    job = ExportJob.objects.create(user=world.site_tech, name="devices", status=ExportJob.Status.RUNNING)
+    ExportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=30))
+    job.refresh_from_db()
+    job.heartbeat_at = timezone.now() - datetime.timedelta(minutes=2)
+    assert not job.is_stalled
